@@ -1,0 +1,3 @@
+from agileml.celery import app as celery_app
+
+__all__ = ("celery_app",)

@@ -1,0 +1,28 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from agileml import views
+
+handler400 = "agileml.views.bad_request"
+handler403 = "agileml.views.permission_denied"
+handler404 = "agileml.views.page_not_found"
+handler500 = "agileml.views.server_error"
+
+api_v1 = [
+    path("", include("tickets.api_urls")),
+    path("", include("experiments.api_urls")),
+]
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("experiments.urls")),
+    path("", include("tickets.urls")),
+]

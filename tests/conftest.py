@@ -1,0 +1,179 @@
+"""Shared fixtures: the standing cast of users, clients, a real Celery worker, a browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import MembershipFactory, ProjectFactory, UserFactory
+from tickets.models import Project, Role
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Cast:
+    """One project and a user for every relation to it."""
+
+    project: Project
+    lead: object
+    engineer: object
+    stakeholder: object
+    outsider: object
+
+    def user(self, who: str):
+        return getattr(self, who)
+
+
+@pytest.fixture
+def cast(db) -> Cast:
+    project = ProjectFactory(key="AUTH", name="Continuous authentication")
+    people = {}
+    for role in (Role.LEAD, Role.ENGINEER, Role.STAKEHOLDER):
+        people[role.value] = MembershipFactory(project=project, role=role, user=UserFactory(username=role.value)).user
+    outsider = UserFactory(username="outsider")
+    # The outsider leads another project: being a lead somewhere must not leak access here.
+    MembershipFactory(project=ProjectFactory(key="OTHER"), user=outsider, role=Role.LEAD)
+    return Cast(project=project, outsider=outsider, **people)
+
+
+def api_client_for(user, keyword: str = "Token") -> APIClient:
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"{keyword} {token.key}")
+    return client
+
+
+@pytest.fixture
+def api():
+    """``api(user)`` → an APIClient authenticated with that user's token (None: anonymous)."""
+    return api_client_for
+
+
+@pytest.fixture
+def web(client):
+    """``web(user)`` → the Django test client logged in as ``user`` (None: anonymous)."""
+
+    def for_user(user):
+        client.logout()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return for_user
+
+
+# --- A real Celery worker ---------------------------------------------------------------
+def _database_url_for_workers() -> str:
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _purge_broker() -> None:
+    from agileml.celery import app
+
+    options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    if options.get("data_folder_in"):
+        for folder in ("data_folder_in", "control_folder"):
+            shutil.rmtree(options[folder], ignore_errors=True)
+            Path(options[folder]).mkdir(parents=True, exist_ok=True)
+    else:
+        app.control.purge()
+
+
+class WorkerProcess:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = env
+        self.log = log
+        self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60) -> None:
+        from agileml.celery import app
+
+        cmd = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "agileml",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=INFO",
+            "-n",
+            self.name,
+        ]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited with {self.proc.returncode}; see {self.log}")
+            if app.control.ping(destination=[self.name], timeout=0.5):
+                return
+        raise RuntimeError(f"worker did not answer a ping within {timeout}s; see {self.log}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill(self) -> None:
+        """SIGKILL, as when a machine dies mid-job."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def worker_env(django_db_setup) -> dict[str, str]:
+    env = dict(os.environ)
+    env["DATABASE_URL"] = _database_url_for_workers()
+    env["AGILEML_TESTING"] = "1"
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    return env
+
+
+@pytest.fixture(scope="session")
+def celery_worker(worker_env, tmp_path_factory) -> WorkerProcess:
+    """A real worker process on the configured broker, sharing the test database."""
+    _purge_broker()
+    worker = WorkerProcess(worker_env, tmp_path_factory.mktemp("worker") / "worker.log")
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+def wait_until(predicate, *, timeout: float = 60, interval: float = 0.1, what: str = "condition"):
+    """Poll ``predicate`` until it returns a truthy value or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)

@@ -1,0 +1,79 @@
+"""The one place that decides who may see or change what.
+
+Every view and API endpoint gets its project (and, later, the objects inside it)
+through these helpers. Outsiders get 404 — they must not learn that a project
+exists — and members whose role is too low get 403.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from tickets.models import Membership, Project, Role, Ticket
+
+ROLE_NEEDED_MESSAGE = {
+    Role.STAKEHOLDER: "You need to be a member of this project.",
+    Role.ENGINEER: "Stakeholders have read-only access; this needs an engineer or lead.",
+    Role.LEAD: "Only a lead of this project can do this.",
+}
+
+
+def membership_for_user(user: AbstractBaseUser | AnonymousUser, key: str) -> Membership:
+    """The caller's membership in project ``key``; 404 for anonymous users and outsiders."""
+    if not user.is_authenticated:
+        raise Http404("No such project.")
+    try:
+        return Membership.objects.select_related("project").get(project__key=key, user=user)
+    except Membership.DoesNotExist:
+        raise Http404("No such project.") from None
+
+
+def project_for_user(
+    user: AbstractBaseUser | AnonymousUser,
+    key: str,
+    *,
+    need: Role = Role.STAKEHOLDER,
+) -> Project:
+    """Project ``key`` if ``user`` holds at least role ``need`` in it.
+
+    Raises ``Http404`` for outsiders and ``PermissionDenied`` for members whose role
+    is below ``need``. The caller's role is attached as ``project.role``.
+    """
+    membership = membership_for_user(user, key)
+    role = membership.role_enum
+    if not role.allows(need):
+        raise PermissionDenied(ROLE_NEEDED_MESSAGE[Role(need)])
+    project = membership.project
+    project.role = role
+    return project
+
+
+def parse_ticket_key(ticket_key: str) -> tuple[str, int]:
+    """``"AUTH-12"`` → ``("AUTH", 12)``; ``Http404`` for anything that is not a key."""
+    project_key, sep, number = str(ticket_key).rpartition("-")
+    if not sep or not project_key or not number.isdigit():
+        raise Http404(f"{ticket_key!r} is not a ticket key; keys look like AUTH-12.")
+    return project_key, int(number)
+
+
+def ticket_for_user(
+    user: AbstractBaseUser | AnonymousUser,
+    ticket_key: str,
+    *,
+    need: Role = Role.STAKEHOLDER,
+) -> Ticket:
+    """Ticket ``AUTH-12`` if ``user`` holds at least ``need`` in its project (404 / 403 otherwise).
+
+    The project (with the caller's role as ``project.role``) is attached, so
+    ``ticket.key`` and ``ticket.project.role`` cost no further queries.
+    """
+    project_key, number = parse_ticket_key(ticket_key)
+    project = project_for_user(user, project_key, need=need)
+    try:
+        ticket = Ticket.objects.select_related("epic", "sprint", "assignee").get(project=project, number=number)
+    except Ticket.DoesNotExist:
+        raise Http404(f"There is no ticket {project_key}-{number}.") from None
+    ticket.project = project
+    return ticket

@@ -1,0 +1,241 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+
+class Role(models.TextChoices):
+    """A member's role in one project. Ranked: lead > engineer > stakeholder."""
+
+    LEAD = "lead", "Lead"
+    ENGINEER = "engineer", "Engineer"
+    STAKEHOLDER = "stakeholder", "Stakeholder"
+
+    @property
+    def rank(self) -> int:
+        return _ROLE_RANK[self]
+
+    def allows(self, need: Role) -> bool:
+        """True when this role may do what ``need`` may do."""
+        return self.rank >= Role(need).rank
+
+
+_ROLE_RANK = {Role.STAKEHOLDER: 1, Role.ENGINEER: 2, Role.LEAD: 3}
+
+project_key_validator = RegexValidator(
+    r"^[A-Z][A-Z0-9]{1,9}$",
+    "Use 2–10 upper-case letters or digits, starting with a letter (e.g. AUTH).",
+)
+
+
+class Project(models.Model):
+    key = models.CharField(max_length=10, unique=True, validators=[project_key_validator])
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    # Last ticket number handed out; bumped under a row lock so keys stay gap-free.
+    ticket_counter = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.key} — {self.name}"
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project__key", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "project"], name="one_membership_per_user_and_project"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project.key} as {self.role}"
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+
+class TicketKind(models.TextChoices):
+    QUESTION = "question", "Question"
+    CODE = "code", "Code"
+
+
+class WorkType(models.TextChoices):
+    LITERATURE_REVIEW = "literature_review", "Literature review"
+    DATA_EXPLORATION = "data_exploration", "Data exploration"
+    ALGORITHM_DEVELOPMENT = "algorithm_development", "Algorithm development"
+    RESULT_ANALYSIS = "result_analysis", "Result analysis"
+    REVIEW = "review", "Review"
+    DEPLOYMENT = "deployment", "Deployment"
+
+
+class TicketStatus(models.TextChoices):
+    TODO = "todo", "To do"
+    IN_PROGRESS = "in_progress", "In progress"
+    REVIEW = "review", "Review"
+    DONE = "done", "Done"
+    SKIPPED = "skipped", "Skipped"
+
+
+class Outcome(models.TextChoices):
+    SUPPORTED = "supported", "Supported"
+    REFUTED = "refuted", "Refuted"
+    INCONCLUSIVE = "inconclusive", "Inconclusive"
+
+
+class EpicStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    DONE = "done", "Done"
+    DROPPED = "dropped", "Dropped"
+
+
+class SprintState(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    ACTIVE = "active", "Active"
+    CLOSED = "closed", "Closed"
+
+
+class Epic(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="epics")
+    title = models.CharField(max_length=200)
+    goal = models.TextField(help_text="The business outcome this epic should achieve.")
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=EpicStatus.choices, default=EpicStatus.OPEN)
+    order = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Sprint(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sprints")
+    name = models.CharField(max_length=120)
+    goal = models.TextField(blank=True)
+    start_date = models.DateField()
+    end_date = models.DateField()
+    state = models.CharField(max_length=16, choices=SprintState.choices, default=SprintState.PLANNED)
+    started_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # Frozen when the sprint closes: committed, added, removed, completed, skipped, carried over.
+    snapshot = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "start_date", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=models.Q(state="active"),
+                name="one_active_sprint_per_project",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(end_date__gte=models.F("start_date")), name="sprint_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Ticket(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tickets")
+    # Per-project sequence: the key is f"{project.key}-{number}", allocated gap-free.
+    number = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=TicketKind.choices, default=TicketKind.CODE)
+    work_type = models.CharField(max_length=32, choices=WorkType.choices)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, help_text="Markdown.")
+    status = models.CharField(max_length=16, choices=TicketStatus.choices, default=TicketStatus.TODO)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_tickets"
+    )
+    epic = models.ForeignKey(Epic, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets")
+    sprint = models.ForeignKey(Sprint, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets")
+    rank = models.BigIntegerField(db_index=True)
+    estimate = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Question tickets.
+    question = models.TextField(blank=True)
+    hypothesis = models.TextField(blank=True)
+    answer = models.TextField(blank=True, help_text="Markdown.")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    # Code tickets.
+    deliverable_url = models.URLField(blank=True, max_length=500)
+    skip_reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["project", "rank", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="ticket_number_unique_in_project"),
+        ]
+        indexes = [models.Index(fields=["project", "sprint", "rank"], name="ticket_plan_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.title}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.project.key}-{self.number}"
+
+
+class TicketEvent(models.Model):
+    """One change to a ticket. Burndown and timelines are computed from these rows."""
+
+    class Field(models.TextChoices):
+        CREATED = "created", "Created"
+        STATUS = "status", "Status"
+        SPRINT = "sprint", "Sprint"
+        ASSIGNEE = "assignee", "Assignee"
+        EPIC = "epic", "Epic"
+        KIND = "kind", "Kind"
+        ANSWER = "answer", "Answer"
+        OUTCOME = "outcome", "Outcome"
+        ESTIMATE = "estimate", "Estimate"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    field = models.CharField(max_length=16, choices=Field.choices)
+    # Raw values (ids for foreign keys, None for empty) so history can be replayed.
+    old = models.JSONField(null=True, blank=True)
+    new = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="ticket_event_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.field}: {self.old} → {self.new}"
+
+
+class Comment(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    body = models.TextField(help_text="Markdown.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Comment on {self.ticket_id}"

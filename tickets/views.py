@@ -1,0 +1,106 @@
+"""Pages for projects and members. Thin: access helper → form → service → render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from tickets import selectors, services
+from tickets.access import project_for_user
+from tickets.forms import MemberAddForm, MemberRoleForm, ProjectCreateForm, apply_errors
+from tickets.models import Membership, Role
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("project-list")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_list(request: HttpRequest) -> HttpResponse:
+    form = ProjectCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = services.project_create(**form.cleaned_data, lead=request.user)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, f"Project {project.key} created. You are its lead.")
+            return redirect("project-home", key=project.key)
+    memberships = selectors.memberships_for_user(user=request.user)
+    return render(request, "tickets/project_list.html", {"memberships": memberships, "form": form})
+
+
+@login_required
+def project_home(request: HttpRequest, key: str) -> HttpResponse:
+    project = project_for_user(request.user, key)
+    members = selectors.memberships_of_project(project=project)
+    return render(request, "tickets/project_home.html", {"project": project, "members": members})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def members(request: HttpRequest, key: str) -> HttpResponse:
+    need = Role.LEAD if request.method == "POST" else Role.STAKEHOLDER
+    project = project_for_user(request.user, key, need=need)
+    form = MemberAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = services.membership_add(project=project, **form.cleaned_data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, f"{membership.user.username} joined {project.key} as {membership.role}.")
+            return redirect("members", key=project.key)
+    context = {
+        "project": project,
+        "members": selectors.memberships_of_project(project=project),
+        "form": form,
+        "roles": Role.choices,
+        "can_manage": project.role == Role.LEAD,
+    }
+    return render(request, "tickets/members.html", context, status=400 if form.errors else 200)
+
+
+def _member(project, username: str) -> Membership:
+    try:
+        return selectors.membership_get(project=project, username=username)
+    except Membership.DoesNotExist:
+        raise Http404(f"{username} is not a member of {project.key}.") from None
+
+
+@login_required
+@require_POST
+def member_role(request: HttpRequest, key: str, username: str) -> HttpResponse:
+    project = project_for_user(request.user, key, need=Role.LEAD)
+    membership = _member(project, username)
+    form = MemberRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Role: {form.errors['role'][0]}")
+    else:
+        try:
+            services.membership_change_role(membership=membership, role=form.cleaned_data["role"])
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"{username} is now {membership.get_role_display().lower()}.")
+    return redirect("members", key=project.key)
+
+
+@login_required
+@require_POST
+def member_remove(request: HttpRequest, key: str, username: str) -> HttpResponse:
+    project = project_for_user(request.user, key, need=Role.LEAD)
+    membership = _member(project, username)
+    try:
+        services.membership_remove(membership=membership)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{username} was removed from {project.key}.")
+    return redirect("members", key=project.key)
