@@ -11,7 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from tickets.models import Membership, Project, Role, Ticket
+from tickets.models import Comment, Epic, Membership, Project, Role, Sprint, Ticket
 
 ROLE_NEEDED_MESSAGE = {
     Role.STAKEHOLDER: "You need to be a member of this project.",
@@ -77,3 +77,54 @@ def ticket_for_user(
         raise Http404(f"There is no ticket {project_key}-{number}.") from None
     ticket.project = project
     return ticket
+
+
+def epic_for_user(
+    user: AbstractBaseUser | AnonymousUser,
+    key: str,
+    epic_id: int,
+    *,
+    need: Role = Role.STAKEHOLDER,
+) -> Epic:
+    """Epic ``epic_id`` of project ``key`` if ``user`` holds at least ``need`` there (404 / 403 otherwise)."""
+    project = project_for_user(user, key, need=need)
+    try:
+        epic = Epic.objects.get(project=project, pk=epic_id)
+    except Epic.DoesNotExist:
+        raise Http404(f"There is no epic {epic_id} in {project.key}.") from None
+    epic.project = project
+    return epic
+
+
+def sprint_for_user(
+    user: AbstractBaseUser | AnonymousUser,
+    key: str,
+    sprint_id: int,
+    *,
+    need: Role = Role.STAKEHOLDER,
+) -> Sprint:
+    """Sprint ``sprint_id`` of project ``key`` if ``user`` holds at least ``need`` there (404 / 403 otherwise)."""
+    project = project_for_user(user, key, need=need)
+    try:
+        sprint = Sprint.objects.get(project=project, pk=sprint_id)
+    except Sprint.DoesNotExist:
+        raise Http404(f"There is no sprint {sprint_id} in {project.key}.") from None
+    sprint.project = project
+    return sprint
+
+
+def comment_for_user(
+    user: AbstractBaseUser | AnonymousUser,
+    ticket_key: str,
+    comment_id: int,
+    *,
+    need: Role = Role.STAKEHOLDER,
+) -> Comment:
+    """Comment ``comment_id`` on ticket ``AUTH-12`` if ``user`` holds at least ``need`` in its project."""
+    ticket = ticket_for_user(user, ticket_key, need=need)
+    try:
+        comment = Comment.objects.select_related("author").get(ticket=ticket, pk=comment_id)
+    except Comment.DoesNotExist:
+        raise Http404(f"There is no comment {comment_id} on {ticket.key}.") from None
+    comment.ticket = ticket
+    return comment

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 
 
 class Role(models.TextChoices):
@@ -119,6 +120,29 @@ class Epic(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def _load_counts(self) -> None:
+        # Selectors annotate these; a lone epic counts its tickets itself.
+        if not hasattr(self, "done_count"):
+            counts = self.tickets.aggregate(
+                total=models.Count("id"),
+                done=models.Count("id", filter=models.Q(status=TicketStatus.DONE)),
+                skipped=models.Count("id", filter=models.Q(status=TicketStatus.SKIPPED)),
+            )
+            self.ticket_count, self.done_count, self.skipped_count = counts["total"], counts["done"], counts["skipped"]
+
+    @property
+    def progress(self) -> float | None:
+        """Done tickets over the tickets still meant to be done: skipped ones are left out, because
+        dropping work after an answer is a decision, not unfinished work. None while nothing is planned."""
+        self._load_counts()
+        relevant = self.ticket_count - self.skipped_count
+        return self.done_count / relevant if relevant else None
+
+    @property
+    def progress_percent(self) -> int:
+        progress = self.progress
+        return round(100 * progress) if progress is not None else 0
+
 
 class Sprint(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sprints")
@@ -129,6 +153,8 @@ class Sprint(models.Model):
     state = models.CharField(max_length=16, choices=SprintState.choices, default=SprintState.PLANNED)
     started_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Ticket keys in the sprint when it started, so the close snapshot can tell committed from added.
+    committed = models.JSONField(null=True, blank=True)
     # Frozen when the sprint closes: committed, added, removed, completed, skipped, carried over.
     snapshot = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -148,6 +174,15 @@ class Sprint(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_open(self) -> bool:
+        """Planned or active: tickets can still move in and out."""
+        return self.state != SprintState.CLOSED
+
+
+OPEN_STATUSES = (TicketStatus.TODO, TicketStatus.IN_PROGRESS, TicketStatus.REVIEW)
+CLOSED_STATUSES = (TicketStatus.DONE, TicketStatus.SKIPPED)
 
 
 class Ticket(models.Model):
@@ -178,7 +213,8 @@ class Ticket(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    # A default rather than auto_now_add so demo history can be written at past dates.
+    created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -195,9 +231,29 @@ class Ticket(models.Model):
     def key(self) -> str:
         return f"{self.project.key}-{self.number}"
 
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_question(self) -> bool:
+        return self.kind == TicketKind.QUESTION
+
 
 class TicketEvent(models.Model):
-    """One change to a ticket. Burndown and timelines are computed from these rows."""
+    """One change to a ticket. Burndown and timelines are computed from these rows.
+
+    Replaying a ticket's events in ``(created_at, id)`` order rebuilds its history:
+
+    - ``created``: ``old`` is None and ``new`` is the initial state
+      ``{"status", "sprint", "epic", "assignee", "kind", "estimate"}`` (ids or None);
+    - every other field: ``old`` → ``new`` for that one field, with ids for foreign keys
+      (``sprint``, ``epic``, ``assignee``), the choice value for ``status``, ``kind`` and
+      ``outcome``, the Markdown text for ``answer`` and an integer for ``estimate``.
+
+    ``note`` carries the reason given with the change (why a ticket was skipped, which
+    sprint close carried it over); ``reassessment`` links changes made while reassessing.
+    """
 
     class Field(models.TextChoices):
         CREATED = "created", "Created"
@@ -218,7 +274,11 @@ class TicketEvent(models.Model):
     # Raw values (ids for foreign keys, None for empty) so history can be replayed.
     old = models.JSONField(null=True, blank=True)
     new = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    note = models.TextField(blank=True)
+    reassessment = models.ForeignKey(
+        "Reassessment", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -232,10 +292,54 @@ class Comment(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     body = models.TextField(help_text="Markdown.")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
         return f"Comment on {self.ticket_id}"
+
+
+class Reassessment(models.Model):
+    """What the lead decided about the open tickets after ``question`` was answered."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="reassessments")
+    question = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="reassessments")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    # The outcome the decisions were based on (the answer may be revised later).
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    note = models.TextField(blank=True, help_text="What the answer changes, in the lead's words.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Reassessment after {self.question_id}"
+
+
+class Decision(models.TextChoices):
+    KEEP = "keep", "Keep"
+    SKIP = "skip", "Skip"
+    BACKLOG = "backlog", "Send to backlog"
+    EDIT = "edit", "Edit"
+
+
+class ReassessmentDecision(models.Model):
+    reassessment = models.ForeignKey(Reassessment, on_delete=models.CASCADE, related_name="decisions")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="reassessment_decisions")
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    reason = models.TextField(blank=True)
+    # For edits: {field: [old, new]} of what changed.
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["reassessment", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["reassessment", "ticket"], name="one_decision_per_ticket"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decision} {self.ticket_id}"

@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, QuerySet
+from dataclasses import dataclass
+from typing import Any
 
-from tickets.models import Membership, Project
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Case, Count, Prefetch, Q, QuerySet, Sum, When
+
+from tickets.models import (
+    OPEN_STATUSES,
+    Comment,
+    Epic,
+    Membership,
+    Outcome,
+    Project,
+    Reassessment,
+    ReassessmentDecision,
+    Sprint,
+    SprintState,
+    Ticket,
+    TicketEvent,
+    TicketKind,
+    TicketStatus,
+)
+
+User = get_user_model()
 
 
 def memberships_for_user(*, user: AbstractBaseUser) -> QuerySet[Membership]:
@@ -24,3 +45,385 @@ def memberships_of_project(*, project: Project) -> QuerySet[Membership]:
 
 def membership_get(*, project: Project, username: str) -> Membership:
     return Membership.objects.select_related("user", "project").get(project=project, user__username=username)
+
+
+# --- Planning ---------------------------------------------------------------------------
+BACKLOG = "backlog"
+UNASSIGNED = "none"
+NO_EPIC = "none"
+# The columns a plan row needs; the Markdown description stays in the database.
+PLAN_COLUMNS = (
+    "id",
+    "project_id",
+    "number",
+    "kind",
+    "work_type",
+    "title",
+    "status",
+    "assignee_id",
+    "epic_id",
+    "sprint_id",
+    "rank",
+    "estimate",
+    "outcome",
+)
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    """What the backlog page and the ticket list API filter on; empty means "any"."""
+
+    sprint: int | str | None = None  # a sprint id, or BACKLOG
+    status: tuple[str, ...] = ()
+    kind: str = ""
+    work_type: str = ""
+    epic: int | str | None = None  # an epic id, or NO_EPIC
+    assignee: str = ""  # a username, or UNASSIGNED
+    q: str = ""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.status or self.kind or self.work_type or self.epic or self.assignee or self.q.strip())
+
+
+def _filtered(rows: QuerySet[Ticket], project: Project, filters: TicketFilters) -> QuerySet[Ticket]:
+    if filters.sprint == BACKLOG:
+        rows = rows.filter(sprint__isnull=True)
+    elif filters.sprint is not None:
+        rows = rows.filter(sprint_id=filters.sprint)
+    if filters.status:
+        rows = rows.filter(status__in=filters.status)
+    if filters.kind:
+        rows = rows.filter(kind=filters.kind)
+    if filters.work_type:
+        rows = rows.filter(work_type=filters.work_type)
+    if filters.epic == NO_EPIC:
+        rows = rows.filter(epic__isnull=True)
+    elif filters.epic:
+        rows = rows.filter(epic_id=filters.epic)
+    if filters.assignee == UNASSIGNED:
+        rows = rows.filter(assignee__isnull=True)
+    elif filters.assignee:
+        rows = rows.filter(assignee__username=filters.assignee)
+    text = filters.q.strip()
+    if text:
+        match = Q(title__icontains=text) | Q(description__icontains=text) | Q(question__icontains=text)
+        number = text.upper().removeprefix(f"{project.key}-")
+        if number.isdigit():
+            match |= Q(number=int(number))
+        rows = rows.filter(match)
+    return rows
+
+
+def tickets_for_project(*, project: Project, filters: TicketFilters = TicketFilters()) -> QuerySet[Ticket]:
+    """The project's tickets in rank order, with what a list shows joined in."""
+    rows = Ticket.objects.filter(project=project).select_related("assignee", "epic", "sprint", "created_by")
+    return _filtered(rows, project, filters).order_by("rank", "id")
+
+
+def member_user(*, project: Project, username: str) -> AbstractBaseUser | None:
+    """The member of ``project`` called ``username``, or None."""
+    membership = Membership.objects.select_related("user").filter(project=project, user__username=username).first()
+    return membership.user if membership else None
+
+
+@dataclass
+class SprintPlan:
+    sprint: Sprint
+    tickets: list[Ticket]
+
+    @property
+    def estimate(self) -> int:
+        return sum(t.estimate or 0 for t in self.tickets)
+
+
+@dataclass
+class Plan:
+    """The backlog page: open sprints (active first) beside the ranked backlog."""
+
+    sprints: list[SprintPlan]
+    backlog: list[Ticket]
+    epics: list[Epic]
+    members: list[Membership]
+    total: int = 0
+
+    @property
+    def planned_sprints(self) -> list[Sprint]:
+        return [p.sprint for p in self.sprints if p.sprint.state == SprintState.PLANNED]
+
+    @property
+    def active_sprint(self) -> Sprint | None:
+        return next((p.sprint for p in self.sprints if p.sprint.state == SprintState.ACTIVE), None)
+
+
+def _attach(tickets: list[Ticket], project: Project, epics: dict[int, Epic], users: dict[int, Any]) -> None:
+    """Fill each ticket's project, epic and assignee from objects already loaded (no query per row)."""
+    for ticket in tickets:
+        ticket.project = project
+        ticket.epic = epics.get(ticket.epic_id)
+        ticket.assignee = users.get(ticket.assignee_id)
+
+
+def plan_for_project(*, project: Project, filters: TicketFilters = TicketFilters()) -> Plan:
+    """Everything the backlog page shows, in four queries whatever the number of tickets:
+    open sprints, epics, members with their users, and the plan's tickets."""
+    sprints = list(
+        Sprint.objects.filter(project=project, state__in=[SprintState.ACTIVE, SprintState.PLANNED]).order_by(
+            Case(When(state=SprintState.ACTIVE, then=0), default=1), "start_date", "id"
+        )
+    )
+    epics = list(Epic.objects.filter(project=project).order_by("order", "id"))
+    members = list(memberships_of_project(project=project))
+    rows = (
+        Ticket.objects.filter(project=project)
+        .filter(Q(sprint__isnull=True) | Q(sprint_id__in=[s.pk for s in sprints]))
+        .only(*PLAN_COLUMNS)
+        .order_by("rank", "id")
+    )
+    tickets = list(_filtered(rows, project, filters))
+    _attach(tickets, project, {e.pk: e for e in epics}, {m.user_id: m.user for m in members})
+    by_sprint: dict[int | None, list[Ticket]] = {s.pk: [] for s in sprints}
+    by_sprint[None] = []
+    for ticket in tickets:
+        by_sprint[ticket.sprint_id].append(ticket)
+    return Plan(
+        sprints=[SprintPlan(sprint=s, tickets=by_sprint[s.pk]) for s in sprints],
+        backlog=by_sprint[None],
+        epics=epics,
+        members=members,
+        total=len(tickets),
+    )
+
+
+def board_for_sprint(*, sprint: Sprint) -> dict[str, list[Ticket]]:
+    """The sprint's tickets by status column, in rank order: one query."""
+    columns: dict[str, list[Ticket]] = {status: [] for status in TicketStatus.values}
+    rows = (
+        Ticket.objects.filter(sprint=sprint)
+        .select_related("assignee", "epic")
+        .only(*PLAN_COLUMNS, "assignee__username", "assignee__first_name", "assignee__last_name", "epic__title")
+        .order_by("rank", "id")
+    )
+    for ticket in rows:
+        ticket.project = sprint.project
+        columns[ticket.status].append(ticket)
+    return columns
+
+
+def sprint_for_board(*, project: Project, sprint_id: int | None) -> Sprint | None:
+    """The sprint the board shows: the one asked for, else the active one, else the next planned one."""
+    sprints = Sprint.objects.filter(project=project)
+    if sprint_id is not None:
+        return sprints.filter(pk=sprint_id).first()
+    return (
+        sprints.exclude(state=SprintState.CLOSED)
+        .order_by(Case(When(state=SprintState.ACTIVE, then=0), default=1), "start_date", "id")
+        .first()
+    )
+
+
+def sprints_of_project(*, project: Project) -> QuerySet[Sprint]:
+    """Every sprint with ticket counts (total, done, skipped, open), newest first: one query."""
+    return (
+        Sprint.objects.filter(project=project)
+        .annotate(
+            ticket_count=Count("tickets"),
+            done_count=Count("tickets", filter=Q(tickets__status=TicketStatus.DONE)),
+            skipped_count=Count("tickets", filter=Q(tickets__status=TicketStatus.SKIPPED)),
+            estimate_total=Sum("tickets__estimate"),
+        )
+        .order_by(
+            Case(When(state=SprintState.ACTIVE, then=0), When(state=SprintState.PLANNED, then=1), default=2),
+            "-start_date",
+            "-id",
+        )
+    )
+
+
+def epics_of_project(*, project: Project) -> QuerySet[Epic]:
+    """Every epic with its progress counts: one query."""
+    return (
+        Epic.objects.filter(project=project)
+        .annotate(
+            ticket_count=Count("tickets"),
+            done_count=Count("tickets", filter=Q(tickets__status=TicketStatus.DONE)),
+            skipped_count=Count("tickets", filter=Q(tickets__status=TicketStatus.SKIPPED)),
+            question_count=Count("tickets", filter=Q(tickets__kind=TicketKind.QUESTION)),
+            answered_count=Count("tickets", filter=Q(tickets__kind=TicketKind.QUESTION) & ~Q(tickets__outcome="")),
+        )
+        .order_by("order", "id")
+    )
+
+
+def epic_with_progress(*, epic: Epic) -> Epic:
+    """``epic`` with the same counts :func:`epics_of_project` annotates."""
+    project = epic.project
+    found = epics_of_project(project=project).get(pk=epic.pk)
+    found.project = project
+    return found
+
+
+def tickets_of_epic(*, epic: Epic) -> list[Ticket]:
+    rows = list(
+        Ticket.objects.filter(epic=epic)
+        .select_related("assignee", "sprint")
+        .only(
+            *PLAN_COLUMNS,
+            "assignee__username",
+            "assignee__first_name",
+            "assignee__last_name",
+            "sprint__name",
+            "sprint__state",
+        )
+        .order_by(Case(When(sprint__isnull=True, then=1), default=0), "sprint__start_date", "rank", "id")
+    )
+    for ticket in rows:
+        ticket.project = epic.project
+        ticket.epic = epic
+    return rows
+
+
+def tickets_of_sprint(*, sprint: Sprint) -> list[Ticket]:
+    rows = list(
+        Ticket.objects.filter(sprint=sprint)
+        .select_related("assignee", "epic")
+        .only(*PLAN_COLUMNS, "assignee__username", "assignee__first_name", "assignee__last_name", "epic__title")
+        .order_by("rank", "id")
+    )
+    for ticket in rows:
+        ticket.project = sprint.project
+        ticket.sprint = sprint
+    return rows
+
+
+@dataclass
+class TimelineEntry:
+    """One line of a ticket's timeline: a change (``event``) or a ``comment``."""
+
+    at: Any
+    actor: Any
+    event: TicketEvent | None = None
+    comment: Comment | None = None
+    label: str = ""
+    old: str = ""
+    new: str = ""
+    icon: str = "bi-dot"
+
+
+_EVENT_ICONS = {
+    TicketEvent.Field.CREATED: "bi-plus-circle",
+    TicketEvent.Field.STATUS: "bi-arrow-right-circle",
+    TicketEvent.Field.SPRINT: "bi-calendar-range",
+    TicketEvent.Field.ASSIGNEE: "bi-person",
+    TicketEvent.Field.EPIC: "bi-flag",
+    TicketEvent.Field.KIND: "bi-shuffle",
+    TicketEvent.Field.ANSWER: "bi-chat-square-quote",
+    TicketEvent.Field.OUTCOME: "bi-patch-check",
+    TicketEvent.Field.ESTIMATE: "bi-123",
+}
+
+
+def ticket_timeline(*, ticket: Ticket) -> list[TimelineEntry]:
+    """Events and comments, oldest first, with sprint/epic/user ids spelled out: five queries."""
+    events = list(TicketEvent.objects.filter(ticket=ticket).select_related("actor", "reassessment__question"))
+    comments = list(Comment.objects.filter(ticket=ticket).select_related("author"))
+    sprint_ids: set[int] = set()
+    epic_ids: set[int] = set()
+    user_ids: set[int] = set()
+    for event in events:
+        if event.field == TicketEvent.Field.CREATED and isinstance(event.new, dict):
+            values = [
+                ("sprint", event.new.get("sprint")),
+                ("epic", event.new.get("epic")),
+                ("assignee", event.new.get("assignee")),
+            ]
+        else:
+            values = [(event.field, event.old), (event.field, event.new)]
+        for field, value in values:
+            if value is None:
+                continue
+            {"sprint": sprint_ids, "epic": epic_ids, "assignee": user_ids}.get(field, set()).add(value)
+    sprints = dict(Sprint.objects.filter(pk__in=sprint_ids).values_list("pk", "name")) if sprint_ids else {}
+    epics = dict(Epic.objects.filter(pk__in=epic_ids).values_list("pk", "title")) if epic_ids else {}
+    users = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "username")) if user_ids else {}
+
+    def show(field: str, value: Any) -> str:
+        if field == "sprint":
+            return sprints.get(value, f"sprint {value}") if value is not None else "Backlog"
+        if field == "epic":
+            return epics.get(value, f"epic {value}") if value is not None else "no epic"
+        if field == "assignee":
+            return users.get(value, "a former member") if value is not None else "nobody"
+        if field == "status":
+            return TicketStatus(value).label if value in TicketStatus.values else str(value)
+        if field == "kind":
+            return TicketKind(value).label if value in TicketKind.values else str(value)
+        if field == "outcome":
+            return Outcome(value).label if value in Outcome.values else "none"
+        if field == "estimate":
+            return str(value) if value is not None else "none"
+        return ""
+
+    entries = []
+    for event in events:
+        entry = TimelineEntry(at=event.created_at, actor=event.actor, event=event, icon=_EVENT_ICONS.get(event.field))
+        if event.field == TicketEvent.Field.CREATED:
+            state = event.new or {}
+            entry.label = "created"
+            entry.new = show("sprint", state.get("sprint"))
+        elif event.field == TicketEvent.Field.ANSWER:
+            entry.label = "answered" if not event.old else "revised the answer"
+        else:
+            entry.label = TicketEvent.Field(event.field).label.lower()
+            entry.old = show(event.field, event.old)
+            entry.new = show(event.field, event.new)
+        entries.append(entry)
+    entries += [TimelineEntry(at=c.created_at, actor=c.author, comment=c, icon="bi-chat-left-text") for c in comments]
+    entries.sort(key=lambda e: (e.at, 0 if e.event else 1, e.event.pk if e.event else e.comment.pk))
+    return entries
+
+
+def reassessment_candidates(*, question: Ticket) -> list[Ticket]:
+    """Open tickets sharing the question's sprint or epic (not the question), sprint ones first."""
+    scope = Q()
+    if question.sprint_id:
+        scope |= Q(sprint_id=question.sprint_id)
+    if question.epic_id:
+        scope |= Q(epic_id=question.epic_id)
+    if not scope:
+        return []
+    rows = list(
+        Ticket.objects.filter(project=question.project)
+        .filter(scope, status__in=OPEN_STATUSES)
+        .exclude(pk=question.pk)
+        .exclude(sprint__state=SprintState.CLOSED)
+        .select_related("assignee", "epic", "sprint")
+        .order_by(
+            Case(When(sprint_id=question.sprint_id, then=0), default=1) if question.sprint_id else "rank", "rank", "id"
+        )
+    )
+    for ticket in rows:
+        ticket.project = question.project
+    return rows
+
+
+def reassessments_of_question(*, question: Ticket) -> list[Reassessment]:
+    rows = list(
+        Reassessment.objects.filter(question=question)
+        .select_related("actor")
+        .prefetch_related(Prefetch("decisions", queryset=ReassessmentDecision.objects.select_related("ticket")))
+        .order_by("created_at", "id")
+    )
+    for reassessment in rows:
+        reassessment.question = question
+        for decision in reassessment.decisions.all():
+            decision.ticket.project = question.project
+    return rows
+
+
+def comments_of_ticket(*, ticket: Ticket) -> QuerySet[Comment]:
+    return Comment.objects.filter(ticket=ticket).select_related("author").order_by("created_at", "id")
+
+
+def events_of_ticket(*, ticket: Ticket) -> QuerySet[TicketEvent]:
+    return TicketEvent.objects.filter(ticket=ticket).select_related("actor").order_by("created_at", "id")
