@@ -43,6 +43,9 @@ def _first_message(detail: Any, path: str = "") -> str:
     if isinstance(detail, list):
         for index, value in enumerate(detail):
             if isinstance(value, dict):
+                if not value:
+                    # A valid item in a list of nested objects: the error is further on.
+                    continue
                 return _first_message(value, f"{path}[{index}]" if path else f"[{index}]")
             return _first_message(value, path)
         return "Invalid input."
