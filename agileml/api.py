@@ -37,7 +37,13 @@ def _first_message(detail: Any, path: str = "") -> str:
     """Flatten DRF's nested error detail into one sentence naming the field."""
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = path if key in ("non_field_errors", "__all__", "detail") else (f"{path}.{key}" if path else str(key))
+            if key in ("non_field_errors", "__all__", "detail"):
+                name = path
+            elif isinstance(key, int) or str(key).isdigit():
+                # Lists of nested objects report errors by position: decisions[1].reason.
+                name = f"{path}[{key}]"
+            else:
+                name = f"{path}.{key}" if path else str(key)
             return _first_message(value, name)
         return "Invalid input."
     if isinstance(detail, list):
