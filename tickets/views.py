@@ -629,7 +629,7 @@ def sprint_close(request: HttpRequest, key: str, sprint_id: int) -> HttpResponse
         f"{closed.name} closed: {counts['completed']} completed, {counts['skipped']} skipped, "
         f"{counts['carried_over']} carried over to {target.name if target else 'the backlog'}.",
     )
-    return redirect(fallback)
+    return redirect(_next_or(request, fallback))
 
 
 @login_required

@@ -104,6 +104,10 @@
       Sortable.create(list, {
         group: "plan",
         handle: ".drag-handle",
+        // Pointer events rather than native drag-and-drop: the same on mouse, touch and in tests.
+        forceFallback: true,
+        fallbackOnBody: true,
+        emptyInsertThreshold: 24,
         draggable: ".ticket-row",
         animation: 120,
         onEnd: async (evt) => {
@@ -207,6 +211,9 @@
       Sortable.create(column, {
         group: "board",
         draggable: ".board-card",
+        forceFallback: true,
+        fallbackOnBody: true,
+        emptyInsertThreshold: 24,
         sort: false,
         animation: 120,
         onEnd: async (evt) => {
