@@ -301,7 +301,7 @@ def _check_columns(
 ) -> None:
     for name in required:
         if name not in source.header:
-            raise source.error(f"missing column {_quote(name)}; expected {layout}", line=1)
+            raise source.error(f"missing column {_quote(name)}; expected {layout}", line=1, column=name)
     for position, name in enumerate(source.header, start=1):
         if name not in required and name not in optional and not (extra and extra(name)):
             raise EvaluationInputError(
@@ -607,7 +607,9 @@ def read_predictions(path: str | Path, *, truth: Truth, name: str | None = None)
         given = [c for c in prob_columns if c in source.header]
         if given and len(given) < len(prob_columns):
             missing = [c for c in prob_columns if c not in source.header]
-            raise source.error(f"probability columns must cover every class; missing {', '.join(missing)}", line=1)
+            raise source.error(
+                f"probability columns must cover every class; missing {', '.join(missing)}", line=1, column=missing[0]
+            )
         source.load(numeric=tuple(given))
         index = _align(source, truth)
         text = source.text("label")
