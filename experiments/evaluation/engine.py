@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from experiments.evaluation import intervals as iv
 from experiments.evaluation import metrics as mt
@@ -432,12 +433,15 @@ def evaluate(
         n_rows=truth.n_rows, groups=truth.groups, n_groups=truth.n_groups, n_resamples=n_resamples, seed=seed
     )
     curves = {}
-    if task == "binary":
-        curves = _binary(truth, models, results, threshold=threshold, resampler=resampler, progress=report)
-    elif task == "multiclass":
-        _multiclass(truth, models, results, resampler=resampler, progress=report)
-    else:
-        _regression(truth, models, results, resampler=resampler, progress=report)
+    # One BLAS thread: the products here are many and mid-sized, and OpenBLAS's spinning worker threads
+    # made them several times slower (and slowed the numpy code between them) on a shared 2-core machine.
+    with threadpool_limits(limits=1, user_api="blas"):
+        if task == "binary":
+            curves = _binary(truth, models, results, threshold=threshold, resampler=resampler, progress=report)
+        elif task == "multiclass":
+            _multiclass(truth, models, results, resampler=resampler, progress=report)
+        else:
+            _regression(truth, models, results, resampler=resampler, progress=report)
     metrics, champion_metrics, comparisons, methods = results.render()
 
     out = {

@@ -62,8 +62,9 @@ class Resampler:
         n_groups: int | None,
         n_resamples: int,
         seed: int,
-        max_units: int = MAX_UNITS,
+        max_units: int | None = None,
     ) -> None:
+        max_units = MAX_UNITS if max_units is None else max_units
         self.n_resamples = int(n_resamples)
         root = np.random.SeedSequence(seed)
         units_seed, weights_seed, cells_seed = root.spawn(3)
@@ -155,7 +156,10 @@ class RocBootstrap:
         n_entries = len(self.e_unit)
         self.n_units = n_units
         if block is None:
-            block = max(256, int(math.sqrt(n_entries) * 4))
+            # Balance the block-end matrix product (∝ units × blocks) against the refinement (∝ rows per
+            # block): about 30·√(entries / units) blocks, measured on this kind of machine.
+            n_blocks = max(1.0, 30 * math.sqrt(n_entries / n_units))
+            block = max(16, math.ceil(n_entries / n_blocks))
         run_end_at = np.flatnonzero(self.run_end)
         wanted = np.minimum(np.arange(block, n_entries + block, block), n_entries) - 1
         self.ends = np.unique(run_end_at[np.searchsorted(run_end_at, wanted)])
