@@ -486,7 +486,7 @@ def _check_primary_computable(task: str, primary: str, models: dict[str, Predict
                 present = np.flatnonzero(p.present)
                 outside = present[(p.scores[present] < 0) | (p.scores[present] > 1)]
                 raise p.error(
-                    f"{primary} needs probabilities, but the score {p.scores[outside[0]]!r} is outside [0, 1]",
+                    f"{primary} needs probabilities, but the score {float(p.scores[outside[0]])!r} is outside [0, 1]",
                     truth_row=int(outside[0]),
                     column="score",
                 )

@@ -69,13 +69,17 @@ def auc_covariance(
 
 
 def auc_interval(theta: float, variance: float, method: str) -> Interval:
-    """Normal interval clipped to [0, 1], as pROC's ``ci.auc``."""
+    """Normal interval clipped to [0, 1], as pROC's ``ci.auc``; none when the variance is unknown."""
+    if not math.isfinite(variance):
+        return Interval(theta, None, None, method)
     sd = math.sqrt(max(variance, 0.0))
     return Interval(theta, max(0.0, theta - Z * sd), min(1.0, theta + Z * sd), method)
 
 
 def normal_difference(delta: float, variance: float, method: str) -> Difference:
     """Two-sided z test and interval for a difference with a known (estimated) variance."""
+    if not math.isfinite(variance):
+        return Difference(delta, None, None, None, method)
     sd = math.sqrt(max(variance, 0.0))
     if sd == 0.0:
         # 0/0: identical models (pROC's special case Z = 0, p = 1); d/0: a certain difference.

@@ -232,7 +232,9 @@ class _CsvFile:
             if not finite.all():
                 row = int(np.argmin(finite))
                 raise self.error(
-                    f"{numbers[row]} is not a finite number (NaN and infinity are not allowed)", row=row, column=column
+                    f"{float(numbers[row])!r} is not a finite number (NaN and infinity are not allowed)",
+                    row=row,
+                    column=column,
                 )
             return numbers
         values = pc.utf8_trim_whitespace(raw.combine_chunks())
@@ -632,7 +634,7 @@ def read_predictions(path: str | Path, *, truth: Truth, name: str | None = None)
                 if outside.any():
                     row = int(np.argmax(outside))
                     raise source.error(
-                        f"{values[row]!r} is not a probability (must lie in [0, 1])", row=row, column=column
+                        f"{float(values[row])!r} is not a probability (must lie in [0, 1])", row=row, column=column
                     )
                 columns[:, k] = values
             sums = columns.sum(axis=1)

@@ -20,8 +20,10 @@ def write_binary(folder: Path, y, models: dict[str, np.ndarray], groups=None, pr
     folder.mkdir(parents=True, exist_ok=True)
     ids = [f"r{i}" for i in range(len(y))]
     header = ["id", "label"] + (["group"] if groups is not None else [])
-    rows = [[i, int(label)] + ([f"g{groups[k]}"] if groups is not None else []) for k, (i, label) in
-            enumerate(zip(ids, y, strict=True))]
+    rows = [
+        [i, int(label)] + ([f"g{groups[k]}"] if groups is not None else [])
+        for k, (i, label) in enumerate(zip(ids, y, strict=True))
+    ]
     paths = {"truth": folder / "truth.csv"}
     paths["truth"].write_bytes(csv_bytes(header, rows))
     for name, scores in models.items():
@@ -62,8 +64,9 @@ def write_regression(folder: Path, y, models: dict[str, np.ndarray], groups=None
     paths["truth"].write_bytes(csv_bytes(header, rows))
     for name, values in models.items():
         paths[name] = folder / f"{name}.csv"
-        paths[name].write_bytes(csv_bytes(["id", "prediction"], [[ids[k], repr(float(values[k]))] for k in
-                                                                  range(len(y))]))
+        paths[name].write_bytes(
+            csv_bytes(["id", "prediction"], [[ids[k], repr(float(values[k]))] for k in range(len(y))])
+        )
     return paths
 
 
@@ -130,24 +133,46 @@ BAD_INPUTS = [
     _t("truth row with too many values", b"id,label\na,0\nb,1,9\n", 3, "#3", "expected 2 values"),
     _t("truth row with too few values", b"id,label\na,0\nb\n", 3, "label", "expected 2 values"),
     _t("line numbers count blank lines", b"id,label\na,0\n\nb,1\n\nc,7\n", 6, "label", '"7" is not a binary label'),
-    _t("line numbers count CRLF lines and a BOM", b"\xef\xbb\xbfid,label\r\na,0\r\nb,x\r\n", 3, "label",
-       '"x" is not a binary label'),
-    _t("line numbers count quoted line breaks", b'id,label\n"a\nb",0\nc,1\nd,2\n', 5, "label",
-       '"2" is not a binary label'),
+    _t(
+        "line numbers count CRLF lines and a BOM",
+        b"\xef\xbb\xbfid,label\r\na,0\r\nb,x\r\n",
+        3,
+        "label",
+        '"x" is not a binary label',
+    ),
+    _t(
+        "line numbers count quoted line breaks",
+        b'id,label\n"a\nb",0\nc,1\nd,2\n',
+        5,
+        "label",
+        '"2" is not a binary label',
+    ),
     # values
     _t("truth binary label not 0/1", b"id,label\na,0\nb,yes\n", 3, "label", '"yes" is not a binary label'),
     _t("truth single class", b"id,label\na,1\nb,1\n", None, "label", "every row has label 1"),
     _t("truth duplicate id", b"id,label\na,0\nb,1\na,1\n", 4, "id", 'duplicate id "a" (first on line 2)'),
     _t("truth empty id", b"id,label\na,0\n ,1\n", 3, "id", "empty value"),
     _t("truth empty group", b"id,label,group\na,0,g\nb,1,\n", 3, "group", "empty value"),
-    _t("multiclass single class", b"id,label\na,cat\nb,cat\n", None, "label", "at least two classes",
-       task="multiclass"),
-    _t("regression label not a number", b"id,label\na,1\nb,one\n", 3, "label", '"one" is not a number',
-       task="regression"),
-    _t("regression label infinite", b"id,label\na,1\nb,inf\n", 3, "label", "not a finite number",
-       task="regression"),
-    _t("regression constant label", b"id,label\na,2\nb,2\nc,2\nd,2\n", None, "label", "the same value",
-       task="regression"),
+    _t(
+        "multiclass single class", b"id,label\na,cat\nb,cat\n", None, "label", "at least two classes", task="multiclass"
+    ),
+    _t(
+        "regression label not a number",
+        b"id,label\na,1\nb,one\n",
+        3,
+        "label",
+        '"one" is not a number',
+        task="regression",
+    ),
+    _t("regression label infinite", b"id,label\na,1\nb,inf\n", 3, "label", "not a finite number", task="regression"),
+    _t(
+        "regression constant label",
+        b"id,label\na,2\nb,2\nc,2\nd,2\n",
+        None,
+        "label",
+        "the same value",
+        task="regression",
+    ),
     # predictions
     _p("predictions missing column", b"id,prob\na,0.1\n", 1, "score", 'missing column "score"'),
     _p("predictions unexpected column", b"id,score,model\na,0.1,x\n", 1, "model", 'unexpected column "model"'),
@@ -158,22 +183,71 @@ BAD_INPUTS = [
     _p("prediction for an unknown id", b"id,score\na,0.1\nzz,0.3\n", 3, "id", 'id "zz" is not in the truth file'),
     _p("prediction repeated", b"id,score\na,0.1\nb,0.2\na,0.3\n", 4, "id", 'duplicate id "a" (first on line 2)'),
     _p("prediction file without rows", b"id,score\n", 2, None, "no data rows"),
-    _p("multiclass label outside the classes", b"id,label\na,cat\nb,cow\n", 3, "label",
-       '"cow" is not a class in truth.csv', task="multiclass"),
-    _p("multiclass probability column for an unknown class", b"id,label,p_cat,p_cow\na,cat,1,0\n", 1, "p_cow",
-       "names a class that is not in truth.csv", task="multiclass"),
-    _p("multiclass probability columns incomplete", b"id,label,p_cat,p_dog\na,cat,0.5,0.5\n", 1, "p_bird",
-       "missing p_bird", task="multiclass"),
-    _p("multiclass probability outside [0, 1]",
-       b"id,label,p_bird,p_cat,p_dog\na,cat,0,1,0\nb,dog,-0.1,0.1,1\n", 3, "p_bird", "is not a probability",
-       task="multiclass"),
-    _p("multiclass probabilities not adding up to 1",
-       b"id,label,p_bird,p_cat,p_dog\na,cat,0,1,0\nb,dog,0.2,0.2,0.2\n", 3, "p_bird", "add up to 0.6",
-       task="multiclass"),
-    _p("regression row without prediction", b"id,prediction\na,1\nb,2\nd,0\n", None, "id",
-       'no prediction for id "c" (line 4 of truth.csv)', task="regression"),
-    _p("regression prediction NaN", b"id,prediction\na,1\nb,nan\nc,1\nd,1\n", 3, "prediction",
-       "not a finite number", task="regression"),
-    BadInput("champion with a bad score", "binary", BINARY_TRUTH, BINARY_PREDICTIONS, "champion", 5, "score",
-             '"?" is not a number', champion=b"id,score\na,0.1\nb,0.9\nc,0.4\nd,?\n"),
+    _p(
+        "multiclass label outside the classes",
+        b"id,label\na,cat\nb,cow\n",
+        3,
+        "label",
+        '"cow" is not a class in truth.csv',
+        task="multiclass",
+    ),
+    _p(
+        "multiclass probability column for an unknown class",
+        b"id,label,p_cat,p_cow\na,cat,1,0\n",
+        1,
+        "p_cow",
+        "names a class that is not in truth.csv",
+        task="multiclass",
+    ),
+    _p(
+        "multiclass probability columns incomplete",
+        b"id,label,p_cat,p_dog\na,cat,0.5,0.5\n",
+        1,
+        "p_bird",
+        "missing p_bird",
+        task="multiclass",
+    ),
+    _p(
+        "multiclass probability outside [0, 1]",
+        b"id,label,p_bird,p_cat,p_dog\na,cat,0,1,0\nb,dog,-0.1,0.1,1\n",
+        3,
+        "p_bird",
+        "is not a probability",
+        task="multiclass",
+    ),
+    _p(
+        "multiclass probabilities not adding up to 1",
+        b"id,label,p_bird,p_cat,p_dog\na,cat,0,1,0\nb,dog,0.2,0.2,0.2\n",
+        3,
+        "p_bird",
+        "add up to 0.6",
+        task="multiclass",
+    ),
+    _p(
+        "regression row without prediction",
+        b"id,prediction\na,1\nb,2\nd,0\n",
+        None,
+        "id",
+        'no prediction for id "c" (line 4 of truth.csv)',
+        task="regression",
+    ),
+    _p(
+        "regression prediction NaN",
+        b"id,prediction\na,1\nb,nan\nc,1\nd,1\n",
+        3,
+        "prediction",
+        "not a finite number",
+        task="regression",
+    ),
+    BadInput(
+        "champion with a bad score",
+        "binary",
+        BINARY_TRUTH,
+        BINARY_PREDICTIONS,
+        "champion",
+        5,
+        "score",
+        '"?" is not a number',
+        champion=b"id,score\na,0.1\nb,0.9\nc,0.4\nd,?\n",
+    ),
 ]

@@ -56,8 +56,9 @@ def _coverage(hits: dict[str, list[bool]]) -> dict[str, float]:
     return {metric: float(np.mean(values)) for metric, values in hits.items()}
 
 
-def simulate_binary(trials: int, *, n: int, groups: int | None = None, tau: float = 0.0, seed: int = 0,
-                    mus=(1.3, 1.0), rho: float = 0.6) -> dict[str, float]:
+def simulate_binary(
+    trials: int, *, n: int, groups: int | None = None, tau: float = 0.0, seed: int = 0, mus=(1.3, 1.0), rho: float = 0.6
+) -> dict[str, float]:
     """Correlated models with logits μ_m·y + a_{m,g} + e_m (a: a subject effect per model, sd τ)."""
     sd = np.sqrt(1 + tau**2)
     population = [binary_population(mu, sd) for mu in mus]
@@ -73,8 +74,13 @@ def simulate_binary(trials: int, *, n: int, groups: int | None = None, tau: floa
             for mu, e in zip(mus, noise, strict=True)
         ]
         truth = Truth.from_arrays(task="binary", y=y, groups=group)
-        report = evaluate(task="binary", truth=truth, predictions=Predictions.from_arrays(truth=truth, scores=scores[0]),
-                          champion=Predictions.from_arrays(truth=truth, scores=scores[1]), seed=trial)
+        report = evaluate(
+            task="binary",
+            truth=truth,
+            predictions=Predictions.from_arrays(truth=truth, scores=scores[0]),
+            champion=Predictions.from_arrays(truth=truth, scores=scores[1]),
+            seed=trial,
+        )
         # The AUC estimand mixes pairs across subjects (subject effects add variance) and the few pairs
         # within one subject (they cancel); q is this trial's share of within-subject pairs.
         q = 0.0
@@ -126,9 +132,13 @@ def test_regression_intervals_cover_the_true_difference(monkeypatch):
         shared = rng.normal(size=n)
         errors = (sds[0] * shared, sds[1] * (rho * shared + np.sqrt(1 - rho**2) * rng.normal(size=n)))
         truth = Truth.from_arrays(task="regression", y=y)
-        report = evaluate(task="regression", truth=truth,
-                          predictions=Predictions.from_arrays(truth=truth, values=y + errors[0]),
-                          champion=Predictions.from_arrays(truth=truth, values=y + errors[1]), seed=trial)
+        report = evaluate(
+            task="regression",
+            truth=truth,
+            predictions=Predictions.from_arrays(truth=truth, values=y + errors[0]),
+            champion=Predictions.from_arrays(truth=truth, values=y + errors[1]),
+            seed=trial,
+        )
         assert report["resampling"]["units"] == "random buckets of rows"
         for metric, value in true.items():
             entry = report["comparisons"][metric]
@@ -146,13 +156,15 @@ def test_multiclass_intervals_cover_the_true_difference():
 
     def population(p):
         # Wrong answers go uniformly to the other classes.
-        predicted = prior * p + np.array([sum(prior[j] * (1 - p[j]) / (k - 1) for j in range(k) if j != c)
-                                          for c in range(k)])
+        predicted = prior * p + np.array(
+            [sum(prior[j] * (1 - p[j]) / (k - 1) for j in range(k) if j != c) for c in range(k)]
+        )
         f1 = 2 * prior * p / (prior + predicted)
         return {"accuracy": float(prior @ p), "macro_f1": float(f1.mean()), "balanced_accuracy": float(p.mean())}
 
-    true = {m: population(right["a"])[m] - population(right["b"])[m] for m in ("accuracy", "macro_f1",
-                                                                                 "balanced_accuracy")}
+    true = {
+        m: population(right["a"])[m] - population(right["b"])[m] for m in ("accuracy", "macro_f1", "balanced_accuracy")
+    }
     n = 1000
     hits: dict[str, list[bool]] = {}
     for trial in range(500):
@@ -165,9 +177,13 @@ def test_multiclass_intervals_cover_the_true_difference():
             wrong = (y + rng.integers(1, k, n)) % k
             labels[who] = np.where(luck[who] < p[y], y, wrong)
         truth = Truth.from_arrays(task="multiclass", y=np.array(list("wxyz"))[y])
-        report = evaluate(task="multiclass", truth=truth,
-                          predictions=Predictions.from_arrays(truth=truth, labels=labels["a"]),
-                          champion=Predictions.from_arrays(truth=truth, labels=labels["b"]), seed=trial)
+        report = evaluate(
+            task="multiclass",
+            truth=truth,
+            predictions=Predictions.from_arrays(truth=truth, labels=labels["a"]),
+            champion=Predictions.from_arrays(truth=truth, labels=labels["b"]),
+            seed=trial,
+        )
         for metric, value in true.items():
             entry = report["comparisons"][metric]
             hits.setdefault(metric, []).append(entry["ci_low"] <= value <= entry["ci_high"])
@@ -185,13 +201,21 @@ def _equal_models_on_clustered_data(trials: int, *, use_groups: bool, seed: int)
     for trial in range(trials):
         y = (rng.random(n_groups * per) < 0.5).astype(int)
         scores = [
-            _sigmoid((1 + rng.normal(0, 1, n_groups)[group]) * y + rng.normal(0, 1, n_groups)[group]
-                     + rng.normal(size=len(y)))
+            _sigmoid(
+                (1 + rng.normal(0, 1, n_groups)[group]) * y
+                + rng.normal(0, 1, n_groups)[group]
+                + rng.normal(size=len(y))
+            )
             for _ in range(2)
         ]
         truth = Truth.from_arrays(task="binary", y=y, groups=group if use_groups else None)
-        report = evaluate(task="binary", truth=truth, predictions=Predictions.from_arrays(truth=truth, scores=scores[0]),
-                          champion=Predictions.from_arrays(truth=truth, scores=scores[1]), seed=trial)
+        report = evaluate(
+            task="binary",
+            truth=truth,
+            predictions=Predictions.from_arrays(truth=truth, scores=scores[0]),
+            champion=Predictions.from_arrays(truth=truth, scores=scores[1]),
+            seed=trial,
+        )
         assert report["comparison"]["primary"] == "auc"
         for metric, entry in report["comparisons"].items():
             called[metric] = called.get(metric, 0) + (entry["verdict"] != "no_significant_difference")
@@ -200,8 +224,16 @@ def _equal_models_on_clustered_data(trials: int, *, use_groups: bool, seed: int)
 
 def test_equal_models_on_clustered_data_are_rarely_called_different():
     rates = _equal_models_on_clustered_data(500, use_groups=True, seed=6)
-    assert set(rates) == {"auc", "eer", "frr_at_far_1e-2", "frr_at_far_1e-3", "accuracy", "f1", "brier_loss",
-                          "log_loss"}
+    assert set(rates) == {
+        "auc",
+        "eer",
+        "frr_at_far_1e-2",
+        "frr_at_far_1e-3",
+        "accuracy",
+        "f1",
+        "brier_loss",
+        "log_loss",
+    }
     for metric, rate in rates.items():
         assert rate <= 0.07, (metric, rate)
 
@@ -220,17 +252,21 @@ def test_same_seed_same_report_other_seed_other_intervals(task):
     if task == "binary":
         y = (rng.random(n) < 0.4).astype(int)
         truth = Truth.from_arrays(task=task, y=y, groups=rng.integers(0, 50, n))
-        models = _compare(truth, challenger={"scores": y + rng.normal(size=n)},
-                          champion={"scores": y + rng.normal(size=n)})
+        models = _compare(
+            truth, challenger={"scores": y + rng.normal(size=n)}, champion={"scores": y + rng.normal(size=n)}
+        )
         metric = "eer"
     else:
         y = rng.normal(size=n)
         truth = Truth.from_arrays(task=task, y=y)
-        models = _compare(truth, challenger={"values": y + rng.normal(size=n)},
-                          champion={"values": y + rng.normal(size=n)})
+        models = _compare(
+            truth, challenger={"values": y + rng.normal(size=n)}, champion={"values": y + rng.normal(size=n)}
+        )
         metric = "rmse"
-    runs = [evaluate(task=task, truth=truth, predictions=models["challenger"], champion=models["champion"], seed=s)
-            for s in (11, 11, 12)]
+    runs = [
+        evaluate(task=task, truth=truth, predictions=models["challenger"], champion=models["champion"], seed=s)
+        for s in (11, 11, 12)
+    ]
     assert runs[0] == runs[1]
     assert runs[0]["comparisons"][metric]["ci_low"] != runs[2]["comparisons"][metric]["ci_low"]
     assert runs[0]["metrics"][metric]["value"] == runs[2]["metrics"][metric]["value"]

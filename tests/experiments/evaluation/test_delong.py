@@ -102,8 +102,11 @@ def test_evaluate_reports_the_delong_test(seed, grouped):
     y, groups, (challenger, champion) = _case(seed)
     truth = Truth.from_arrays(task="binary", y=y, groups=groups if grouped else None)
     report = evaluate(
-        task="binary", truth=truth, predictions=Predictions.from_arrays(truth=truth, scores=challenger),
-        champion=Predictions.from_arrays(truth=truth, scores=champion), n_resamples=5,
+        task="binary",
+        truth=truth,
+        predictions=Predictions.from_arrays(truth=truth, scores=challenger),
+        champion=Predictions.from_arrays(truth=truth, scores=champion),
+        n_resamples=5,
     )
     values = [slow_placements(s, y) for s in (challenger, champion)]
     cov = slow_obuchowski(values, y, groups) if grouped else slow_delong(values, y)

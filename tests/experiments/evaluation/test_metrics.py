@@ -57,8 +57,15 @@ def test_binary_point_values_match_scikit_learn(seed, tmp_path):
     champion = np.round(np.clip(challenger + rng.normal(0, 0.2, n), 0, 1), int(rng.choice([1, 3])))
     threshold = float(rng.choice([0.5, 0.3, 0.71]))
     paths = write_binary(tmp_path, y, {"challenger": challenger, "champion": champion})
-    report = evaluate(task="binary", truth=paths["truth"], predictions=paths["challenger"],
-                      champion=paths["champion"], threshold=threshold, n_resamples=20, seed=seed)
+    report = evaluate(
+        task="binary",
+        truth=paths["truth"],
+        predictions=paths["challenger"],
+        champion=paths["champion"],
+        threshold=threshold,
+        n_resamples=20,
+        seed=seed,
+    )
     for values, scores in ((report["metrics"], challenger), (report["champion_metrics"], champion)):
         decision = scores >= threshold
         expected = {
@@ -107,11 +114,18 @@ def test_multiclass_point_values_match_scikit_learn(seed, tmp_path):
         labels = sorted_names[proba.argmax(axis=1)]
         models[who] = (labels, proba)
     paths = write_multiclass(tmp_path, y, models)
-    report = evaluate(task="multiclass", truth=paths["truth"], predictions=paths["challenger"],
-                      champion=paths["champion"], n_resamples=20)
+    report = evaluate(
+        task="multiclass",
+        truth=paths["truth"],
+        predictions=paths["challenger"],
+        champion=paths["champion"],
+        n_resamples=20,
+    )
     classes = sorted(names.tolist())
-    for values, (labels, proba) in ((report["metrics"], models["challenger"]),
-                                    (report["champion_metrics"], models["champion"])):
+    for values, (labels, proba) in (
+        (report["metrics"], models["challenger"]),
+        (report["champion_metrics"], models["champion"]),
+    ):
         expected = {
             "accuracy": skm.accuracy_score(y, labels),
             "macro_f1": skm.f1_score(y, labels, average="macro"),
@@ -129,10 +143,17 @@ def test_regression_point_values_match_scikit_learn(seed, tmp_path):
     y = rng.normal(1e4 if seed % 2 else 0, rng.uniform(0.1, 10), n)  # a large mean tests cancellation in R²
     models = {who: y + rng.normal(0, rng.uniform(0.05, 5), n) for who in ("challenger", "champion")}
     paths = write_regression(tmp_path, y, models)
-    report = evaluate(task="regression", truth=paths["truth"], predictions=paths["challenger"],
-                      champion=paths["champion"], n_resamples=20)
-    for values, predicted in ((report["metrics"], models["challenger"]),
-                              (report["champion_metrics"], models["champion"])):
+    report = evaluate(
+        task="regression",
+        truth=paths["truth"],
+        predictions=paths["challenger"],
+        champion=paths["champion"],
+        n_resamples=20,
+    )
+    for values, predicted in (
+        (report["metrics"], models["challenger"]),
+        (report["champion_metrics"], models["champion"]),
+    ):
         expected = {
             "mae": skm.mean_absolute_error(y, predicted),
             "rmse": skm.root_mean_squared_error(y, predicted),
@@ -162,8 +183,12 @@ def test_a_missing_binary_row_is_the_worst_answer(tmp_path):
     assert report["metrics"]["log_loss"]["value"] == pytest.approx(skm.log_loss(y, worst_p), abs=TOL)
     assert report["metrics"]["log_loss"]["value"] > skm.log_loss(y[present], scores[present])
     missing = int((~present).sum())
-    assert report["coverage"]["challenger"] == {"rows": n - missing, "covered": n - missing, "missing": missing,
-                                                "fraction": pytest.approx((n - missing) / n)}
+    assert report["coverage"]["challenger"] == {
+        "rows": n - missing,
+        "covered": n - missing,
+        "missing": missing,
+        "fraction": pytest.approx((n - missing) / n),
+    }
 
 
 def test_skipping_hard_rows_does_not_win(tmp_path):
@@ -173,8 +198,9 @@ def test_skipping_hard_rows_does_not_win(tmp_path):
     scores = np.clip(0.5 + (y - 0.5) * 0.6 + rng.normal(0, 0.25, n), 0, 1)
     hard = np.abs(scores - y) > 0.5
     paths = write_binary(tmp_path, y, {"all": scores, "skipper": scores}, present={"skipper": ~hard})
-    report = evaluate(task="binary", truth=paths["truth"], predictions=paths["skipper"], champion=paths["all"],
-                      n_resamples=50)
+    report = evaluate(
+        task="binary", truth=paths["truth"], predictions=paths["skipper"], champion=paths["all"], n_resamples=50
+    )
     for metric in ("auc", "accuracy", "f1"):
         assert report["comparisons"][metric]["delta"] <= 0, metric
     for metric in ("eer", "brier_loss", "log_loss"):
@@ -193,9 +219,9 @@ def test_a_missing_multiclass_row_counts_as_wrong(tmp_path):
     wrong[0] = "missing"
     assert report["metrics"]["accuracy"]["value"] == pytest.approx(skm.accuracy_score(y, wrong))
     assert report["metrics"]["macro_f1"]["value"] == pytest.approx(
-        skm.f1_score(y, wrong, average="macro", labels=["a", "b", "c"]))
-    assert report["metrics"]["balanced_accuracy"]["value"] == pytest.approx(
-        np.mean([2 / 4, 1 / 2, 2 / 2]))
+        skm.f1_score(y, wrong, average="macro", labels=["a", "b", "c"])
+    )
+    assert report["metrics"]["balanced_accuracy"]["value"] == pytest.approx(np.mean([2 / 4, 1 / 2, 2 / 2]))
     worst = proba.copy()
     worst[0] = [0.0, 0.5, 0.5]
     assert report["metrics"]["log_loss"]["value"] == pytest.approx(skm.log_loss(y, worst, labels=["a", "b", "c"]))

@@ -53,8 +53,13 @@ def files(asah, tmp_path_factory) -> dict:
 
 def _report(files, challenger: str, champion: str | None = None, subset: str = "all") -> dict:
     paths = files[subset]
-    return evaluate(task="binary", truth=paths["truth"], predictions=paths[challenger],
-                    champion=paths[champion] if champion else None, n_resamples=10)
+    return evaluate(
+        task="binary",
+        truth=paths["truth"],
+        predictions=paths[challenger],
+        champion=paths[champion] if champion else None,
+        n_resamples=10,
+    )
 
 
 def test_counts(files):

@@ -28,10 +28,7 @@ def test_bad_input_is_reported_with_file_line_and_column(case: BadInput, tmp_pat
     message = str(error)
     assert case.text in message
     assert "\n" not in message
-    where = ", ".join(
-        [paths[case.fault].name]
-        + ([f"line {case.line}"] if case.line else [])
-    )
+    where = ", ".join([paths[case.fault].name] + ([f"line {case.line}"] if case.line else []))
     assert message.startswith(where)
     if case.column is not None:
         assert f"({case.column})" in message or f"column {case.column}" in message
@@ -54,8 +51,13 @@ def test_a_messy_but_valid_file_is_read(tmp_path):
     assert t.n_groups == 2
     assert t.ids.to_pylist() == ["a", "b,2", "c"]
     assert t.class_counts == {"0": 1, "1": 2}
-    assert t.describe() == {"task": "binary", "n_rows": 3, "n_groups": 2, "classes": ["0", "1"],
-                            "class_counts": {"0": 1, "1": 2}}
+    assert t.describe() == {
+        "task": "binary",
+        "n_rows": 3,
+        "n_groups": 2,
+        "classes": ["0", "1"],
+        "class_counts": {"0": 1, "1": 2},
+    }
     predictions = tmp_path / "p.csv"
     predictions.write_bytes(b'score,id\r\n 0.25 ,c\r\n1e-1,"b,2"\r\n')
     p = read_predictions(predictions, truth=t)
