@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from experiments.evaluation import intervals as iv
 from experiments.evaluation import metrics as mt
@@ -47,6 +47,16 @@ from experiments.evaluation.roc import (
 
 Progress = Callable[[str, float], None]
 VERDICTS = ("better", "worse", "no_significant_difference")
+_THREADPOOLS: list[ThreadpoolController] = []
+
+
+def _one_blas_thread():
+    """A context with one BLAS thread (the controller scans loaded libraries once, so it is made once)."""
+    if not _THREADPOOLS:
+        _THREADPOOLS.append(ThreadpoolController())
+    return _THREADPOOLS[0].limit(limits=1, user_api="blas")
+
+
 BOOTSTRAP = "percentile Poisson bootstrap"
 PAIRED_BOOTSTRAP = "paired percentile Poisson bootstrap"
 
@@ -435,7 +445,7 @@ def evaluate(
     curves = {}
     # One BLAS thread: the products here are many and mid-sized, and OpenBLAS's spinning worker threads
     # made them several times slower (and slowed the numpy code between them) on a shared 2-core machine.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _one_blas_thread():
         if task == "binary":
             curves = _binary(truth, models, results, threshold=threshold, resampler=resampler, progress=report)
         elif task == "multiclass":

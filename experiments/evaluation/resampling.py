@@ -39,7 +39,9 @@ import numpy as np
 from experiments.evaluation.roc import Ranking
 
 MAX_UNITS = 10_000
-CHUNK = 125
+# Weights per chunk of resamples: ~1M cells keeps the per-chunk arrays a few tens of MB, and few chunks keep
+# small evaluations from drowning in per-call overhead.
+CHUNK_CELLS = 1_250_000
 
 _POISSON_CUTS = np.array(
     [
@@ -82,8 +84,13 @@ class Resampler:
     def grouped(self) -> bool:
         return self.kind == "groups"
 
-    def chunks(self, chunk: int = CHUNK) -> Iterator[tuple[slice, np.ndarray]]:
+    @property
+    def chunk(self) -> int:
+        return int(np.clip(CHUNK_CELLS // self.n_units, 32, max(32, self.n_resamples)))
+
+    def chunks(self) -> Iterator[tuple[slice, np.ndarray]]:
         """(resample slice, weights chunk × units) in order; the same seed always yields the same weights."""
+        chunk = self.chunk
         rng = np.random.Generator(np.random.PCG64(self.weights_seed))
         buffer = np.empty((chunk, self.n_units))
         counts = np.empty((chunk, self.n_units), dtype=np.uint8)
@@ -123,8 +130,8 @@ class Resampler:
             return
         counts = np.bincount(cells, minlength=n_cells).astype(np.float64)
         rng = np.random.Generator(np.random.PCG64(self.cells_seed))
-        for start in range(0, self.n_resamples, CHUNK):
-            size = min(CHUNK, self.n_resamples - start)
+        for start in range(0, self.n_resamples, self.chunk):
+            size = min(self.chunk, self.n_resamples - start)
             yield slice(start, start + size), rng.poisson(counts, size=(size, n_cells)).astype(np.float64)
 
 

@@ -101,8 +101,9 @@ def test_curves_are_small_monotone_and_span_the_roc():
 
 def test_progress_is_reported_in_order_up_to_done(tmp_path):
     rng = np.random.default_rng(2)
-    y = (rng.random(300) < 0.5).astype(int)
-    paths = write_binary(tmp_path, y, {"a": rng.random(300), "b": rng.random(300)})
+    n = 20_000
+    y = (rng.random(n) < 0.5).astype(int)
+    paths = write_binary(tmp_path, y, {"a": rng.random(n), "b": rng.random(n)})
     calls = []
     evaluate(
         task="binary",
