@@ -36,9 +36,12 @@ def _write(path: Path, columns: dict) -> None:
     pcsv.write_csv(table, path, write_options=pcsv.WriteOptions(quoting_style="none"))
 
 
-def make_binary(n: int, n_groups: int, seed: int = 7) -> tuple[Path, Path, Path]:
-    """Rows of subjects (groups) with a subject effect per model; the challenger is a little better."""
-    folder = OUT / f"v1_binary_{n}_{n_groups}"
+def make_binary(n: int, n_groups: int, seed: int = 7, *, with_groups: bool = True) -> tuple[Path, Path, Path]:
+    """Rows of subjects (groups) with a subject effect per model; the challenger is a little better.
+
+    ``with_groups=False`` leaves the group column out of the truth file (same scores).
+    """
+    folder = OUT / f"v1_binary_{n}_{n_groups}" / ("grouped" if with_groups else "ungrouped")
     paths = folder / "truth.csv", folder / "challenger.csv", folder / "champion.csv"
     if all(p.exists() for p in paths):
         return paths
@@ -48,7 +51,10 @@ def make_binary(n: int, n_groups: int, seed: int = 7) -> tuple[Path, Path, Path]
     group = rng.integers(0, n_groups, n)
     y = (rng.random(n) < 0.3).astype(np.int8)
     subject = rng.normal(0, 0.5, n_groups)
-    _write(paths[0], {"id": ids, "label": y, "group": np.char.add("subject", group.astype(str))})
+    truth = {"id": ids, "label": y}
+    if with_groups:
+        truth["group"] = np.char.add("subject", group.astype(str))
+    _write(paths[0], truth)
     for path, strength in ((paths[1], 1.25), (paths[2], 1.2)):
         logit = strength * (2 * y - 1) + subject[group] + rng.normal(0, 0.3, n_groups)[group] + rng.normal(0, 1, n)
         order = rng.permutation(n)  # prediction files in their own order: the ids must be matched
@@ -211,6 +217,8 @@ def main(argv: list[str] | None = None) -> None:
         naive = naive_binary(paths)
         print(_line(f"binary {n:,} rows, {groups:,} groups", result, naive), flush=True)
     if not args.quick:
+        result = measure("binary", make_binary(1_000_000, 10_000, with_groups=False))
+        print(_line("binary 1,000,000 rows, no group column", result), flush=True)
         result = measure("multiclass", make_multiclass(1_000_000))
         print(_line("multiclass 1,000,000 rows, 10 classes", result), flush=True)
         result = measure("regression", make_regression(1_000_000))

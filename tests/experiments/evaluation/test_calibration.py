@@ -246,6 +246,15 @@ def test_equal_models_on_clustered_data_are_rarely_called_different():
         assert rate <= 0.07, (metric, rate)
 
 
+def test_buckets_of_whole_groups_keep_the_false_positive_rate(monkeypatch):
+    """With more groups than resampling units, random buckets of whole groups are resampled (here 50 buckets of two
+    subjects) and the bootstrap verdicts still hold their level."""
+    monkeypatch.setattr(resampling, "MAX_UNITS", 50)
+    rates = _equal_models_on_clustered_data(500, use_groups=True, seed=16)
+    for metric, rate in rates.items():
+        assert rate <= 0.07, (metric, rate)
+
+
 def test_ignoring_the_groups_would_call_equal_models_different():
     """The same simulation with the group column left out: plain DeLong, McNemar, t and row bootstrap fail."""
     rates = _equal_models_on_clustered_data(120, use_groups=False, seed=6)
