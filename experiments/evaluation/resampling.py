@@ -176,13 +176,11 @@ class RocBootstrap:
         self.lengths = self.ends - self.starts + 1
         n_blocks = len(self.ends)
         block_of = np.repeat(np.arange(n_blocks), self.lengths)
-        flat = block_of * n_units + self.e_unit
+        flat = self.e_unit * n_blocks + block_of
         size = n_blocks * n_units
-        # (units × blocks) cumulative counts at block ends, laid out for weights @ matrix.
-        self.cum_neg = np.bincount(flat, weights=self.e_neg, minlength=size).reshape(n_blocks, n_units).cumsum(0).T
-        self.cum_pos = np.bincount(flat, weights=self.e_pos, minlength=size).reshape(n_blocks, n_units).cumsum(0).T
-        self.cum_neg = np.ascontiguousarray(self.cum_neg)
-        self.cum_pos = np.ascontiguousarray(self.cum_pos)
+        # (units × blocks) cumulative counts at block ends, C-ordered for weights @ matrix.
+        self.cum_neg = np.bincount(flat, weights=self.e_neg, minlength=size).reshape(n_units, n_blocks).cumsum(1)
+        self.cum_pos = np.bincount(flat, weights=self.e_pos, minlength=size).reshape(n_units, n_blocks).cumsum(1)
 
     def statistics(self, weights: np.ndarray, wanted: list) -> np.ndarray:
         """(resamples × len(wanted)) values; NaN where a resample lacks a class."""
