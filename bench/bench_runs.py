@@ -336,25 +336,24 @@ def _list() -> None:
     print(json.dumps({"runs": Run.objects.filter(project=project).count(), "pages": results}))
 
 
+def _report(result: dict) -> None:
+    print(
+        f"    log_metric: {result['log_metric_per_s']:.0f} calls/s   "
+        f"log_batch: {result['log_batch_per_s']:.1f} batches/s ({result['metrics_per_s']:.0f} metrics/s); "
+        f"points stored {result['stored_single']} + {result['stored_m0'] * 20}",
+        flush=True,
+    )
+
+
 def main() -> None:
-    print(
-        f"  AgileML (gunicorn, 2 workers x 4 threads, {'BENCH_DATABASE_URL' if os.environ.get('BENCH_DATABASE_URL') else 'SQLite'})...",
-        flush=True,
-    )
+    database = "BENCH_DATABASE_URL" if os.environ.get("BENCH_DATABASE_URL") else "SQLite"
+    print(f"  AgileML (gunicorn, 2 workers x 4 threads, {database})...", flush=True)
     ours = bench_agileml()
-    print(
-        f"    log_metric: {ours['log_metric_per_s']:.0f} calls/s   log_batch: {ours['log_batch_per_s']:.1f} batches/s "
-        f"({ours['metrics_per_s']:.0f} metrics/s); stored {ours['stored_single']} + {ours['stored_m0'] * 20}",
-        flush=True,
-    )
+    _report(ours)
     if os.environ.get("BENCH_SKIP_MLFLOW") != "1":
         print("  MLflow server (SQLite backend, 2 workers)...", flush=True)
         theirs = bench_mlflow()
-        print(
-            f"    log_metric: {theirs['log_metric_per_s']:.0f} calls/s   log_batch: {theirs['log_batch_per_s']:.1f} batches/s "
-            f"({theirs['metrics_per_s']:.0f} metrics/s); stored {theirs['stored_single']} + {theirs['stored_m0'] * 20}",
-            flush=True,
-        )
+        _report(theirs)
         a = ours["log_metric_per_s"] / theirs["log_metric_per_s"]
         b = ours["log_batch_per_s"] / theirs["log_batch_per_s"]
         print(
