@@ -35,7 +35,7 @@ from agileml.authentication import BearerOrTokenAuthentication
 from experiments import selectors, services
 from experiments.access import run_for_user
 from experiments.models import Artifact, LatestMetric, Metric, Run, RunStatus
-from experiments.search_syntax import SearchSyntaxError, parse_filter, parse_order_by
+from experiments.search_syntax import SearchSyntaxError, like_to_regex, parse_filter, parse_order_by
 from experiments.selectors import MLFLOW_TO_STATUS, STATUS_TO_MLFLOW
 from tickets.access import project_for_user
 from tickets.models import Membership, Project, Role
@@ -385,8 +385,6 @@ def experiment_search(request: HttpRequest, user: AbstractBaseUser, data: dict) 
         if not match:
             raise MlflowError("INVALID_PARAMETER_VALUE", f"Unsupported experiment filter {text!r}: use name = 'KEY'.")
         op, value = match.group(1).upper(), match.group(2)
-        from experiments.search_syntax import like_to_regex
-
         pattern = re.compile(like_to_regex(value), re.I if op == "ILIKE" else 0)
         keep = {"=": lambda k: k == value, "!=": lambda k: k != value}.get(op, lambda k: bool(pattern.match(k)))
         projects = [p for p in projects if keep(p.key)]
