@@ -192,27 +192,34 @@ def _pairs(items: Any, name: str) -> list[tuple[str, str]]:
 
 
 def _metric_points(items: Any) -> list[services.MetricPoint]:
+    """Metric points of a log-batch body. A tight loop: a body may hold a thousand of them."""
     if items is None:
         return []
     if not isinstance(items, list):
         raise MlflowError("INVALID_PARAMETER_VALUE", "Parameter 'metrics' must be a list.")
     now = None
     points = []
+    point = services.MetricPoint
     for index, item in enumerate(items):
-        if not isinstance(item, dict) or "key" not in item or "value" not in item:
-            raise MlflowError("INVALID_PARAMETER_VALUE", f"metrics[{index}] must be an object with 'key' and 'value'.")
-        timestamp = _int(item.get("timestamp"), f"metrics[{index}].timestamp")
-        if timestamp is None:
-            now = now or services.now_ms()
-            timestamp = now
-        points.append(
-            services.MetricPoint(
-                key=str(item["key"]),
-                value=_float(item["value"], f"metrics[{index}].value"),
-                timestamp=timestamp,
-                step=_int(item.get("step"), f"metrics[{index}].step", default=0),
-            )
-        )
+        try:
+            key, value = item["key"], item["value"]
+        except (TypeError, KeyError):
+            raise MlflowError(
+                "INVALID_PARAMETER_VALUE", f"metrics[{index}] must be an object with 'key' and 'value'."
+            ) from None
+        timestamp = item.get("timestamp")
+        step = item.get("step", 0)
+        # The client sends plain numbers; anything else goes through the careful readers.
+        if type(timestamp) is not int:
+            timestamp = _int(timestamp, f"metrics[{index}].timestamp")
+            if timestamp is None:
+                now = now or services.now_ms()
+                timestamp = now
+        if type(step) is not int:
+            step = _int(step, f"metrics[{index}].step", default=0)
+        if type(value) is not float:
+            value = _float(value, f"metrics[{index}].value")
+        points.append(point(str(key), value, timestamp, step))
     return points
 
 
