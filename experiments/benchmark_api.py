@@ -457,7 +457,7 @@ class BenchmarkDetailApi(APIView):
 
 # --- Dataset versions -------------------------------------------------------------------
 class DatasetUploadInput(serializers.Serializer):
-    file = serializers.FileField(help_text="Ground truth CSV: id,label[,group].")
+    file = serializers.FileField(allow_empty_file=True, help_text="Ground truth CSV: id,label[,group].")
     note = serializers.CharField(
         required=False, allow_blank=True, default="", help_text="What changed in this version."
     )
@@ -689,6 +689,7 @@ class PromoteApi(APIView):
 # --- Predictions of a run ---------------------------------------------------------------
 class PredictionUploadInput(serializers.Serializer):
     file = serializers.FileField(
+        allow_empty_file=True,
         help_text="Predictions CSV: binary id,score; multiclass id,label[,p_<class>…]; regression id,prediction."
     )
     benchmark = serializers.CharField(help_text="Benchmark id or name.")

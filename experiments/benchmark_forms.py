@@ -46,7 +46,9 @@ def guardrails_text(guardrails: dict[str, float]) -> str:
 
 
 class DatasetUploadForm(forms.Form):
+    # Empty files reach the engine, whose message names the file.
     file = forms.FileField(
+        allow_empty_file=True,
         label="Ground truth CSV", error_messages={"required": "Choose a ground-truth CSV file (id,label[,group])."}
     )
     note = forms.CharField(required=False, max_length=2000, help_text="What changed in this version.")
@@ -54,6 +56,7 @@ class DatasetUploadForm(forms.Form):
 
 class SubmitPredictionsForm(forms.Form):
     file = forms.FileField(
+        allow_empty_file=True,
         label="Predictions CSV", error_messages={"required": "Choose a predictions CSV file to upload."}
     )
     run = forms.IntegerField(required=False, min_value=1, help_text="An existing run; leave empty to create one.")

@@ -64,8 +64,10 @@ def benchmarks_of_project(*, project: Project) -> list[Benchmark]:
 def latest_datasets(*, benchmark_ids: Iterable[int]) -> dict[int, EvaluationDataset]:
     """``{benchmark_id: newest dataset version}``: one query."""
     latest: dict[int, EvaluationDataset] = {}
-    for dataset in EvaluationDataset.objects.filter(benchmark_id__in=list(benchmark_ids)).order_by(
-        "benchmark_id", "-version"
+    for dataset in (
+        EvaluationDataset.objects.filter(benchmark_id__in=list(benchmark_ids))
+        .select_related("uploaded_by")
+        .order_by("benchmark_id", "-version")
     ):
         latest.setdefault(dataset.benchmark_id, dataset)
     return latest

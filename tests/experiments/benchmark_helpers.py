@@ -15,8 +15,14 @@ from experiments import services as run_services
 from experiments.models import Benchmark, EvaluationDataset, PredictionSource, Run
 
 
-@pytest.fixture
-def media_root(settings, tmp_path) -> Path:
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:
+    """The standing cast's passwords are hashed once per test; the default hasher takes ~0.3 s each."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(name="media_root")
+def media_root_fixture(settings, tmp_path) -> Path:
     """A fresh MEDIA_ROOT per test, so a test can see exactly which files were stored."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()
@@ -57,11 +63,17 @@ def write_binary_case(
     y[1::rows_per_subject] = 0
     subject_effect = rng.normal(0, 0.3, n_subjects)[np.arange(n) // rows_per_subject]
     paths = {}
-    for name, strength in (("champion", champion_strength), ("challenger", challenger_strength), ("worse", worse_strength)):
+    for name, strength in (
+        ("champion", champion_strength),
+        ("challenger", challenger_strength),
+        ("worse", worse_strength),
+    ):
         logit = strength * (2 * y - 1) + subject_effect + rng.normal(0, 1, n)
         scores = 1 / (1 + np.exp(-logit))
-        paths[name] = write_csv(folder / f"{name}.csv", ["id", "score"], zip(ids, (f"{s:.6f}" for s in scores)))
-    truth = write_csv(folder / "truth.csv", ["id", "label", "group"], zip(ids, y, groups))
+        paths[name] = write_csv(
+            folder / f"{name}.csv", ["id", "score"], zip(ids, (f"{s:.6f}" for s in scores), strict=True)
+        )
+    truth = write_csv(folder / "truth.csv", ["id", "label", "group"], zip(ids, y, groups, strict=True))
     return BinaryCase(truth=truth, **paths)
 
 
@@ -83,14 +95,16 @@ def file_field(content: bytes | str, name: str = "file.csv") -> io.BytesIO:
     return handle
 
 
-def make_benchmark(project, user, case: BinaryCase | None = None, **fields) -> Benchmark:
+def make_benchmark(project, user, case: BinaryCase | None = None, *, truth: Path | None = None, **fields) -> Benchmark:
+    """A benchmark (binary, primary AUC, EER guardrail by default) with ``case.truth`` or ``truth`` as v1."""
     fields.setdefault("name", "holdout")
     fields.setdefault("task", "binary")
     fields.setdefault("guardrails", {"eer": 0.02})
     benchmark = services.benchmark_create(project=project, user=user, **fields)
     benchmark.project = project
-    if case is not None:
-        services.dataset_upload(benchmark=benchmark, user=user, path=case.truth, original_name="truth.csv")
+    truth = truth or (case.truth if case is not None else None)
+    if truth is not None:
+        services.dataset_upload(benchmark=benchmark, user=user, path=truth, original_name="truth.csv")
     return benchmark
 
 
@@ -118,3 +132,26 @@ def submit(run: Run, dataset: EvaluationDataset, user, path: Path, *, run_now: b
 def crown(benchmark: Benchmark, evaluation, user, **kwargs):
     evaluation = type(evaluation).objects.select_related("run", "champion_run", "dataset").get(pk=evaluation.pk)
     return services.champion_promote(benchmark=benchmark, evaluation=evaluation, user=user, **kwargs)
+
+
+def clone_evaluations(template, count: int, *, ticket=None) -> list:
+    """``count`` copies of a finished evaluation, each on a new run of the same project: lists and
+    pages at scale without running the engine each time."""
+    from django.utils import timezone
+
+    from experiments.models import Evaluation
+
+    template = Evaluation.objects.get(pk=template.pk)
+    now = timezone.now()
+    runs = Run.objects.bulk_create(
+        [
+            Run(project_id=template.benchmark.project_id, name=f"clone-{i}", start_time=now, ticket=ticket)
+            for i in range(count)
+        ]
+    )
+    fields = {
+        f.attname: getattr(template, f.attname)
+        for f in Evaluation._meta.concrete_fields
+        if f.attname not in ("id", "run_id", "created_at")
+    }
+    return Evaluation.objects.bulk_create([Evaluation(**{**fields, "run_id": run.pk}) for run in runs])

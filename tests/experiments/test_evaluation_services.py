@@ -13,10 +13,11 @@ from experiments.evaluation import evaluate, read_predictions, read_truth
 from experiments.models import Evaluation, EvaluationStatus, PredictionSet
 from tests.experiments.benchmark_helpers import (  # noqa: F401
     crown,
+    fast_password_hashing,
     files_under,
     make_benchmark,
     make_run,
-    media_root,
+    media_root_fixture,
     submit,
     write_binary_case,
 )
