@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from experiments import demo as runs_demo
 from tickets import demo as planning_demo
 
 
@@ -8,4 +9,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         people = planning_demo.seed_people()
-        self.stdout.write(self.style.SUCCESS(f"Demo project {people.project.key} is ready."))
+        # Runs come after planning so they can attach to the demo tickets.
+        runs = runs_demo.seed_runs(project=people.project, engineer=people.engineer)
+        self.stdout.write(self.style.SUCCESS(f"Demo project {people.project.key} is ready ({len(runs)} demo runs)."))
