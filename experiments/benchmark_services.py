@@ -698,10 +698,16 @@ def _execute(job: _Job) -> str:
         # The database or shared storage is unavailable: worth another try on this or another worker.
         logger.warning("Evaluation %s hit a transient error: %s", job.evaluation_id, error)
         message = f"{type(error).__name__}: {error}"
-        # If the database is still down, the sweeper re-queues the job once its heartbeat is stale.
+        # A transient failure does not use up an attempt (those guard against jobs that kill their
+        # worker). If the database is still down, the sweeper re-queues the job once its heartbeat is stale.
         with contextlib.suppress(DatabaseError):
             job.owned().update(
-                status=EvaluationStatus.QUEUED, claim="", stage="retrying", queued_at=timezone.now(), error=message
+                status=EvaluationStatus.QUEUED,
+                claim="",
+                stage="retrying",
+                queued_at=timezone.now(),
+                error=message,
+                attempts=F("attempts") - 1,
             )
         raise EvaluationRetry(message) from error
     except MemoryError:

@@ -335,6 +335,7 @@ class Evaluation(models.Model):
     status = models.CharField(max_length=16, choices=EvaluationStatus.choices, default=EvaluationStatus.QUEUED)
     stage = models.CharField(max_length=32, blank=True)
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
+    # Claims that ended other than in a transient retry: past EVALUATION_MAX_ATTEMPTS the job is failed.
     attempts = models.PositiveSmallIntegerField(default=0)
     claim = models.CharField(max_length=32, blank=True)
     worker = models.CharField(max_length=200, blank=True)

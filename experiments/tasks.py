@@ -14,9 +14,11 @@ from experiments import benchmark_services
     name="experiments.tasks.evaluation_run",
     # Transient trouble (database, shared storage): the service has queued the job again; retry soon.
     autoretry_for=(benchmark_services.EvaluationRetry, OperationalError, InterfaceError),
-    retry_backoff=2,
-    retry_backoff_max=60,
-    max_retries=5,
+    retry_backoff=5,
+    retry_backoff_max=120,
+    retry_jitter=False,
+    # After these the row stays queued and the sweeper re-sends it every EVALUATION_RESEND_SECONDS.
+    max_retries=6,
     soft_time_limit=settings.EVALUATION_SOFT_TIME_LIMIT,
     time_limit=settings.EVALUATION_TIME_LIMIT,
 )

@@ -155,3 +155,31 @@ def clone_evaluations(template, count: int, *, ticket=None) -> list:
         if f.attname not in ("id", "run_id", "created_at")
     }
     return Evaluation.objects.bulk_create([Evaluation(**{**fields, "run_id": run.pk}) for run in runs])
+
+
+def write_large_binary_case(folder: Path, *, n_rows: int, n_groups: int, seed: int = 11) -> BinaryCase:
+    """A big case written with pyarrow (fast): for timing-sensitive worker tests and the benchmark."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    ids = np.char.add("row", np.arange(n_rows).astype(str))
+    groups = rng.integers(0, n_groups, n_rows)
+    y = (rng.random(n_rows) < 0.3).astype(np.int8)
+    subject = rng.normal(0, 0.4, n_groups)[groups]
+    options = pcsv.WriteOptions(quoting_style="none")
+    pcsv.write_csv(
+        pa.table({"id": ids, "label": y, "group": np.char.add("subject", groups.astype(str))}),
+        folder / "truth.csv",
+        write_options=options,
+    )
+    paths = {}
+    for name, strength in (("champion", 1.0), ("challenger", 1.3), ("worse", 0.6)):
+        logit = strength * (2 * y - 1) + subject + rng.normal(0, 1, n_rows)
+        order = rng.permutation(n_rows)
+        paths[name] = folder / f"{name}.csv"
+        pcsv.write_csv(
+            pa.table({"id": ids[order], "score": (1 / (1 + np.exp(-logit)))[order]}), paths[name], write_options=options
+        )
+    return BinaryCase(truth=folder / "truth.csv", **paths)

@@ -199,3 +199,33 @@ def test_a_bad_prediction_file_fails_upload_and_stores_nothing(bench, cast, tmp_
     assert caught.value.message_dict["file"] == ['bad.csv, line 3, column 2 (score): "abc" is not a number']
     assert files_under(media_root) == before
     assert not PredictionSet.objects.exists()
+
+
+def test_a_transient_failure_queues_the_job_again_without_using_an_attempt(bench, case, cast):
+    evaluation = submit(
+        make_run(cast.project, cast.engineer), bench.datasets.get(), cast.engineer, case.challenger, run_now=False
+    )
+    stored = services.media_path(evaluation.predictions.file)
+    stored.rename(stored.with_suffix(".away"))
+    with pytest.raises(services.EvaluationRetry, match="missing under MEDIA_ROOT"):
+        services.evaluation_execute(evaluation_id=evaluation.pk)
+    evaluation.refresh_from_db()
+    assert (evaluation.status, evaluation.stage, evaluation.attempts) == (EvaluationStatus.QUEUED, "retrying", 0)
+    stored.with_suffix(".away").rename(stored)
+    assert services.evaluation_execute(evaluation_id=evaluation.pk) == "succeeded"
+
+
+def test_a_permanent_failure_is_recorded_once_with_the_engine_message(cast, case, media_root, tmp_path):
+    benchmark = make_benchmark(cast.project, cast.lead, case, name="calibration", primary_metric="log_loss")
+    scores = tmp_path / "scores.csv"
+    lines = case.challenger.read_text().splitlines()
+    # Scores that are not probabilities cannot be scored by log loss.
+    scores.write_text(
+        "\n".join([lines[0], *(f"{line.split(',')[0]},{float(line.split(',')[1]) * 3}" for line in lines[1:])]) + "\n"
+    )
+    evaluation = submit(make_run(cast.project, cast.engineer), benchmark.datasets.get(), cast.engineer, scores)
+    assert evaluation.status == EvaluationStatus.FAILED
+    assert evaluation.attempts == 1
+    assert evaluation.error.startswith("scores.csv, line ")
+    assert "log_loss needs probabilities" in evaluation.error
+    assert services.evaluation_execute(evaluation_id=evaluation.pk) == "not-claimed"
