@@ -21,7 +21,7 @@ VERDICT_COLORS = {
     "no_significant_difference": "#6b7280",
 }
 MODEL_COLORS = {"champion": "#d97706", "challenger": "#4f46e5"}
-DET_TICKS = [0.0001, 0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 0.9]
+DET_TICKS = [0.0001, 0.001, 0.01, 0.05, 0.2, 0.5, 0.8]
 DET_LIMITS = (0.0001, 0.95)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, When
 
 from experiments.models import (
     Benchmark,
@@ -181,14 +181,22 @@ def forest_rows(*, benchmark: Benchmark, dataset: EvaluationDataset, limit: int 
 
 
 def curves_of(*, benchmark: Benchmark, evaluation_id: int | None) -> dict | None:
-    """``{"evaluation", "run_name", "curves"}`` of a succeeded evaluation of ``benchmark`` that has
-    curves; the newest compared one when ``evaluation_id`` is None (one query)."""
+    """``{"evaluation", "run_name", "champion_name", "curves"}`` of a succeeded evaluation of ``benchmark``;
+    without ``evaluation_id`` the newest comparison with the current champion, else the newest
+    comparison, else the newest evaluation (one query)."""
     rows = Evaluation.objects.filter(benchmark=benchmark, status=EvaluationStatus.SUCCEEDED)
     if evaluation_id is not None:
-        rows = rows.filter(pk=evaluation_id)
+        rows = rows.filter(pk=evaluation_id).order_by("pk")
     else:
-        rows = rows.exclude(verdict="").filter(champion_run_id=benchmark.champion_id)
-    row = rows.order_by("-created_at", "-id").values("pk", "run__name", "champion_run__name", "result").first()
+        # Prefer a comparison with the current champion, then any comparison, then a lone model.
+        preference = Case(
+            When(Q(champion_run_id=benchmark.champion_id) & ~Q(verdict=""), then=0),
+            When(~Q(verdict=""), then=1),
+            default=2,
+            output_field=IntegerField(),
+        )
+        rows = rows.order_by(preference, "-created_at", "-id")
+    row = rows.values("pk", "run__name", "champion_run__name", "result").first()
     if row is None or not (row["result"] or {}).get("curves"):
         return None
     return {
