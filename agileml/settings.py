@@ -181,7 +181,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "experiments.models.RunStatus",
+        "EvaluationStatusEnum": "experiments.models.EvaluationStatus",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------

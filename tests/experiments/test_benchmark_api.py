@@ -300,3 +300,23 @@ def test_evaluations_that_are_not_done_show_their_state(api, cast, world):
     )
     body = api(cast.engineer).get(f"/api/v1/evaluations/{world.challenger.pk}/").json()
     assert (body["status"], body["progress"], body["stage"], body["summary"]) == ("running", 42, "resampling", "")
+
+
+def test_the_schema_documents_every_endpoint_with_its_real_error_codes():
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    expected = {
+        ("/api/v1/projects/{key}/benchmarks/", "get"): {"200", "401", "404"},
+        ("/api/v1/projects/{key}/benchmarks/", "post"): {"201", "400", "401", "403", "404"},
+        ("/api/v1/benchmarks/{benchmark_id}/", "patch"): {"200", "400", "401", "403", "404"},
+        ("/api/v1/benchmarks/{benchmark_id}/datasets/", "post"): {"201", "400", "401", "403", "404"},
+        ("/api/v1/benchmarks/{benchmark_id}/evaluations/", "post"): {"200", "201", "400", "401", "403", "404"},
+        ("/api/v1/benchmarks/{benchmark_id}/promote/", "post"): {"200", "400", "401", "403", "404", "409"},
+        ("/api/v1/evaluations/{evaluation_id}/", "get"): {"200", "401", "404"},
+        ("/api/v1/runs/{run_id}/predictions/", "post"): {"201", "400", "401", "403", "404"},
+    }
+    for (path, method), codes in expected.items():
+        assert set(paths[path][method]["responses"]) == codes, (path, method)
+    upload = paths["/api/v1/runs/{run_id}/predictions/"]["post"]["requestBody"]["content"]
+    assert "multipart/form-data" in upload

@@ -229,3 +229,13 @@ def test_a_permanent_failure_is_recorded_once_with_the_engine_message(cast, case
     assert evaluation.error.startswith("scores.csv, line ")
     assert "log_loss needs probabilities" in evaluation.error
     assert services.evaluation_execute(evaluation_id=evaluation.pk) == "not-claimed"
+
+
+def test_the_sweeper_is_on_the_periodic_schedule():
+    from agileml.celery import app
+
+    app.loader.import_default_modules()  # what a worker or beat does at start: autodiscovery
+    entry = app.conf.beat_schedule["evaluation-sweep"]
+    assert entry["task"] == "experiments.tasks.evaluation_sweep"
+    assert entry["task"] in app.tasks
+    assert "experiments.tasks.evaluation_run" in app.tasks
