@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from experiments.evaluation import intervals as iv
 from experiments.evaluation import metrics as mt
@@ -47,6 +47,16 @@ from experiments.evaluation.roc import (
 
 Progress = Callable[[str, float], None]
 VERDICTS = ("better", "worse", "no_significant_difference")
+_THREADPOOLS: list[ThreadpoolController] = []
+
+
+def _one_blas_thread():
+    """A context with one BLAS thread (the controller scans loaded libraries once, so it is made once)."""
+    if not _THREADPOOLS:
+        _THREADPOOLS.append(ThreadpoolController())
+    return _THREADPOOLS[0].limit(limits=1, user_api="blas")
+
+
 BOOTSTRAP = "percentile Poisson bootstrap"
 PAIRED_BOOTSTRAP = "paired percentile Poisson bootstrap"
 
@@ -144,22 +154,20 @@ class _Results:
 class _BinaryModel:
     def __init__(self, truth: Truth, predictions: Predictions, threshold: float) -> None:
         y = truth.y
-        self.predictions = predictions
         self.scores = impute_worst(predictions.scores, y, predictions.present)
         self.ranking = rank(self.scores, y)
         self.placements = placements(self.ranking)
         self.decision = self.scores >= threshold
         self.correct = self.decision == (y == 1)
         self.far, self.frr = roc_points(self.ranking)
-        self.probability = predictions.is_probability
-        if self.probability:
+        if predictions.is_probability:
             # A missing row gets probability 0 for a positive, 1 for a negative: the worst loss.
             p = np.where(predictions.present, predictions.scores, 1.0 - y)
             self.losses = {"brier_loss": mt.brier_losses(y, p), "log_loss": mt.binary_log_losses(y, p)}
         else:
             self.losses = {}
 
-    def point(self, metric: str, truth: Truth) -> float:
+    def point(self, metric: str) -> float:
         if metric == "eer":
             return eer_from_points(self.far, self.frr)
         if metric in FAR_TARGETS:
@@ -244,14 +252,14 @@ def _binary(
 
     for who, m in fitted.items():
         for k, metric in enumerate(roc_metrics):
-            results.from_draws(metric, who, m.point(metric, truth), draws[who][:, k])
+            results.from_draws(metric, who, m.point(metric), draws[who][:, k])
         tp = np.count_nonzero(m.decision & (y == 1))
         fp = np.count_nonzero(m.decision & (y == 0))
         fn = np.count_nonzero(~m.decision & (y == 1))
         results.from_draws("f1", who, float(mt.f1_from_counts(tp, fp, fn)), f1_draws[who])
     if paired:
         for k, metric in enumerate(roc_metrics):
-            delta = fitted["challenger"].point(metric, truth) - fitted["champion"].point(metric, truth)
+            delta = fitted["challenger"].point(metric) - fitted["champion"].point(metric)
             results.paired_draws(metric, delta, draws["challenger"][:, k], draws["champion"][:, k])
         delta = results.metrics["f1"]["value"] - results.champion_metrics["f1"]["value"]
         results.paired_draws("f1", delta, f1_draws["challenger"], f1_draws["champion"])
@@ -435,7 +443,7 @@ def evaluate(
     curves = {}
     # One BLAS thread: the products here are many and mid-sized, and OpenBLAS's spinning worker threads
     # made them several times slower (and slowed the numpy code between them) on a shared 2-core machine.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _one_blas_thread():
         if task == "binary":
             curves = _binary(truth, models, results, threshold=threshold, resampler=resampler, progress=report)
         elif task == "multiclass":

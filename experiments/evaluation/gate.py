@@ -26,9 +26,12 @@ def _fmt(value: float | None) -> str:
 def check_gate(comparisons: Mapping[str, Mapping], *, primary: str, margins: Mapping[str, float]) -> GateResult:
     """Whether the challenger may replace the champion, and every reason why not.
 
-    ``comparisons`` is the report's ``comparisons`` ({metric: {delta, ci_low, ci_high, verdict, ...}}),
+    ``comparisons`` is the report's ``comparisons`` ({metric: {delta, ci_low, ci_high, verdict, ...}}) or the
+    report itself;
     ``margins`` maps guardrail metrics to the largest tolerated regression (≥ 0, in the metric's unit).
     """
+    if "comparisons" in comparisons:  # the whole report was passed
+        comparisons = comparisons["comparisons"]
     reasons: list[str] = []
     main = comparisons.get(primary)
     if main is None:

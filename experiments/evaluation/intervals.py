@@ -149,7 +149,7 @@ def proportion_interval(correct: np.ndarray, groups: np.ndarray | None, n_groups
         low, high = wilson(p * n, n)
         return Interval(p, low, high, "Wilson score")
     _, se, _ = mean_and_se(correct.astype(np.float64), groups, n_groups)
-    n_eff = p * (1 - p) / (se * se) if se > 0 and 0 < p < 1 else float(n)
+    n_eff = p * (1 - p) / (se * se) if 0 < se < math.inf and 0 < p < 1 else float(n)
     low, high = wilson(p * n_eff, n_eff)
     return Interval(p, low, high, "Wilson score at the design-effect sample size (clustered)")
 

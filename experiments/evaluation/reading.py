@@ -377,6 +377,8 @@ class Truth:
         if groups is not None:
             names, codes = np.unique(np.asarray(groups), return_inverse=True)
             codes, n_groups = codes.astype(np.int32), len(names)
+            if n_groups < 2:
+                raise ValueError("groups need at least two distinct values")
         ids = pa.array(np.arange(n).astype(str))
         return cls(task=task, name=name, ids=ids, y=y, classes=classes, groups=codes, n_groups=n_groups, source=None)
 
@@ -441,6 +443,11 @@ def read_truth(path: str | Path, *, task: str, name: str | None = None) -> Truth
         encoded = pc.dictionary_encode(source.text("group"))
         groups = encoded.indices.to_numpy().astype(np.int32)
         n_groups = len(encoded.dictionary)
+        if n_groups < 2:
+            raise source.error(
+                "every row is in the same group; intervals that account for groups need at least two",
+                column="group",
+            )
     return Truth(
         task=task, name=source.name, ids=ids, y=y, classes=classes, groups=groups, n_groups=n_groups, source=source
     )

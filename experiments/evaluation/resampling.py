@@ -2,12 +2,13 @@
 
 Resampling units
     With a ``group`` column the units are the groups (Poisson(1) weight per group: the cluster
-    bootstrap). Without groups and with at most ``MAX_UNITS`` rows the units are the rows. Larger
-    ungrouped data is split into ``MAX_UNITS`` random buckets of equal size and the buckets are
-    resampled: every statistic here is a smooth function of sums (or a quantile of weighted counts),
-    and for those a Poisson bootstrap over random buckets of iid rows estimates the same variance as the
-    row bootstrap, up to a random relative error of about √(2/units) in the variance (1.4% for 10,000
-    buckets). ``tests/experiments/evaluation/test_calibration.py`` checks the resulting coverage.
+    bootstrap); beyond ``MAX_UNITS`` groups, random buckets of whole groups. Without groups and with
+    at most ``MAX_UNITS`` rows the units are the rows. Larger ungrouped data is split into
+    ``MAX_UNITS`` random buckets of equal size and the buckets are resampled: every statistic here is
+    a smooth function of sums (or a quantile of weighted counts), and for those a Poisson bootstrap
+    over random buckets of iid rows estimates the same variance as the row bootstrap, up to a random
+    relative error of about √(2/units) in the variance (1.4% for 10,000 buckets).
+    ``tests/experiments/evaluation/test_calibration.py`` checks the resulting coverage.
 
 Weights
     Poisson(1) by inverse CDF on 32-bit uniform integers (each probability exact to 2⁻³²), drawn in
@@ -39,7 +40,9 @@ import numpy as np
 from experiments.evaluation.roc import Ranking
 
 MAX_UNITS = 10_000
-CHUNK = 125
+# Weights per chunk of resamples: ~1M cells keeps the per-chunk arrays a few tens of MB, and few chunks keep
+# small evaluations from drowning in per-call overhead.
+CHUNK_CELLS = 1_250_000
 
 _POISSON_CUTS = np.array(
     [
@@ -70,8 +73,13 @@ class Resampler:
         units_seed, weights_seed, cells_seed = root.spawn(3)
         self.weights_seed = weights_seed
         self.cells_seed = cells_seed
-        if groups is not None:
+        self.grouped = groups is not None
+        if groups is not None and n_groups <= max_units:
             self.unit, self.n_units, self.kind = groups.astype(np.int64), int(n_groups), "groups"
+        elif groups is not None:
+            # Many small groups: resample random buckets of whole groups (still a cluster bootstrap).
+            permutation = np.random.default_rng(units_seed).permutation(int(n_groups))
+            self.unit, self.n_units, self.kind = permutation[groups] % max_units, max_units, "random buckets of groups"
         elif n_rows <= max_units:
             self.unit, self.n_units, self.kind = np.arange(n_rows, dtype=np.int64), n_rows, "rows"
         else:
@@ -79,11 +87,12 @@ class Resampler:
             self.unit, self.n_units, self.kind = permutation % max_units, max_units, "random buckets of rows"
 
     @property
-    def grouped(self) -> bool:
-        return self.kind == "groups"
+    def chunk(self) -> int:
+        return int(np.clip(CHUNK_CELLS // self.n_units, 32, max(32, self.n_resamples)))
 
-    def chunks(self, chunk: int = CHUNK) -> Iterator[tuple[slice, np.ndarray]]:
+    def chunks(self) -> Iterator[tuple[slice, np.ndarray]]:
         """(resample slice, weights chunk × units) in order; the same seed always yields the same weights."""
+        chunk = self.chunk
         rng = np.random.Generator(np.random.PCG64(self.weights_seed))
         buffer = np.empty((chunk, self.n_units))
         counts = np.empty((chunk, self.n_units), dtype=np.uint8)
@@ -108,14 +117,14 @@ class Resampler:
     def resample_cells(self, cells: np.ndarray, n_cells: int) -> Iterator[tuple[slice, np.ndarray]]:
         """Resampled contingency tables: (resample slice, chunk × n_cells counts) for per-row cell codes.
 
-        Grouped: weights @ per-group tables. Otherwise each cell count is Poisson(count), which is the
-        row-level Poisson bootstrap exactly.
+        Grouped: weights @ per-unit tables (units hold whole groups). Otherwise each cell count is
+        Poisson(count), which is the row-level Poisson bootstrap exactly.
         """
         if self.grouped:
-            tables = np.zeros((self.n_units, n_cells))
-            np.add.at(tables, (self.unit, cells), 1.0)
+            flat = self.unit * n_cells + cells
+            tables = np.bincount(flat, minlength=self.n_units * n_cells).reshape(self.n_units, n_cells)
             used = np.flatnonzero(tables.any(axis=0))
-            compact = tables[:, used]
+            compact = tables[:, used].astype(np.float64)
             for part, weights in self.chunks():
                 out = np.zeros((weights.shape[0], n_cells))
                 out[:, used] = weights @ compact
@@ -123,8 +132,8 @@ class Resampler:
             return
         counts = np.bincount(cells, minlength=n_cells).astype(np.float64)
         rng = np.random.Generator(np.random.PCG64(self.cells_seed))
-        for start in range(0, self.n_resamples, CHUNK):
-            size = min(CHUNK, self.n_resamples - start)
+        for start in range(0, self.n_resamples, self.chunk):
+            size = min(self.chunk, self.n_resamples - start)
             yield slice(start, start + size), rng.poisson(counts, size=(size, n_cells)).astype(np.float64)
 
 
@@ -158,7 +167,7 @@ class RocBootstrap:
         if block is None:
             # Balance the block-end matrix product (∝ units × blocks) against the refinement (∝ rows per
             # block): about 30·√(entries / units) blocks, measured on this kind of machine.
-            n_blocks = max(1.0, 30 * math.sqrt(n_entries / n_units))
+            n_blocks = min(1000.0, max(1.0, 30 * math.sqrt(n_entries / n_units)))
             block = max(16, math.ceil(n_entries / n_blocks))
         run_end_at = np.flatnonzero(self.run_end)
         wanted = np.minimum(np.arange(block, n_entries + block, block), n_entries) - 1
@@ -167,13 +176,11 @@ class RocBootstrap:
         self.lengths = self.ends - self.starts + 1
         n_blocks = len(self.ends)
         block_of = np.repeat(np.arange(n_blocks), self.lengths)
-        flat = block_of * n_units + self.e_unit
+        flat = self.e_unit * n_blocks + block_of
         size = n_blocks * n_units
-        # (units × blocks) cumulative counts at block ends, laid out for weights @ matrix.
-        self.cum_neg = np.bincount(flat, weights=self.e_neg, minlength=size).reshape(n_blocks, n_units).cumsum(0).T
-        self.cum_pos = np.bincount(flat, weights=self.e_pos, minlength=size).reshape(n_blocks, n_units).cumsum(0).T
-        self.cum_neg = np.ascontiguousarray(self.cum_neg)
-        self.cum_pos = np.ascontiguousarray(self.cum_pos)
+        # (units × blocks) cumulative counts at block ends, C-ordered for weights @ matrix.
+        self.cum_neg = np.bincount(flat, weights=self.e_neg, minlength=size).reshape(n_units, n_blocks).cumsum(1)
+        self.cum_pos = np.bincount(flat, weights=self.e_pos, minlength=size).reshape(n_units, n_blocks).cumsum(1)
 
     def statistics(self, weights: np.ndarray, wanted: list) -> np.ndarray:
         """(resamples × len(wanted)) values; NaN where a resample lacks a class."""

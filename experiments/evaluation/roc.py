@@ -1,8 +1,12 @@
 """Ranking a binary model's scores once, and everything that follows from that one sort.
 
 One stable argsort per model gives the tie runs ("distinct thresholds"); from the per-run class
-counts come the DeLong placements (Sun & Xu 2014: no second or third sort), the AUC, the full ROC,
-the EER and FRR at a fixed FAR. All counts are int64, all shares float64.
+counts come the DeLong placements, the AUC, the full ROC, the EER and FRR at a fixed FAR. All counts
+are int64, all shares float64.
+
+Placements are Sun & Xu's (2014) midrank formula without its second and third sort: a positive's
+placement (midrank among all rows − midrank among positives) / n_neg equals (negatives in lower runs
++ ½ · negatives in its own run) / n_neg, which the per-run counts give directly.
 """
 
 from __future__ import annotations

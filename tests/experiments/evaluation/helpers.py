@@ -153,6 +153,7 @@ BAD_INPUTS = [
     _t("truth duplicate id", b"id,label\na,0\nb,1\na,1\n", 4, "id", 'duplicate id "a" (first on line 2)'),
     _t("truth empty id", b"id,label\na,0\n ,1\n", 3, "id", "empty value"),
     _t("truth empty group", b"id,label,group\na,0,g\nb,1,\n", 3, "group", "empty value"),
+    _t("truth with a single group", b"id,label,group\na,0,g\nb,1,g\n", None, "group", "need at least two"),
     _t(
         "multiclass single class", b"id,label\na,cat\nb,cat\n", None, "label", "at least two classes", task="multiclass"
     ),

@@ -101,8 +101,9 @@ def test_curves_are_small_monotone_and_span_the_roc():
 
 def test_progress_is_reported_in_order_up_to_done(tmp_path):
     rng = np.random.default_rng(2)
-    y = (rng.random(300) < 0.5).astype(int)
-    paths = write_binary(tmp_path, y, {"a": rng.random(300), "b": rng.random(300)})
+    n = 20_000
+    y = (rng.random(n) < 0.5).astype(int)
+    paths = write_binary(tmp_path, y, {"a": rng.random(n), "b": rng.random(n)})
     calls = []
     evaluate(
         task="binary",
@@ -201,3 +202,51 @@ def test_truth_read_for_another_task_is_refused():
     truth, strong, _ = _binary()
     with pytest.raises(ValueError, match="read for a binary task"):
         evaluate(task="regression", truth=truth, predictions=strong)
+
+
+def _width(entry: dict) -> float:
+    return entry["ci_high"] - entry["ci_low"]
+
+
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+def test_groups_widen_the_intervals_when_rows_in_a_group_share_their_errors(task):
+    """Each subject has its own error level per model: with the group column every interval and test widens."""
+    rng = np.random.default_rng(8)
+    n_groups, per = 60, 30
+    group = np.repeat(np.arange(n_groups), per)
+    n = len(group)
+    if task == "multiclass":
+        y = rng.choice(3, n)
+        kwargs = []
+        for _ in range(2):
+            hit = rng.random(n) < np.clip(0.7 + rng.normal(0, 0.2, n_groups)[group], 0, 1)
+            kwargs.append({"labels": np.where(hit, y, (y + 1) % 3)})
+        metrics = ("accuracy", "macro_f1", "balanced_accuracy")
+    else:
+        y = rng.normal(size=n)
+        kwargs = [{"values": y + rng.normal(0, 1, n_groups)[group] + rng.normal(0, 0.3, n)} for _ in range(2)]
+        metrics = ("mae", "rmse", "r2")
+    reports = {}
+    for grouped in (True, False):
+        truth = Truth.from_arrays(task=task, y=y, groups=group if grouped else None)
+        reports[grouped] = evaluate(
+            task=task,
+            truth=truth,
+            predictions=Predictions.from_arrays(truth=truth, **kwargs[0]),
+            champion=Predictions.from_arrays(truth=truth, **kwargs[1]),
+            n_resamples=400,
+        )
+    assert reports[True]["resampling"]["units"] == "groups"
+    for metric in metrics:
+        assert _width(reports[True]["metrics"][metric]) > 1.5 * _width(reports[False]["metrics"][metric]), metric
+        assert _width(reports[True]["comparisons"][metric]) > 1.5 * _width(reports[False]["comparisons"][metric])
+
+
+def test_many_groups_are_resampled_in_buckets_of_whole_groups(monkeypatch):
+    import experiments.evaluation.resampling as resampling
+
+    monkeypatch.setattr(resampling, "MAX_UNITS", 10)
+    truth, strong, weak = _binary(n=600, groups=40)
+    report = evaluate(task="binary", truth=truth, predictions=strong, champion=weak, n_resamples=100)
+    assert report["resampling"] == {"units": "random buckets of groups", "n_units": 10, "n_resamples": 100}
+    assert report["n_groups"] == 40

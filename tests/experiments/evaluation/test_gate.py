@@ -80,6 +80,7 @@ def test_gate_on_a_real_report():
     weak = Predictions.from_arrays(truth=truth, scores=1 / (1 + np.exp(-(1.0 * (y - 0.5) + rng.normal(size=n)))))
     report = evaluate(task="binary", truth=truth, predictions=strong, champion=weak, n_resamples=200)
     assert check_gate(report["comparisons"], primary="auc", margins={"eer": 0.0, "log_loss": 0.0}).allowed
+    assert check_gate(report, primary="auc", margins={"eer": 0.0}).allowed
     report = evaluate(task="binary", truth=truth, predictions=weak, champion=strong, n_resamples=200)
     result = check_gate(report["comparisons"], primary="auc", margins={"eer": 0.01})
     assert not result.allowed

@@ -85,6 +85,12 @@ def test_units_are_groups_rows_or_balanced_random_buckets():
     assert sizes.min() == sizes.max() == 25
     # Random, not contiguous: neighbouring rows land in different buckets.
     assert np.mean(buckets.unit[1:] == buckets.unit[:-1]) < 0.01
+    many = np.repeat(np.arange(30_000), 3)
+    grouped = Resampler(n_rows=len(many), groups=many, n_groups=30_000, n_resamples=1, seed=0, max_units=1000)
+    assert grouped.kind == "random buckets of groups"
+    assert grouped.n_units == 1000
+    assert np.all(grouped.unit.reshape(-1, 3) == grouped.unit[::3, None])  # a group stays in one bucket
+    assert np.bincount(grouped.unit).min() == np.bincount(grouped.unit).max() == 90
 
 
 def test_contingency_resampling_without_groups_is_the_row_bootstrap():
