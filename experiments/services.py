@@ -8,15 +8,13 @@ that retries a request after a lost response stores each point once.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
 import posixpath
 import re
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -60,8 +58,9 @@ FIELD_TAGS = {TAG_TICKET, TAG_RUN_NAME, TAG_NOTE}
 _KEY_PATTERN = re.compile(r"^[\w\-. /:]+$")
 
 
-@dataclass(frozen=True)
-class MetricPoint:
+class MetricPoint(NamedTuple):
+    """One point of a metric history (a tuple: batches of a thousand are built per request)."""
+
     key: str
     value: float
     timestamp: int
@@ -152,24 +151,29 @@ def _validate_tags(tags: Sequence[tuple[str, str]]) -> dict[str, str]:
     return result
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
 def _validate_metrics(metrics: Sequence[MetricPoint]) -> list[tuple[str, float, bool, int, int]]:
     rows = []
-    for metric in metrics:
-        validate_key(metric.key, what="metric")
+    checked_keys: set[str] = set()
+    for key, raw_value, timestamp, step in metrics:
+        if key not in checked_keys:
+            validate_key(key, what="metric")
+            checked_keys.add(key)
         try:
-            value = float(metric.value)
+            value = float(raw_value)
         except (TypeError, ValueError):
-            raise ValidationError(
-                {"metrics": f"Metric {metric.key!r} has value {metric.value!r}, not a number."}
-            ) from None
-        for name in ("timestamp", "step"):
-            number = getattr(metric, name)
-            if isinstance(number, bool) or not isinstance(number, int):
-                raise ValidationError({"metrics": f"Metric {metric.key!r} has {name} {number!r}, not an integer."})
-            if not -(2**63) <= number < 2**63:
-                raise ValidationError({"metrics": f"Metric {metric.key!r} has {name} {number} outside 64 bits."})
-        is_nan = math.isnan(value)
-        rows.append((metric.key, 0.0 if is_nan else value, is_nan, metric.step, metric.timestamp))
+            raise ValidationError({"metrics": f"Metric {key!r} has value {raw_value!r}, not a number."}) from None
+        for name, number in (("timestamp", timestamp), ("step", step)):
+            if type(number) is not int:
+                raise ValidationError({"metrics": f"Metric {key!r} has {name} {number!r}, not an integer."})
+            if number not in _INT64:
+                raise ValidationError({"metrics": f"Metric {key!r} has {name} {number} outside 64 bits."})
+        if value != value:  # NaN: SQLite cannot store it, so it is a flag
+            rows.append((key, 0.0, True, step, timestamp))
+        else:
+            rows.append((key, value, False, step, timestamp))
     return rows
 
 

@@ -39,15 +39,15 @@ def _is_htmx(request: HttpRequest) -> bool:
 def run_list(request: HttpRequest, key: str) -> HttpResponse:
     project = project_for_user(request.user, key)
     form = RunFilterForm(request.GET)
-    form.is_valid()
-    data = form.cleaned_data if form.is_valid() else {}
+    valid = form.is_valid()
+    data = form.cleaned_data if valid else {}
     ticket, unattached, ticket_error = _ticket_filter(project, data.get("ticket", ""))
     runs = selectors.runs_of_project(
         project=project,
         ticket=ticket,
         unattached=unattached,
         status=data.get("status") or None,
-        tag=form.tag_filter() if form.is_valid() else None,
+        tag=form.tag_filter() if valid else None,
         username=data.get("user") or None,
     )
     metric_keys = selectors.metric_keys_of_project(project=project)

@@ -16,7 +16,14 @@ def media(settings, tmp_path):
 def mlflow_as(live_server, monkeypatch, media):
     """``mlflow_as(user)`` → the ``mlflow`` module logging into the live server with that user's token."""
     import mlflow
+    from django.db import connections
 
+    # The live server answers each keep-alive connection of the client in its own thread; with
+    # persistent database connections those threads would keep PostgreSQL sessions open past
+    # the test and block dropping the test database.
+    database = connections.settings["default"]
+    max_age = database.get("CONN_MAX_AGE")
+    database["CONN_MAX_AGE"] = 0
     uri = f"{live_server.url}/mlflow"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     # A failing request should fail the test at once, not after minutes of back-off.
@@ -37,6 +44,7 @@ def mlflow_as(live_server, monkeypatch, media):
         mlflow.end_run()
     mlflow.tracking.fluent._active_experiment_id = None
     mlflow.set_tracking_uri(None)
+    database["CONN_MAX_AGE"] = max_age
 
 
 def mlflow_post(client, path: str, body: dict, user=None, token: str | None = None):

@@ -430,3 +430,14 @@ def test_artifact_paths_cannot_escape(client, cast, run, media, path):
 
 def test_server_info_says_no_multipart(client):
     assert client.get("/mlflow/api/3.0/mlflow/server-info").json()["multipart_uploads_enabled"] is False
+
+
+def test_the_mlflow_ui_prefix_ajax_api_answers_the_same(client, cast, run):
+    response = client.get("/mlflow/ajax-api/2.0/mlflow/runs/get", {"run_id": run.uuid}, **_auth(cast.stakeholder))
+    assert response.status_code == 200
+    assert response.json()["run"]["info"]["run_id"] == run.uuid
+
+
+def test_runs_appear_in_the_project_navigation(web, cast):
+    response = web(cast.stakeholder).get("/p/AUTH/")
+    assert b'href="/p/AUTH/runs/"' in response.content
