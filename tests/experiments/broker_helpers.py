@@ -34,13 +34,17 @@ def other_broker_url(kind: str, folder: Path) -> str:
 
 
 def celery_app_for(url: str) -> Celery:
-    """A Celery app sending to ``url``, configured as agileml.settings configures the embedded broker."""
+    """A Celery app sending to ``url``, configured as agileml.settings configures the embedded broker.
+
+    Not the current app: the project's tasks must keep sending through the configured broker.
+    """
     if url.startswith("filesystem://"):
         folder = Path(url.removeprefix("filesystem://"))
         for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         return Celery(
             "agileml-other-broker",
+            set_as_current=False,
             broker="filesystem://",
             broker_transport_options={
                 "data_folder_in": str(folder / "queue"),
@@ -51,7 +55,7 @@ def celery_app_for(url: str) -> Celery:
                 "polling_interval": 0.1,
             },
         )
-    return Celery("agileml-other-broker", broker=url)
+    return Celery("agileml-other-broker", set_as_current=False, broker=url)
 
 
 class OtherBrokerWorker(WorkerProcess):
