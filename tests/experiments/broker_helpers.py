@@ -45,7 +45,10 @@ def celery_app_for(url: str) -> Celery:
         return Celery(
             "agileml-other-broker",
             set_as_current=False,
-            broker="filesystem://",
+            # The full URL, as the worker sees it (Celery prefers the CELERY_BROKER_URL environment variable).
+            broker=url,
+            broker_read_url=url,
+            broker_write_url=url,
             broker_transport_options={
                 "data_folder_in": str(folder / "queue"),
                 "data_folder_out": str(folder / "queue"),
@@ -55,7 +58,8 @@ def celery_app_for(url: str) -> Celery:
                 "polling_interval": 0.1,
             },
         )
-    return Celery("agileml-other-broker", set_as_current=False, broker=url)
+    # broker_read_url / broker_write_url win over a CELERY_BROKER_URL in this process's environment.
+    return Celery("agileml-other-broker", set_as_current=False, broker=url, broker_read_url=url, broker_write_url=url)
 
 
 class OtherBrokerWorker(WorkerProcess):
