@@ -24,7 +24,7 @@ from agileml.api import ErrorSerializer, Pagination
 from experiments import benchmark_selectors as selectors
 from experiments import benchmark_services as services
 from experiments.access import run_for_user
-from experiments.benchmark_access import benchmark_for_user, evaluation_for_user
+from experiments.benchmark_access import benchmark_for_user, dataset_for_user, evaluation_for_user
 from experiments.benchmark_text import comparison_sentence
 from experiments.evaluation import METRICS
 from experiments.models import (
@@ -496,6 +496,22 @@ class DatasetListApi(UploadApiView):
             move=True,
         )
         return Response(DatasetOutput(dataset_out(dataset)).data, status=status.HTTP_201_CREATED)
+
+
+class DatasetDetailApi(APIView):
+    @extend_schema(responses={200: DatasetOutput, 401: E401, 404: E404}, summary="One dataset version")
+    def get(self, request: Request, benchmark_id: str, version: str) -> Response:
+        return Response(DatasetOutput(dataset_out(dataset_for_user(request.user, benchmark_id, version))).data)
+
+    @extend_schema(
+        responses={204: None, 400: E400, 401: E401, 403: E403, 404: E404},
+        summary="Withdraw a mistaken dataset version nobody has used yet (leads)",
+        description="A version with predictions or evaluations is immutable: the answer is 400 and nothing changes.",
+    )
+    def delete(self, request: Request, benchmark_id: str, version: str) -> Response:
+        dataset = dataset_for_user(request.user, benchmark_id, version, need=Role.LEAD)
+        services.dataset_delete(dataset=dataset)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- Evaluations ------------------------------------------------------------------------

@@ -7,6 +7,11 @@ urlpatterns = [
     path("benchmarks/<str:benchmark_id>/", api.BenchmarkDetailApi.as_view(), name="api-benchmark-detail"),
     path("benchmarks/<str:benchmark_id>/datasets/", api.DatasetListApi.as_view(), name="api-benchmark-datasets"),
     path(
+        "benchmarks/<str:benchmark_id>/datasets/<str:version>/",
+        api.DatasetDetailApi.as_view(),
+        name="api-benchmark-dataset",
+    ),
+    path(
         "benchmarks/<str:benchmark_id>/evaluations/", api.EvaluationListApi.as_view(), name="api-benchmark-evaluations"
     ),
     path("benchmarks/<str:benchmark_id>/promote/", api.PromoteApi.as_view(), name="api-benchmark-promote"),

@@ -393,6 +393,10 @@ def predictions_upload(
                 uploaded_by=user,
                 uploaded_at=now,
             )
+    except IntegrityError:
+        # The same file for the same run arrived twice at once; the other request stored it at the
+        # same content-addressed path, so the file stays.
+        return PredictionSet.objects.get(run=run, dataset=dataset, sha256=sha)
     except BaseException:
         if target is not None:
             target.unlink(missing_ok=True)

@@ -320,3 +320,31 @@ def test_the_schema_documents_every_endpoint_with_its_real_error_codes():
         assert set(paths[path][method]["responses"]) == codes, (path, method)
     upload = paths["/api/v1/runs/{run_id}/predictions/"]["post"]["requestBody"]["content"]
     assert "multipart/form-data" in upload
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"), _matrix(lead=204, engineer=403, stakeholder=403, outsider=404, anonymous=401)
+)
+def test_an_unused_dataset_version_can_be_withdrawn_by_leads(api, cast, world, media_root, who, expected):
+    from experiments import benchmark_services as services
+
+    content = world.case.truth.read_text() + "late-1,1,subject-late\n"
+    truth = media_root.parent / "v2.csv"
+    truth.write_text(content)
+    v2 = services.dataset_upload(benchmark=world.benchmark, user=cast.lead, path=truth, original_name="v2.csv")
+    assert (
+        _client(api, cast, who).get(f"/api/v1/benchmarks/{world.benchmark.pk}/datasets/v2/").status_code == (READ[who])
+    )
+    response = _client(api, cast, who).delete(f"/api/v1/benchmarks/{world.benchmark.pk}/datasets/2/")
+    assert response.status_code == expected
+    assert world.benchmark.datasets.filter(pk=v2.pk).exists() == (expected != 204)
+    assert (media_root / v2.file).exists() == (expected != 204)
+
+
+def test_a_used_dataset_version_is_immutable(api, cast, world):
+    response = api(cast.lead).delete(f"/api/v1/benchmarks/{world.benchmark.pk}/datasets/1/")
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        "dataset: Version 1 already has predictions or evaluations and cannot change; upload a new version instead."
+    )
+    assert world.benchmark.datasets.count() == 1

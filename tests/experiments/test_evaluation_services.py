@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -239,3 +240,49 @@ def test_the_sweeper_is_on_the_periodic_schedule():
     assert entry["task"] == "experiments.tasks.evaluation_sweep"
     assert entry["task"] in app.tasks
     assert "experiments.tasks.evaluation_run" in app.tasks
+
+
+def _multiclass_files(folder, rng):
+    classes = ["walk", "sit", "run"]
+    y = rng.integers(0, 3, 300)
+    truth = "id,label,group\n" + "".join(f"r{i},{classes[c]},g{i % 30}\n" for i, c in enumerate(y))
+    files = {"truth": truth}
+    for name, accuracy in (("champion", 0.55), ("challenger", 0.9)):
+        guess = np.where(rng.random(300) < accuracy, y, rng.integers(0, 3, 300))
+        files[name] = "id,label\n" + "".join(f"r{i},{classes[c]}\n" for i, c in enumerate(guess))
+    return files
+
+
+def _regression_files(folder, rng):
+    y = rng.normal(50, 10, 300)
+    files = {"truth": "id,label,group\n" + "".join(f"r{i},{v:.4f},g{i % 30}\n" for i, v in enumerate(y))}
+    for name, noise in (("champion", 8.0), ("challenger", 2.0)):
+        guess = y + rng.normal(0, noise, 300)
+        files[name] = "id,prediction\n" + "".join(f"r{i},{v:.4f}\n" for i, v in enumerate(guess))
+    return files
+
+
+@pytest.mark.parametrize(
+    ("task", "make", "label"),
+    [("multiclass", _multiclass_files, "Accuracy"), ("regression", _regression_files, "RMSE")],
+)
+def test_other_tasks_are_evaluated_compared_and_shown(cast, media_root, tmp_path, web, task, make, label):
+    files = make(tmp_path, np.random.default_rng(5))
+    paths = {}
+    for name, content in files.items():
+        paths[name] = tmp_path / f"{name}.csv"
+        paths[name].write_text(content)
+    benchmark = make_benchmark(cast.project, cast.lead, truth=paths["truth"], name=task, task=task, guardrails={})
+    dataset = benchmark.datasets.get()
+    crown(
+        benchmark, submit(make_run(cast.project, cast.engineer), dataset, cast.engineer, paths["champion"]), cast.lead
+    )
+    challenger = submit(make_run(cast.project, cast.engineer), dataset, cast.engineer, paths["challenger"])
+    assert challenger.status == EvaluationStatus.SUCCEEDED, challenger.error
+    assert challenger.verdict == "better" and challenger.gate_allowed
+    page = web(cast.stakeholder).get(f"/p/AUTH/evaluations/{challenger.pk}/").content.decode()
+    assert f"{label} " in page.split('data-testid="comparison-sentence">', 1)[1].split("</p>", 1)[0]
+    assert 'data-testid="roc-chart"' not in page
+    bench_page = web(cast.stakeholder).get(f"/p/AUTH/benchmarks/{benchmark.pk}/")
+    assert bench_page.status_code == 200
+    assert 'data-testid="forest-plot"' in bench_page.content.decode()
