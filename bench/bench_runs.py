@@ -346,7 +346,8 @@ def _list() -> None:
         ]
         LatestMetric.objects.bulk_create(latest, batch_size=5000)
         Param.objects.bulk_create(
-            [Param(run=run, key="lr", value=str(rng.choice([0.1, 0.01, 0.001]))) for run in created], batch_size=5000
+            [Param(run=run, project=project, key="lr", value=str(rng.choice([0.1, 0.01, 0.001]))) for run in created],
+            batch_size=5000,
         )
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(people.engineer)

@@ -73,16 +73,24 @@ class Run(models.Model):
 class Param(models.Model):
     """A setting of a run. Once logged, a key's value never changes (as in MLflow)."""
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="params")
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="params", db_index=False)
+    # Copied from the run so the list page can offer a project's param keys cheaply.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
     key = models.CharField(max_length=MAX_KEY_LENGTH)
     value = models.TextField()
 
     class Meta:
         ordering = ["key"]
         constraints = [models.UniqueConstraint(fields=["run", "key"], name="param_key_unique_in_run")]
+        indexes = [models.Index(fields=["project", "key"], name="param_project_key_idx")]
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.project_id is None:
+            self.project_id = self.run.project_id
+        super().save(*args, **kwargs)
 
 
 class Tag(models.Model):

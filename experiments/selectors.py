@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Exists, F, FloatField, OuterRef, Q, QuerySet, Subquery, TextField
 
 from experiments.models import Artifact, LatestMetric, Metric, Param, Run, RunStatus, Tag
@@ -119,12 +120,33 @@ def sort_runs(runs: QuerySet[Run], sort: SortSpec) -> QuerySet[Run]:
 
 
 # --- Columns of a run list --------------------------------------------------------------
+def _distinct_keys(model: type[LatestMetric] | type[Param], project: Project) -> list[str]:
+    """The distinct keys of ``project`` in ``model``, by hopping along its (project, key) index.
+
+    A plain DISTINCT reads every row (10,000 runs x 20 metrics = 200,000); this recursive
+    query does one index lookup per distinct key, on SQLite and PostgreSQL alike.
+    """
+    table = connection.ops.quote_name(model._meta.db_table)
+    key, project_id = connection.ops.quote_name("key"), connection.ops.quote_name("project_id")
+    sql = (
+        f"WITH RECURSIVE keys(k) AS ("  # noqa: S608 - identifiers from model metadata, values are parameters
+        f" SELECT MIN({key}) FROM {table} WHERE {project_id} = %s"
+        f" UNION ALL"
+        f" SELECT (SELECT MIN({key}) FROM {table} WHERE {project_id} = %s AND {key} > keys.k)"
+        f" FROM keys WHERE keys.k IS NOT NULL"
+        f") SELECT k FROM keys WHERE k IS NOT NULL"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [project.pk, project.pk])
+        return [row[0] for row in cursor.fetchall()]
+
+
 def metric_keys_of_project(*, project: Project) -> list[str]:
-    return list(LatestMetric.objects.filter(project=project).order_by("key").values_list("key", flat=True).distinct())
+    return _distinct_keys(LatestMetric, project)
 
 
 def param_keys_of_project(*, project: Project) -> list[str]:
-    return list(Param.objects.filter(run__project=project).order_by("key").values_list("key", flat=True).distinct())
+    return _distinct_keys(Param, project)
 
 
 def latest_metrics_of_runs(

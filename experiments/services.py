@@ -295,7 +295,9 @@ def run_create(
     if tag_map:
         Tag.objects.bulk_create([Tag(run=run, key=k, value=v) for k, v in tag_map.items()])
     if param_map:
-        Param.objects.bulk_create([Param(run=run, key=k, value=v) for k, v in param_map.items()])
+        Param.objects.bulk_create(
+            [Param(run=run, project_id=run.project_id, key=k, value=v) for k, v in param_map.items()]
+        )
     return run
 
 
@@ -372,7 +374,7 @@ def _log_params(run: Run, params: dict[str, str]) -> None:
                     f"with value='{existing[key]}' for run ID='{run.uuid}'. Attempted logging new value '{value}'."
                 }
             )
-    new = [Param(run=run, key=k, value=v) for k, v in params.items() if k not in existing]
+    new = [Param(run=run, project_id=run.project_id, key=k, value=v) for k, v in params.items() if k not in existing]
     if new:
         try:
             with transaction.atomic():
