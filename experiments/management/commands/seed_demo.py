@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from experiments import benchmark_demo
 from experiments import demo as runs_demo
 from tickets import demo as planning_demo
 
@@ -12,9 +13,11 @@ class Command(BaseCommand):
         plan = planning_demo.seed_plan(people)
         # Runs come after planning so they can attach to the demo tickets.
         runs = runs_demo.seed_runs(project=people.project, engineer=people.engineer)
+        # The benchmark after both: its runs join the demo tickets, its promotions the demo sprints.
+        benchmark = benchmark_demo.seed_benchmark(project=people.project, lead=people.lead, engineer=people.engineer)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo project {people.project.key} is ready: {len(plan.epics)} epics, "
-                f"{len(plan.sprints)} sprints, {len(plan.tickets)} tickets, {len(runs)} runs."
+                f"Demo project {people.project.key} is ready: {len(plan.epics)} epics, {len(plan.sprints)} sprints, "
+                f"{len(plan.tickets)} tickets, {len(runs)} demo runs, benchmark {benchmark.name}."
             )
         )
