@@ -1,1 +1,9 @@
-urlpatterns: list = []
+from django.urls import path
+
+from experiments import api
+
+urlpatterns = [
+    path("projects/<str:key>/runs/", api.RunListApi.as_view(), name="api-run-list"),
+    path("runs/<str:run_id>/", api.RunDetailApi.as_view(), name="api-run-detail"),
+    path("runs/<str:run_id>/metrics/<path:key>/", api.MetricHistoryApi.as_view(), name="api-run-metric"),
+]
