@@ -543,12 +543,14 @@ def sprint_outcomes_figure(rows: Sequence[SprintOutcome], *, metric: str = "", h
             "hovertemplate": "%{x}: %{y} shipped<extra></extra>",
         },
     ]
+    most = max([0, *(r.answered for r in rows), *(r.shipped for r in rows)])
     layout = _layout(
         "What each sprint delivered",
         height=height,
         barmode="group",
         xaxis=_axis(type="category"),
-        yaxis=_axis("tickets", rangemode="tozero"),
+        # Whole tickets: no 0.2 ticks on small counts.
+        yaxis=_axis("tickets", rangemode="tozero", dtick=1 if most <= 10 else None),
     )
     if metric and any(r.gain is not None for r in rows):
         data.append(

@@ -171,3 +171,13 @@ class Artifact(models.Model):
     @property
     def name(self) -> str:
         return self.path.rsplit("/", 1)[-1]
+
+
+# Dashboards, share links and demo material live in their own module; importing them here
+# registers them with the app.
+from experiments.dashboards_models import (  # noqa: E402, F401
+    DemoMaterial,
+    ShareLink,
+    ShareLinkUse,
+    SprintReview,
+)

@@ -34,3 +34,8 @@ for _prefix in _MLFLOW_PREFIXES:
         ),
         path(f"{_prefix}/mlflow/<path:path>", mlflow_api.dispatch, name=f"{_name}-api"),
     ]
+
+# Dashboards, the stakeholder demo and share links.
+from experiments.dashboards_urls import urlpatterns as _dashboard_urls  # noqa: E402
+
+urlpatterns += _dashboard_urls
