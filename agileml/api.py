@@ -37,12 +37,21 @@ def _first_message(detail: Any, path: str = "") -> str:
     """Flatten DRF's nested error detail into one sentence naming the field."""
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = path if key in ("non_field_errors", "__all__", "detail") else (f"{path}.{key}" if path else str(key))
+            if key in ("non_field_errors", "__all__", "detail"):
+                name = path
+            elif isinstance(key, int) or str(key).isdigit():
+                # Lists of nested objects report errors by position: decisions[1].reason.
+                name = f"{path}[{key}]"
+            else:
+                name = f"{path}.{key}" if path else str(key)
             return _first_message(value, name)
         return "Invalid input."
     if isinstance(detail, list):
         for index, value in enumerate(detail):
             if isinstance(value, dict):
+                if not value:
+                    # A valid item in a list of nested objects: the error is further on.
+                    continue
                 return _first_message(value, f"{path}[{index}]" if path else f"[{index}]")
             return _first_message(value, path)
         return "Invalid input."

@@ -180,7 +180,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        # Several "status" fields with different choices: name each set after its model.
+        "TicketStatusEnum": "tickets.models.TicketStatus",
+        "EpicStatusEnum": "tickets.models.EpicStatus",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Run the benchmarks: every ``bench/bench_<name>.py`` module's ``main()``, or the named ones.
 
-    python -m bench            # all
-    python -m bench engine     # only bench/bench_engine.py
+python -m bench            # all
+python -m bench engine     # only bench/bench_engine.py
 """
 
 from __future__ import annotations

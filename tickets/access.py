@@ -50,6 +50,16 @@ def project_for_user(
     return project
 
 
+def require_role(project: Project, need: Role, message: str | None = None) -> None:
+    """For a project already fetched with :func:`project_for_user`: 403 unless the caller's role allows ``need``.
+
+    Used where one request needs more than its endpoint's base role, e.g. an engineer
+    creating a ticket may not put it into a sprint (planning is for leads).
+    """
+    if not Role(project.role).allows(need):
+        raise PermissionDenied(message or ROLE_NEEDED_MESSAGE[Role(need)])
+
+
 def parse_ticket_key(ticket_key: str) -> tuple[str, int]:
     """``"AUTH-12"`` → ``("AUTH", 12)``; ``Http404`` for anything that is not a key."""
     project_key, sep, number = str(ticket_key).rpartition("-")
@@ -119,12 +129,21 @@ def comment_for_user(
     comment_id: int,
     *,
     need: Role = Role.STAKEHOLDER,
+    own: bool = False,
+    lead_may: bool = False,
 ) -> Comment:
-    """Comment ``comment_id`` on ticket ``AUTH-12`` if ``user`` holds at least ``need`` in its project."""
+    """Comment ``comment_id`` on ticket ``AUTH-12`` if ``user`` holds at least ``need`` in its project.
+
+    ``own``: only its author may go on (and a lead too, with ``lead_may``); others get 403.
+    """
     ticket = ticket_for_user(user, ticket_key, need=need)
     try:
         comment = Comment.objects.select_related("author").get(ticket=ticket, pk=comment_id)
     except Comment.DoesNotExist:
         raise Http404(f"There is no comment {comment_id} on {ticket.key}.") from None
     comment.ticket = ticket
+    if own and comment.author_id != user.pk and not (lead_may and ticket.project.role == Role.LEAD):
+        raise PermissionDenied(
+            "Only the author can change this comment." if not lead_may else "Only the author or a lead can do this."
+        )
     return comment

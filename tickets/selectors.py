@@ -427,3 +427,11 @@ def comments_of_ticket(*, ticket: Ticket) -> QuerySet[Comment]:
 
 def events_of_ticket(*, ticket: Ticket) -> QuerySet[TicketEvent]:
     return TicketEvent.objects.filter(ticket=ticket).select_related("actor").order_by("created_at", "id")
+
+
+def epic_in_project(*, project: Project, epic_id: int) -> Epic | None:
+    return Epic.objects.filter(project=project, pk=epic_id).first()
+
+
+def sprint_in_project(*, project: Project, sprint_id: int) -> Sprint | None:
+    return Sprint.objects.filter(project=project, pk=sprint_id).first()

@@ -10,6 +10,12 @@ from tickets import services
 from tickets.models import Sprint, Ticket, TicketKind, TicketStatus, WorkType
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """The standing cast gets passwords; the production hasher would make every test spend a second on them."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def make_ticket(cast):
     """``make_ticket(title=..., **fields)`` → a ticket in AUTH created by the lead through the service."""
@@ -69,3 +75,43 @@ def order_of(project, sprint=None) -> list[str]:
 
 
 OPEN = [TicketStatus.TODO, TicketStatus.IN_PROGRESS, TicketStatus.REVIEW]
+
+
+READ = [(None, 401), ("outsider", 404), ("stakeholder", 200), ("engineer", 200), ("lead", 200)]
+
+
+def lead_only(ok: int) -> list[tuple[str | None, int]]:
+    return [(None, 401), ("outsider", 404), ("stakeholder", 403), ("engineer", 403), ("lead", ok)]
+
+
+def engineers(ok: int) -> list[tuple[str | None, int]]:
+    return [(None, 401), ("outsider", 404), ("stakeholder", 403), ("engineer", ok), ("lead", ok)]
+
+
+@pytest.fixture
+def scene(cast, make_ticket, make_question, make_sprint):
+    """A small plan: an epic, an active and a planned sprint, a question and code tickets.
+
+    AUTH-1 question in the active sprint (epic), AUTH-2 code in the active sprint (epic),
+    AUTH-3 and AUTH-4 code in the backlog, AUTH-5 code in the planned sprint.
+    """
+    from tests.factories import EpicFactory
+
+    epic = EpicFactory(project=cast.project, title="Motion", goal="Know whether motion helps.")
+    active = make_sprint(name="Now")
+    planned = make_sprint(name="Next")
+    tickets = [
+        make_question(sprint=active, epic=epic, assignee=cast.engineer),
+        make_ticket("Gyro features", sprint=active, epic=epic),
+        make_ticket("Walking sessions", work_type=WorkType.DATA_EXPLORATION),
+        make_ticket("Error dashboard", work_type=WorkType.RESULT_ANALYSIS, assignee=cast.lead),
+        make_ticket("Ship it", sprint=planned, work_type=WorkType.DEPLOYMENT),
+    ]
+    active = services.sprint_start(sprint=active, actor=cast.lead)
+
+    class Scene:
+        pass
+
+    s = Scene()
+    s.epic, s.active, s.planned, s.tickets = epic, active, planned, tickets
+    return s

@@ -12,6 +12,8 @@ PROJECT_AREAS = [
     ("Overview", "project-home", "bi-house"),
     ("Backlog", "backlog", "bi-list-ol"),
     ("Board", "board", "bi-kanban"),
+    ("Epics", "epic-list", "bi-flag"),
+    ("Sprints", "sprint-list", "bi-calendar-range"),
     ("Runs", "run-list", "bi-activity"),
     ("Benchmarks", "benchmark-list", "bi-trophy"),
     ("Dashboard", "dashboard", "bi-graph-up-arrow"),

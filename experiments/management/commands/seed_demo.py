@@ -8,4 +8,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         people = planning_demo.seed_people()
-        self.stdout.write(self.style.SUCCESS(f"Demo project {people.project.key} is ready."))
+        plan = planning_demo.seed_plan(people)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo project {people.project.key} is ready: {len(plan.epics)} epics, "
+                f"{len(plan.sprints)} sprints, {len(plan.tickets)} tickets."
+            )
+        )

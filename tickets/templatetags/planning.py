@@ -1,0 +1,120 @@
+"""Badges and Markdown for planning pages.
+
+Badges are filters returning prebuilt HTML strings: a backlog renders a thousand rows,
+and a dictionary lookup is much cheaper than an included template per badge.
+"""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from tickets.markdown import render_markdown
+from tickets.models import Outcome, SprintState, TicketKind, TicketStatus, WorkType
+
+register = template.Library()
+
+KIND_ICONS = {TicketKind.QUESTION: "bi-question-circle", TicketKind.CODE: "bi-code-slash"}
+WORK_TYPE_ICONS = {
+    WorkType.LITERATURE_REVIEW: "bi-book",
+    WorkType.DATA_EXPLORATION: "bi-search",
+    WorkType.ALGORITHM_DEVELOPMENT: "bi-cpu",
+    WorkType.RESULT_ANALYSIS: "bi-bar-chart-line",
+    WorkType.REVIEW: "bi-eye",
+    WorkType.DEPLOYMENT: "bi-rocket-takeoff",
+}
+STATUS_ICONS = {
+    TicketStatus.TODO: "bi-circle",
+    TicketStatus.IN_PROGRESS: "bi-play-circle",
+    TicketStatus.REVIEW: "bi-eye",
+    TicketStatus.DONE: "bi-check-circle-fill",
+    TicketStatus.SKIPPED: "bi-slash-circle",
+}
+OUTCOME_ICONS = {
+    Outcome.SUPPORTED: "bi-check-lg",
+    Outcome.REFUTED: "bi-x-lg",
+    Outcome.INCONCLUSIVE: "bi-question-lg",
+}
+SPRINT_STATE_ICONS = {
+    SprintState.PLANNED: "bi-calendar",
+    SprintState.ACTIVE: "bi-lightning-charge",
+    SprintState.CLOSED: "bi-lock",
+}
+
+
+def _badges(choices, icons: dict, css: str, title: str) -> dict[str, SafeString]:
+    return {
+        value: format_html(
+            '<span class="badge {}-{}" title="{}: {}"><i class="bi {}"></i> {}</span>',
+            css, value, title, label, icons.get(value, "bi-dot"), label,
+        )
+        for value, label in choices
+    }  # fmt: skip
+
+
+KIND_BADGES = _badges(TicketKind.choices, KIND_ICONS, "kind", "Kind")
+WORK_TYPE_BADGES = _badges(WorkType.choices, WORK_TYPE_ICONS, "wt", "Work type")
+STATUS_BADGES = _badges(TicketStatus.choices, STATUS_ICONS, "status", "Status")
+OUTCOME_BADGES = _badges(Outcome.choices, OUTCOME_ICONS, "outcome", "Outcome")
+SPRINT_STATE_BADGES = _badges(SprintState.choices, SPRINT_STATE_ICONS, "sprint-state", "Sprint")
+
+
+@register.filter
+def kind_badge(value: str) -> SafeString:
+    return KIND_BADGES.get(value, "")
+
+
+@register.filter
+def work_type_badge(value: str) -> SafeString:
+    return WORK_TYPE_BADGES.get(value, "")
+
+
+@register.filter
+def status_badge(value: str) -> SafeString:
+    return STATUS_BADGES.get(value, "")
+
+
+@register.filter
+def outcome_badge(value: str) -> SafeString:
+    return OUTCOME_BADGES.get(value, "")
+
+
+@register.filter
+def sprint_state_badge(value: str) -> SafeString:
+    return SPRINT_STATE_BADGES.get(value, "")
+
+
+@register.filter
+def markdown(text: str) -> SafeString:
+    """Markdown rendered and sanitised (no script or event handler survives)."""
+    return render_markdown(text or "")
+
+
+@register.filter
+def initials(user) -> str:
+    if user is None:
+        return ""
+    first, last = (user.first_name or "").strip(), (user.last_name or "").strip()
+    if first or last:
+        return ((first[:1] + last[:1]) or first[:2]).upper()
+    return user.get_username()[:2].upper()
+
+
+@register.filter
+def person(user) -> str:
+    if user is None:
+        return "Unassigned"
+    return user.get_full_name() or user.get_username()
+
+
+@register.simple_tag
+def avatar(user) -> SafeString:
+    if user is None:
+        return mark_safe('<span class="avatar avatar-empty" title="Unassigned"><i class="bi bi-person"></i></span>')
+    return format_html('<span class="avatar" title="{}">{}</span>', person(user), initials(user))
+
+
+@register.filter
+def get_item(mapping: dict, key):
+    return mapping.get(key) if mapping else None
