@@ -129,7 +129,8 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Serve straight from static/ (no collectstatic step needed to run).
 WHITENOISE_USE_FINDERS = True
-MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+# Tests (and the worker processes they start) keep their files apart from a running `make run`.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / ("test-media" if TESTING else "media"))))
 FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "tmp")
 Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 # Files above this size are streamed to a temporary file instead of held in memory.
@@ -224,6 +225,23 @@ CELERY_TIMEZONE = TIME_ZONE
 # Periodic jobs, run by `celery beat`. Later jobs (the evaluation sweeper) join here.
 CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {"task": "agileml.tasks.clear_expired_sessions", "schedule": 3600.0},
+}
+
+# --- Evaluations ----------------------------------------------------------------------
+# A running evaluation whose heartbeat is older than this is presumed dead (worker killed) and re-queued.
+EVALUATION_STALE_SECONDS = env_int("EVALUATION_STALE_SECONDS", 120, minimum=1)
+# A queued evaluation older than this has its message re-sent (an embedded broker loses messages).
+EVALUATION_RESEND_SECONDS = env_int("EVALUATION_RESEND_SECONDS", 300, minimum=1)
+# Claims per evaluation before it is failed for good (a job that kills its worker every time).
+EVALUATION_MAX_ATTEMPTS = env_int("EVALUATION_MAX_ATTEMPTS", 3, minimum=1)
+# Bootstrap resamples per evaluation; `manage.py evaluate` uses the same default.
+EVALUATION_RESAMPLES = env_int("EVALUATION_RESAMPLES", 1000, minimum=1)
+# Seconds one evaluation may take before it is stopped (soft: recorded as failed; hard: the process is killed).
+EVALUATION_SOFT_TIME_LIMIT = env_int("EVALUATION_SOFT_TIME_LIMIT", CELERY_TASK_SOFT_TIME_LIMIT, minimum=1)
+EVALUATION_TIME_LIMIT = env_int("EVALUATION_TIME_LIMIT", CELERY_TASK_TIME_LIMIT, minimum=1)
+CELERY_BEAT_SCHEDULE["evaluation-sweep"] = {
+    "task": "experiments.tasks.evaluation_sweep",
+    "schedule": float(env_int("EVALUATION_SWEEP_SECONDS", 30, minimum=1)),
 }
 # How long /healthz waits for a worker to answer a ping.
 HEALTHZ_PING_TIMEOUT = 1.0

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from experiments import api
+from experiments import api, benchmark_api_urls, dashboards_api_urls
 
 urlpatterns = [
     path("projects/<str:key>/runs/", api.RunListApi.as_view(), name="api-run-list"),
@@ -8,7 +8,7 @@ urlpatterns = [
     path("runs/<str:run_id>/metrics/<path:key>/", api.MetricHistoryApi.as_view(), name="api-run-metric"),
 ]
 
+# Benchmarks, datasets, evaluations, promotions and a run's predictions.
+urlpatterns += benchmark_api_urls.urlpatterns
 # Share links of the stakeholder demo.
-from experiments.dashboards_api_urls import urlpatterns as _dashboard_api_urls  # noqa: E402
-
-urlpatterns += _dashboard_api_urls
+urlpatterns += dashboards_api_urls.urlpatterns

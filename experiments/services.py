@@ -25,6 +25,7 @@ from django.db import IntegrityError, connection, transaction
 from django.http import Http404
 from django.utils import timezone
 
+from experiments.benchmark_services import PREDICTIONS_ARTIFACT, predictions_from_artifact
 from experiments.models import (
     MAX_KEY_LENGTH,
     MAX_PARAM_VALUE_LENGTH,
@@ -514,6 +515,9 @@ def artifact_save(*, run: Run, path: str, stream: BinaryIO, chunk_size: int = 10
                 out.write(chunk)
         with transaction.atomic():
             artifact, _ = Artifact.objects.update_or_create(run=run, path=path, defaults={"size": size})
+            if path == PREDICTIONS_ARTIFACT:
+                # On a run tagged agileml.benchmark=<name>: validated and evaluated, or refused whole.
+                predictions_from_artifact(run=run, path=Path(tmp_name))
             os.replace(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

@@ -2,7 +2,7 @@ import re
 
 from django.urls import path, re_path
 
-from experiments import mlflow_api, views
+from experiments import benchmark_urls, dashboards_urls, mlflow_api, views
 
 # The MLflow client calls /api/2.0/...; the MLflow web UI calls /ajax-api/2.0/...
 _MLFLOW_PREFIXES = ("mlflow/api/2.0", "mlflow/ajax-api/2.0")
@@ -35,7 +35,7 @@ for _prefix in _MLFLOW_PREFIXES:
         path(f"{_prefix}/mlflow/<path:path>", mlflow_api.dispatch, name=f"{_name}-api"),
     ]
 
+# Benchmarks, evaluations and the champion; panels for the run and ticket pages.
+urlpatterns += benchmark_urls.urlpatterns
 # Dashboards, the stakeholder demo and share links.
-from experiments.dashboards_urls import urlpatterns as _dashboard_urls  # noqa: E402
-
-urlpatterns += _dashboard_urls
+urlpatterns += dashboards_urls.urlpatterns
