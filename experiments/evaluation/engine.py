@@ -1,0 +1,496 @@
+"""``evaluate()``: point metrics, 95% intervals and the paired challenger-vs-champion comparison.
+
+Which method gives which interval (``interval_methods`` and each comparison's ``method`` say it in the report):
+
+================================  =====================================  =======================================
+metric                            interval of one model                  paired difference (challenger − champion)
+================================  =====================================  =======================================
+auc                               DeLong (normal, clipped to [0, 1])     DeLong z test
+accuracy                          Wilson score                           McNemar mid-p, Newcombe (1998) interval
+brier_loss, log_loss, mae         t interval of the mean per-row loss    paired t on per-row differences
+eer, frr_at_far_*, f1, macro_f1,  percentile Poisson bootstrap           paired percentile Poisson bootstrap
+balanced_accuracy, rmse, r2
+================================  =====================================  =======================================
+
+With a ``group`` column every one of them accounts for the clusters: Obuchowski's clustered DeLong,
+Wilson at the design-effect sample size, Obuchowski's clustered McNemar, cluster-robust standard
+errors with G − 1 degrees of freedom, and bootstrap weights per group.
+
+The verdict on a metric: the 95% interval of the difference lies entirely on the better side of 0 →
+``better``; entirely on the worse side → ``worse``; otherwise ``no_significant_difference``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from experiments.evaluation import intervals as iv
+from experiments.evaluation import metrics as mt
+from experiments.evaluation.errors import EvaluationInputError
+from experiments.evaluation.reading import TASKS, Predictions, Truth, read_predictions, read_truth
+from experiments.evaluation.resampling import Resampler, RocBootstrap
+from experiments.evaluation.roc import (
+    FAR_TARGETS,
+    downsample_curve,
+    eer_from_points,
+    frr_at_far_from_points,
+    impute_worst,
+    placements,
+    rank,
+    roc_points,
+)
+
+Progress = Callable[[str, float], None]
+VERDICTS = ("better", "worse", "no_significant_difference")
+BOOTSTRAP = "percentile Poisson bootstrap"
+PAIRED_BOOTSTRAP = "paired percentile Poisson bootstrap"
+
+
+class _Progress:
+    """Forwards (stage, overall fraction 0…1) to the caller's callback, never going backwards."""
+
+    def __init__(self, callback: Progress | None) -> None:
+        self.callback = callback
+        self.done = 0.0
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        self.done = max(self.done, min(1.0, fraction))
+        if self.callback is not None:
+            self.callback(stage, self.done)
+
+
+def verdict(low: float | None, high: float | None, metric: str) -> str:
+    if low is None or high is None:
+        return "no_significant_difference"
+    if mt.higher_is_better(metric):
+        low, high = -high, -low  # now "better" means entirely below 0, as for losses
+    if high < 0:
+        return "better"
+    if low > 0:
+        return "worse"
+    return "no_significant_difference"
+
+
+def _num(value) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+class _Results:
+    """Collects per-metric intervals (both models) and paired differences, then renders the JSON."""
+
+    def __init__(self, task: str, paired: bool) -> None:
+        self.task = task
+        self.paired = paired
+        self.metrics: dict[str, dict] = {}
+        self.champion_metrics: dict[str, dict] = {}
+        self.methods: dict[str, str] = {}
+        self.comparisons: dict[str, dict] = {}
+
+    def interval(self, metric: str, who: str, value: float, low: float | None, high: float | None, method: str) -> None:
+        target = self.metrics if who == "challenger" else self.champion_metrics
+        target[metric] = {"value": _num(value), "ci_low": _num(low), "ci_high": _num(high)}
+        if who == "challenger":
+            self.methods[metric] = method
+
+    def from_interval(self, metric: str, who: str, result: iv.Interval) -> None:
+        self.interval(metric, who, result.value, result.low, result.high, result.method)
+
+    def from_draws(self, metric: str, who: str, value: float, draws: np.ndarray) -> None:
+        low, high = iv.percentile_interval(draws)
+        self.interval(metric, who, value, low, high, BOOTSTRAP)
+
+    def difference(self, metric: str, result: iv.Difference) -> None:
+        low, high = _num(result.low), _num(result.high)
+        self.comparisons[metric] = {
+            "metric": metric,
+            "challenger": None,
+            "champion": None,
+            "delta": _num(result.delta),
+            "ci_low": low,
+            "ci_high": high,
+            "p_value": _num(result.p_value),
+            "method": result.method,
+            "verdict": verdict(low, high, metric),
+        }
+
+    def paired_draws(self, metric: str, delta: float, draws_1: np.ndarray, draws_2: np.ndarray) -> None:
+        diff = draws_1 - draws_2
+        low, high = iv.percentile_interval(diff)
+        self.difference(metric, iv.Difference(delta, low, high, iv.bootstrap_p_value(diff), PAIRED_BOOTSTRAP))
+
+    def render(self) -> tuple[dict, dict, dict, dict]:
+        order = [m for m in mt.METRICS[self.task] if m in self.metrics]
+        metrics = {m: self.metrics[m] for m in order}
+        champion = {m: self.champion_metrics[m] for m in order if m in self.champion_metrics}
+        comparisons = {}
+        for m in order:
+            if m in self.comparisons:
+                entry = dict(self.comparisons[m])
+                entry["challenger"] = metrics[m]["value"]
+                entry["champion"] = champion[m]["value"]
+                comparisons[m] = entry
+        return metrics, champion, comparisons, {m: self.methods[m] for m in order}
+
+
+# --- binary -------------------------------------------------------------------------------------
+class _BinaryModel:
+    def __init__(self, truth: Truth, predictions: Predictions, threshold: float) -> None:
+        y = truth.y
+        self.predictions = predictions
+        self.scores = impute_worst(predictions.scores, y, predictions.present)
+        self.ranking = rank(self.scores, y)
+        self.placements = placements(self.ranking)
+        self.decision = self.scores >= threshold
+        self.correct = self.decision == (y == 1)
+        self.far, self.frr = roc_points(self.ranking)
+        self.probability = predictions.is_probability
+        if self.probability:
+            # A missing row gets probability 0 for a positive, 1 for a negative: the worst loss.
+            p = np.where(predictions.present, predictions.scores, 1.0 - y)
+            self.losses = {"brier_loss": mt.brier_losses(y, p), "log_loss": mt.binary_log_losses(y, p)}
+        else:
+            self.losses = {}
+
+    def point(self, metric: str, truth: Truth) -> float:
+        if metric == "eer":
+            return eer_from_points(self.far, self.frr)
+        if metric in FAR_TARGETS:
+            return frr_at_far_from_points(self.far, self.frr, FAR_TARGETS[metric])
+        raise KeyError(metric)
+
+
+def _binary(
+    truth: Truth,
+    models: dict[str, Predictions],
+    results: _Results,
+    *,
+    threshold: float,
+    resampler: Resampler,
+    progress: _Progress,
+) -> dict:
+    y = truth.y
+    groups, n_groups = truth.groups, truth.n_groups
+    fitted = {who: _BinaryModel(truth, p, threshold) for who, p in models.items()}
+    paired = "champion" in fitted
+    progress("metrics", 0.35)
+
+    # AUC: DeLong / Obuchowski, analytic.
+    values = np.stack([m.placements for m in fitted.values()])
+    if min(truth.class_counts.values()) >= 2 and (groups is None or (n_groups or 0) >= 2):
+        theta, cov = iv.auc_covariance(values, y, groups, n_groups)
+    else:
+        theta, cov = values[:, y == 1].mean(axis=1), np.full((len(fitted), len(fitted)), np.nan)
+    auc_method = "DeLong" if groups is None else "DeLong clustered (Obuchowski 1997)"
+    for k, who in enumerate(fitted):
+        results.from_interval("auc", who, iv.auc_interval(theta[k], cov[k, k], auc_method))
+    if paired:
+        variance = cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]
+        results.difference("auc", iv.normal_difference(theta[0] - theta[1], variance, auc_method + " paired test"))
+
+    # Accuracy at the declared threshold.
+    for who, m in fitted.items():
+        results.from_interval("accuracy", who, iv.proportion_interval(m.correct, groups, n_groups))
+    if paired:
+        results.difference(
+            "accuracy",
+            iv.paired_proportions(fitted["challenger"].correct, fitted["champion"].correct, groups, n_groups),
+        )
+
+    # Probability losses: only when the scores are probabilities.
+    for metric in ("brier_loss", "log_loss"):
+        have = [who for who, m in fitted.items() if metric in m.losses]
+        method = "t interval" + (", cluster-robust" if groups is not None else "")
+        for who in have:
+            results.from_interval(metric, who, iv.mean_interval(fitted[who].losses[metric], groups, n_groups, method))
+        if paired and len(have) == 2:
+            diff = fitted["challenger"].losses[metric] - fitted["champion"].losses[metric]
+            results.difference(
+                metric,
+                iv.paired_t(diff, groups, n_groups, "paired t" + (", cluster-robust" if groups is not None else "")),
+            )
+    progress("metrics", 0.4)
+
+    # Bootstrap: ROC statistics per model under shared unit weights; F1 from the resampled joint table.
+    roc_metrics = ["eer", *FAR_TARGETS]
+    wanted = ["eer", *FAR_TARGETS.values()]
+    boots = {who: RocBootstrap(m.ranking, resampler.unit, resampler.n_units) for who, m in fitted.items()}
+    draws = {who: np.full((resampler.n_resamples, len(wanted)), np.nan) for who in fitted}
+    progress("resampling", 0.45)
+    for part, weights in resampler.chunks():
+        for who, boot in boots.items():
+            draws[who][part] = boot.statistics(weights, wanted)
+        progress("resampling", 0.45 + 0.45 * part.stop / resampler.n_resamples)
+
+    cells = y.astype(np.int64)
+    for m in fitted.values():
+        cells = cells * 2 + m.decision
+    n_models = len(fitted)
+    f1_draws = {who: np.empty(resampler.n_resamples) for who in fitted}
+    for part, tables in resampler.resample_cells(cells, 2 ** (n_models + 1)):
+        shaped = tables.reshape((-1, 2) + (2,) * n_models)
+        for k, who in enumerate(fitted):
+            axes = tuple(2 + j for j in range(n_models) if j != k)
+            table = shaped.sum(axis=axes) if axes else shaped  # (resamples, truth, decision)
+            f1_draws[who][part] = mt.f1_from_counts(table[:, 1, 1], table[:, 0, 1], table[:, 1, 0])
+    progress("resampling", 0.95)
+
+    for who, m in fitted.items():
+        for k, metric in enumerate(roc_metrics):
+            results.from_draws(metric, who, m.point(metric, truth), draws[who][:, k])
+        tp = np.count_nonzero(m.decision & (y == 1))
+        fp = np.count_nonzero(m.decision & (y == 0))
+        fn = np.count_nonzero(~m.decision & (y == 1))
+        results.from_draws("f1", who, float(mt.f1_from_counts(tp, fp, fn)), f1_draws[who])
+    if paired:
+        for k, metric in enumerate(roc_metrics):
+            delta = fitted["challenger"].point(metric, truth) - fitted["champion"].point(metric, truth)
+            results.paired_draws(metric, delta, draws["challenger"][:, k], draws["champion"][:, k])
+        delta = results.metrics["f1"]["value"] - results.champion_metrics["f1"]["value"]
+        results.paired_draws("f1", delta, f1_draws["challenger"], f1_draws["champion"])
+    return {who: downsample_curve(m.far, m.frr) for who, m in fitted.items()}
+
+
+# --- multiclass -----------------------------------------------------------------------------------
+def _multiclass(
+    truth: Truth, models: dict[str, Predictions], results: _Results, *, resampler: Resampler, progress: _Progress
+) -> None:
+    y = truth.y
+    k = len(truth.classes)
+    groups, n_groups = truth.groups, truth.n_groups
+    paired = "champion" in models
+    predicted = {who: np.where(p.present, p.labels, k).astype(np.int64) for who, p in models.items()}
+    correct = {who: predicted[who] == y for who in models}
+    for who in models:
+        results.from_interval("accuracy", who, iv.proportion_interval(correct[who], groups, n_groups))
+    if paired:
+        results.difference(
+            "accuracy", iv.paired_proportions(correct["challenger"], correct["champion"], groups, n_groups)
+        )
+    losses = {who: mt.multiclass_log_losses(y, p.proba) for who, p in models.items() if p.proba is not None}
+    method = "t interval" + (", cluster-robust" if groups is not None else "")
+    for who, loss in losses.items():
+        results.from_interval("log_loss", who, iv.mean_interval(loss, groups, n_groups, method))
+    if paired and len(losses) == 2:
+        results.difference(
+            "log_loss",
+            iv.paired_t(
+                losses["challenger"] - losses["champion"],
+                groups,
+                n_groups,
+                "paired t" + (", cluster-robust" if groups is not None else ""),
+            ),
+        )
+    progress("metrics", 0.4)
+
+    # Resample the joint (truth, challenger[, champion]) table; "no prediction" is its own column.
+    cells = y.astype(np.int64)
+    for who in models:
+        cells = cells * (k + 1) + predicted[who]
+    n_models = len(models)
+    shape = (k,) + (k + 1,) * n_models
+    names = list(models)
+
+    def scores_of(tables: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        shaped = tables.reshape((-1, *shape))
+        out = {}
+        for j, who in enumerate(names):
+            axes = tuple(2 + i for i in range(n_models) if i != j)
+            confusion = shaped.sum(axis=axes) if axes else shaped
+            out[who] = mt.confusion_scores(confusion)
+        return out
+
+    point = scores_of(np.bincount(cells, minlength=int(np.prod(shape))).astype(np.float64)[None, :])
+    draws = {who: np.empty((resampler.n_resamples, 2)) for who in models}
+    for part, tables in resampler.resample_cells(cells, int(np.prod(shape))):
+        for who, (macro_f1, balanced) in scores_of(tables).items():
+            draws[who][part, 0] = macro_f1
+            draws[who][part, 1] = balanced
+        progress("resampling", 0.4 + 0.55 * part.stop / resampler.n_resamples)
+    for j, metric in enumerate(("macro_f1", "balanced_accuracy")):
+        for who in models:
+            results.from_draws(metric, who, float(point[who][j][0]), draws[who][:, j])
+        if paired:
+            delta = float(point["challenger"][j][0] - point["champion"][j][0])
+            results.paired_draws(metric, delta, draws["challenger"][:, j], draws["champion"][:, j])
+
+
+# --- regression -------------------------------------------------------------------------------------
+def _regression(
+    truth: Truth, models: dict[str, Predictions], results: _Results, *, resampler: Resampler, progress: _Progress
+) -> None:
+    y = truth.y
+    groups, n_groups = truth.groups, truth.n_groups
+    paired = "champion" in models
+    errors = {who: p.values - y for who, p in models.items()}
+    absolute = {who: np.abs(e) for who, e in errors.items()}
+    method = "t interval" + (", cluster-robust" if groups is not None else "")
+    for who in models:
+        results.from_interval("mae", who, iv.mean_interval(absolute[who], groups, n_groups, method))
+    if paired:
+        results.difference(
+            "mae",
+            iv.paired_t(
+                absolute["challenger"] - absolute["champion"],
+                groups,
+                n_groups,
+                "paired t" + (", cluster-robust" if groups is not None else ""),
+            ),
+        )
+    progress("metrics", 0.4)
+
+    centred = y - y.mean()
+    names = list(models)
+    columns = [np.ones_like(y), centred, centred * centred] + [errors[who] ** 2 for who in names]
+    totals = resampler.unit_totals(np.stack(columns, axis=1))
+    draws = {who: np.empty((resampler.n_resamples, 2)) for who in names}
+    for part, weights in resampler.chunks():
+        sums = weights @ totals
+        for j, who in enumerate(names):
+            rmse, r2 = mt.regression_scores(sums[:, 0], sums[:, 1], sums[:, 2], sums[:, 3 + j])
+            draws[who][part, 0] = rmse
+            draws[who][part, 1] = r2
+        progress("resampling", 0.4 + 0.55 * part.stop / resampler.n_resamples)
+    point = {}
+    for who in names:
+        sse = float(errors[who] @ errors[who])
+        rmse = math.sqrt(sse / len(y))
+        r2 = 1.0 - sse / float(centred @ centred)
+        point[who] = (rmse, r2)
+    for j, metric in enumerate(("rmse", "r2")):
+        for who in names:
+            results.from_draws(metric, who, point[who][j], draws[who][:, j])
+        if paired:
+            results.paired_draws(
+                metric,
+                point["challenger"][j] - point["champion"][j],
+                draws["challenger"][:, j],
+                draws["champion"][:, j],
+            )
+
+
+# --- the entry point ---------------------------------------------------------------------------------
+def evaluate(
+    *,
+    task: str,
+    truth: Truth | str | Path,
+    predictions: Predictions | str | Path,
+    champion: Predictions | str | Path | None = None,
+    primary: str | None = None,
+    threshold: float = 0.5,
+    seed: int = 0,
+    n_resamples: int = 1000,
+    progress: Progress | None = None,
+) -> dict:
+    """Evaluate a challenger (``predictions``), optionally against a ``champion``, on ``truth``.
+
+    ``truth``, ``predictions`` and ``champion`` are paths (read and validated here, raising
+    ``EvaluationInputError``) or objects from ``read_truth`` / ``read_predictions``. ``primary``
+    defaults to ``DEFAULT_PRIMARY[task]``. ``threshold`` is the binary decision threshold (a score ≥ it
+    is positive). Results depend only on the inputs and ``seed``. ``progress(stage, fraction)`` receives
+    the overall fraction done (0…1) with the stage: ``parsing``, ``metrics``, ``resampling``, ``done``.
+
+    Returns the report as a JSON-ready dict: ``task``, ``n_rows``, ``n_groups`` (``None`` without a
+    group column), ``metrics`` {name: {value, ci_low, ci_high}}, ``comparison`` (primary metric, only
+    with a champion: primary, challenger, champion, delta, ci_low, ci_high, p_value, method, verdict),
+    and also ``coverage``, ``comparisons`` (every metric), ``champion_metrics``, ``curves`` (binary:
+    downsampled FAR/FRR points per model), ``interval_methods``, ``resampling`` and ``settings``.
+    """
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {', '.join(TASKS)}, not {task!r}")
+    primary = primary or mt.DEFAULT_PRIMARY[task]
+    mt.check_metric(task, primary)
+    if int(n_resamples) < 1:
+        raise ValueError("n_resamples must be at least 1")
+    if not math.isfinite(threshold):
+        raise ValueError("threshold must be a finite number")
+    report = _Progress(progress)
+    report("parsing", 0.0)
+    if not isinstance(truth, Truth):
+        truth = read_truth(truth, task=task)
+    elif truth.task != task:
+        raise ValueError(f"the truth was read for a {truth.task} task, not {task}")
+    report("parsing", 0.1)
+    models: dict[str, Predictions] = {}
+    for who, given, done in (("challenger", predictions, 0.2), ("champion", champion, 0.3)):
+        if given is None:
+            continue
+        models[who] = given if isinstance(given, Predictions) else read_predictions(given, truth=truth)
+        if len(models[who].present) != truth.n_rows:
+            raise ValueError(f"the {who} predictions were read against another truth file")
+        report("parsing", done)
+    _check_primary_computable(task, primary, models)
+
+    results = _Results(task, paired="champion" in models)
+    resampler = Resampler(
+        n_rows=truth.n_rows, groups=truth.groups, n_groups=truth.n_groups, n_resamples=n_resamples, seed=seed
+    )
+    curves = {}
+    # One BLAS thread: the products here are many and mid-sized, and OpenBLAS's spinning worker threads
+    # made them several times slower (and slowed the numpy code between them) on a shared 2-core machine.
+    with threadpool_limits(limits=1, user_api="blas"):
+        if task == "binary":
+            curves = _binary(truth, models, results, threshold=threshold, resampler=resampler, progress=report)
+        elif task == "multiclass":
+            _multiclass(truth, models, results, resampler=resampler, progress=report)
+        else:
+            _regression(truth, models, results, resampler=resampler, progress=report)
+    metrics, champion_metrics, comparisons, methods = results.render()
+
+    out = {
+        "task": task,
+        "n_rows": truth.n_rows,
+        "n_groups": truth.n_groups,
+        "metrics": metrics,
+    }
+    if "champion" in models:
+        main = comparisons[primary]
+        out["comparison"] = {
+            "primary": primary,
+            **{
+                key: main[key]
+                for key in ("challenger", "champion", "delta", "ci_low", "ci_high", "p_value", "method", "verdict")
+            },
+        }
+        out["comparisons"] = comparisons
+        out["champion_metrics"] = champion_metrics
+    out["coverage"] = {who: p.describe() for who, p in models.items()}
+    out["curves"] = curves
+    out["interval_methods"] = methods
+    out["resampling"] = {"units": resampler.kind, "n_units": resampler.n_units, "n_resamples": resampler.n_resamples}
+    out["settings"] = {
+        "primary": primary,
+        "threshold": threshold if task == "binary" else None,
+        "seed": seed,
+        "confidence": iv.CONFIDENCE,
+        "truth": truth.name,
+        "challenger": models["challenger"].name,
+        "champion": models["champion"].name if "champion" in models else None,
+    }
+    report("done", 1.0)
+    return out
+
+
+def _check_primary_computable(task: str, primary: str, models: dict[str, Predictions]) -> None:
+    """A probability metric as primary needs probabilities from every model: say which file lacks them."""
+    if task == "binary" and primary in mt.PROBABILITY_METRICS:
+        for p in models.values():
+            if not p.is_probability:
+                present = np.flatnonzero(p.present)
+                outside = present[(p.scores[present] < 0) | (p.scores[present] > 1)]
+                raise p.error(
+                    f"{primary} needs probabilities, but the score {float(p.scores[outside[0]])!r} is outside [0, 1]",
+                    truth_row=int(outside[0]),
+                    column="score",
+                )
+    if task == "multiclass" and primary == "log_loss":
+        for p in models.values():
+            if p.proba is None:
+                raise EvaluationInputError("log_loss needs p_<class> probability columns", file=p.name, line=1)

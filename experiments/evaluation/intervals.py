@@ -1,0 +1,220 @@
+"""Intervals and paired tests that have a closed form: DeLong/Obuchowski for AUC, Wilson, Newcombe,
+McNemar, and t intervals on per-row quantities with cluster-robust standard errors.
+
+Conventions: 95% two-sided; ``delta`` is always challenger − champion; with ``groups`` every
+variance is a between-cluster variance (a row is its own cluster otherwise, which gives exactly the
+ordinary formulas).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+CONFIDENCE = 0.95
+Z = float(stats.norm.ppf(0.5 + CONFIDENCE / 2))  # 1.959963984540054, as R's qnorm(0.975)
+
+
+@dataclass(frozen=True)
+class Interval:
+    value: float
+    low: float | None
+    high: float | None
+    method: str
+
+
+@dataclass(frozen=True)
+class Difference:
+    delta: float
+    low: float | None
+    high: float | None
+    p_value: float | None
+    method: str
+
+
+# --- AUC: DeLong (1988) and Obuchowski (1997) -----------------------------------------------------
+def auc_covariance(
+    values: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None, n_groups: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """AUCs and their covariance matrix from placements ``values`` (models × rows).
+
+    Without groups this is DeLong's estimator: ``S10 / m + S01 / n`` with ``S10``/``S01`` the sample
+    covariances (denominator m−1, n−1) of the positives' and negatives' placements. With groups it is
+    Obuchowski's clustered estimator: per cluster i, ``Z_i = (X_i − m_i θ) / M + (Y_i − n_i θ) / N``
+    where ``X_i``/``Y_i`` sum the cluster's positive/negative placements, and the covariance is
+    ``I / (I − 1) · Σ_i Z_i Z_iᵀ``.
+    """
+    values = np.atleast_2d(values)
+    pos = y == 1
+    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+    theta = values[:, pos].mean(axis=1)
+    if groups is None:
+        cov = (
+            np.atleast_2d(np.cov(values[:, pos], ddof=1)) / n_pos
+            + np.atleast_2d(np.cov(values[:, ~pos], ddof=1)) / n_neg
+        )
+        return theta, cov
+    n_groups = int(n_groups if n_groups is not None else groups.max() + 1)
+    m_i = np.bincount(groups, weights=pos, minlength=n_groups)
+    n_i = np.bincount(groups, weights=~pos, minlength=n_groups)
+    z = np.empty((values.shape[0], n_groups))
+    for k, row in enumerate(values):
+        x_i = np.bincount(groups, weights=np.where(pos, row, 0.0), minlength=n_groups)
+        y_i = np.bincount(groups, weights=np.where(pos, 0.0, row), minlength=n_groups)
+        z[k] = (x_i - m_i * theta[k]) / n_pos + (y_i - n_i * theta[k]) / n_neg
+    return theta, n_groups / (n_groups - 1) * (z @ z.T)
+
+
+def auc_interval(theta: float, variance: float, method: str) -> Interval:
+    """Normal interval clipped to [0, 1], as pROC's ``ci.auc``; none when the variance is unknown."""
+    if not math.isfinite(variance):
+        return Interval(theta, None, None, method)
+    sd = math.sqrt(max(variance, 0.0))
+    return Interval(theta, max(0.0, theta - Z * sd), min(1.0, theta + Z * sd), method)
+
+
+def normal_difference(delta: float, variance: float, method: str) -> Difference:
+    """Two-sided z test and interval for a difference with a known (estimated) variance."""
+    if not math.isfinite(variance):
+        return Difference(delta, None, None, None, method)
+    sd = math.sqrt(max(variance, 0.0))
+    if sd == 0.0:
+        # 0/0: identical models (pROC's special case Z = 0, p = 1); d/0: a certain difference.
+        return Difference(delta, delta, delta, 1.0 if delta == 0 else 0.0, method)
+    p = float(2 * stats.norm.sf(abs(delta) / sd))
+    return Difference(delta, delta - Z * sd, delta + Z * sd, p, method)
+
+
+# --- means of per-row quantities ----------------------------------------------------------------------
+def _cluster_totals(x: np.ndarray, groups: np.ndarray | None, n_groups: int | None) -> tuple[np.ndarray, np.ndarray]:
+    if groups is None:
+        return x, np.ones(len(x))
+    return (
+        np.bincount(groups, weights=x, minlength=n_groups),
+        np.bincount(groups, minlength=n_groups).astype(np.float64),
+    )
+
+
+def mean_and_se(
+    x: np.ndarray, groups: np.ndarray | None = None, n_groups: int | None = None
+) -> tuple[float, float, int]:
+    """Mean, its (cluster-robust) standard error and the degrees of freedom.
+
+    ``SE² = G / (G − 1) · Σ_g (X_g − n_g x̄)² / N²`` — with one row per cluster this is ``s² / N``.
+    """
+    totals, sizes = _cluster_totals(np.asarray(x, dtype=np.float64), groups, n_groups)
+    keep = sizes > 0
+    totals, sizes = totals[keep], sizes[keep]
+    n, g = sizes.sum(), len(sizes)
+    mean = totals.sum() / n
+    resid = totals - sizes * mean
+    se = math.sqrt(g / (g - 1) * float(resid @ resid)) / n if g > 1 else math.inf
+    return float(mean), se, g - 1
+
+
+def mean_interval(x: np.ndarray, groups: np.ndarray | None, n_groups: int | None, method: str) -> Interval:
+    mean, se, df = mean_and_se(x, groups, n_groups)
+    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, df)) * se if df > 0 else math.inf
+    return Interval(mean, mean - half, mean + half, method)
+
+
+def paired_t(diff: np.ndarray, groups: np.ndarray | None, n_groups: int | None, method: str) -> Difference:
+    """Paired t on per-row differences (challenger − champion), cluster-robust with groups (df = G − 1)."""
+    mean, se, df = mean_and_se(diff, groups, n_groups)
+    if se == 0.0:
+        return Difference(mean, mean, mean, 1.0 if mean == 0 else 0.0, method)
+    t = mean / se
+    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, df)) * se
+    return Difference(mean, mean - half, mean + half, float(2 * stats.t.sf(abs(t), df)), method)
+
+
+# --- proportions ------------------------------------------------------------------------------------
+def wilson(successes: float, n: float) -> tuple[float, float]:
+    """Wilson score interval for a proportion (n may be an effective, non-integer size)."""
+    p = successes / n
+    denom = 1 + Z * Z / n
+    centre = (p + Z * Z / (2 * n)) / denom
+    half = Z * math.sqrt(p * (1 - p) / n + Z * Z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def proportion_interval(correct: np.ndarray, groups: np.ndarray | None, n_groups: int | None) -> Interval:
+    """Wilson interval; with groups, Wilson at the effective size n·(SRS variance / clustered variance)."""
+    n = len(correct)
+    p = float(correct.mean())
+    if groups is None:
+        low, high = wilson(p * n, n)
+        return Interval(p, low, high, "Wilson score")
+    _, se, _ = mean_and_se(correct.astype(np.float64), groups, n_groups)
+    n_eff = p * (1 - p) / (se * se) if se > 0 and 0 < p < 1 else float(n)
+    low, high = wilson(p * n_eff, n_eff)
+    return Interval(p, low, high, "Wilson score at the design-effect sample size (clustered)")
+
+
+def mcnemar_mid_p(b: int, c: int) -> float:
+    """McNemar's mid-p test on the discordant counts (Fagerland, Lydersen & Laake 2013)."""
+    n = b + c
+    if n == 0:
+        return 1.0
+    k = min(b, c)
+    p = 2 * (stats.binom.cdf(k, n, 0.5) - 0.5 * stats.binom.pmf(k, n, 0.5))
+    return float(min(1.0, p))
+
+
+def newcombe_paired(a: int, b: int, c: int, d: int) -> tuple[float, float, float]:
+    """Newcombe (1998, method 10) interval for p1 − p2 of paired proportions.
+
+    ``a``: both right, ``b``: only model 1 right, ``c``: only model 2 right, ``d``: both wrong.
+    """
+    n = a + b + c + d
+    p1, p2 = (a + b) / n, (a + c) / n
+    l1, u1 = wilson(a + b, n)
+    l2, u2 = wilson(a + c, n)
+    margins = (a + b) * (c + d) * (a + c) * (b + d)
+    phi = (a * d - b * c) / math.sqrt(margins) if margins > 0 else 0.0
+    delta = p1 - p2
+    low = delta - math.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
+    high = delta + math.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))
+    return delta, max(-1.0, low), min(1.0, high)
+
+
+def paired_proportions(
+    correct_1: np.ndarray, correct_2: np.ndarray, groups: np.ndarray | None, n_groups: int | None
+) -> Difference:
+    """Accuracy of model 1 (challenger) minus model 2 (champion) on the same rows."""
+    if groups is None:
+        both = int(np.count_nonzero(correct_1 & correct_2))
+        only_1 = int(np.count_nonzero(correct_1 & ~correct_2))
+        only_2 = int(np.count_nonzero(~correct_1 & correct_2))
+        neither = len(correct_1) - both - only_1 - only_2
+        delta, low, high = newcombe_paired(both, only_1, only_2, neither)
+        return Difference(delta, low, high, mcnemar_mid_p(only_1, only_2), "McNemar mid-p, Newcombe interval")
+    diff = correct_1.astype(np.float64) - correct_2.astype(np.float64)
+    mean, se, _ = mean_and_se(diff, groups, n_groups)
+    return normal_difference(mean, se * se, "clustered McNemar (Obuchowski 1998)")
+
+
+# --- bootstrap summaries ------------------------------------------------------------------------------
+def percentile_interval(draws: np.ndarray) -> tuple[float | None, float | None]:
+    """Percentile interval of bootstrap draws; resamples where the metric is undefined (NaN) are dropped."""
+    draws = draws[np.isfinite(draws)]
+    if draws.size == 0:
+        return None, None
+    alpha = (1 - CONFIDENCE) / 2
+    low, high = np.quantile(draws, [alpha, 1 - alpha])
+    return float(low), float(high)
+
+
+def bootstrap_p_value(draws: np.ndarray) -> float | None:
+    """Two-sided p-value by inverting the percentile interval: the smallest α whose interval excludes 0."""
+    draws = draws[np.isfinite(draws)]
+    if draws.size == 0:
+        return None
+    if not draws.any():
+        return 1.0
+    below = np.count_nonzero(draws <= 0)
+    above = np.count_nonzero(draws >= 0)
+    return float(min(1.0, 2 * (min(below, above) + 1) / (draws.size + 1)))

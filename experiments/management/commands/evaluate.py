@@ -1,0 +1,134 @@
+"""``python manage.py evaluate``: the engine the workers run, offline, on local CSV files."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from experiments.evaluation import (
+    DEFAULT_PRIMARY,
+    METRICS,
+    EvaluationInputError,
+    evaluate,
+    read_predictions,
+    read_truth,
+)
+from experiments.evaluation.reading import TASKS
+
+EXIT_BAD_INPUT = 2
+
+
+class Command(BaseCommand):
+    help = (
+        "Evaluate a predictions CSV against a ground-truth CSV (id,label[,group]); with --champion, compare the "
+        "two and give a verdict. Groups are read from the truth file's 'group' column when it has one. "
+        "Bad input exits with status 2 and a one-line message naming the file, line and column."
+    )
+    # Pure computation on files: no database, so no system checks either.
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--task", required=True, choices=TASKS)
+        parser.add_argument("--truth", required=True, type=Path, help="ground truth CSV: id,label[,group]")
+        parser.add_argument(
+            "--predictions",
+            required=True,
+            type=Path,
+            help="challenger CSV: id,score (binary), id,label[,p_<class>...] (multiclass), id,prediction (regression)",
+        )
+        parser.add_argument("--champion", type=Path, help="champion predictions, same layout: adds a comparison")
+        parser.add_argument(
+            "--primary",
+            help="metric for the verdict (default: "
+            + ", ".join(f"{task} {metric}" for task, metric in DEFAULT_PRIMARY.items())
+            + ")",
+        )
+        parser.add_argument("--threshold", type=float, default=0.5, help="binary decision threshold (score ≥ it)")
+        parser.add_argument("--seed", type=int, default=0, help="bootstrap seed: same seed, same report")
+        parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (default 1000)")
+        parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
+        parser.add_argument("--output", type=Path, help="also write the JSON report to this file")
+        parser.add_argument("--progress", action="store_true", help="show progress on stderr")
+
+    def handle(self, *args, **options) -> None:
+        task = options["task"]
+        primary = options["primary"]
+        if primary is not None and primary not in METRICS[task]:
+            raise CommandError(
+                f"--primary: {primary!r} is not a {task} metric; choose one of {', '.join(METRICS[task])}",
+                returncode=EXIT_BAD_INPUT,
+            )
+        if options["resamples"] < 1:
+            raise CommandError("--resamples: must be at least 1", returncode=EXIT_BAD_INPUT)
+        progress = self._progress if options["progress"] else None
+        try:
+            # Messages name the files as typed on the command line.
+            truth = read_truth(options["truth"], task=task, name=str(options["truth"]))
+            challenger = read_predictions(options["predictions"], truth=truth, name=str(options["predictions"]))
+            champion = None
+            if options["champion"]:
+                champion = read_predictions(options["champion"], truth=truth, name=str(options["champion"]))
+            report = evaluate(
+                task=task,
+                truth=truth,
+                predictions=challenger,
+                champion=champion,
+                primary=primary,
+                threshold=options["threshold"],
+                seed=options["seed"],
+                n_resamples=options["resamples"],
+                progress=progress,
+            )
+        except EvaluationInputError as exc:
+            raise CommandError(str(exc), returncode=EXIT_BAD_INPUT) from None
+        text = json.dumps(report, allow_nan=False)
+        if options["output"]:
+            try:
+                options["output"].write_text(text + "\n", encoding="utf-8")
+            except OSError as exc:
+                raise CommandError(f"--output: cannot write {options['output']} ({exc.strerror})") from None
+        if options["json"]:
+            self.stdout.write(text)
+        else:
+            self.stdout.write(render_text(report))
+
+    def _progress(self, stage: str, fraction: float) -> None:
+        sys.stderr.write(f"\r{stage:<11} {fraction:6.1%}")
+        if fraction >= 1:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4f}"
+
+
+def render_text(report: dict) -> str:
+    """A table for people; ``--json`` is for programs."""
+    groups = f", {report['n_groups']:,} groups" if report["n_groups"] else ""
+    lines = [f"{report['task']} evaluation on {report['n_rows']:,} rows{groups}"]
+    for who, cover in report["coverage"].items():
+        if cover["missing"]:
+            lines.append(f"  {who}: {cover['missing']:,} rows without a prediction count as wrong")
+    comparisons = report.get("comparisons", {})
+    header = f"  {'metric':<18} {'challenger':>10} {'95% CI':>19}"
+    if comparisons:
+        header += f" {'champion':>10} {'delta':>9} {'95% CI':>21} {'p':>8}  verdict"
+    lines.append(header)
+    for metric, value in report["metrics"].items():
+        row = f"  {metric:<18} {_fmt(value['value']):>10} [{_fmt(value['ci_low'])}, {_fmt(value['ci_high'])}]"
+        compared = comparisons.get(metric)
+        if compared:
+            p = "—" if compared["p_value"] is None else f"{compared['p_value']:.3g}"
+            delta = "—" if compared["delta"] is None else f"{compared['delta']:+.4f}"
+            low = "—" if compared["ci_low"] is None else f"{compared['ci_low']:+.4f}"
+            high = "—" if compared["ci_high"] is None else f"{compared['ci_high']:+.4f}"
+            row += f" {_fmt(compared['champion']):>10} {delta:>9} [{low}, {high}] {p:>8}  {compared['verdict']}"
+        lines.append(row)
+    if "comparison" in report:
+        main = report["comparison"]
+        lines.append(f"verdict on {main['primary']} ({main['method']}): {main['verdict']}")
+    return "\n".join(lines)
