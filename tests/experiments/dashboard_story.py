@@ -123,3 +123,100 @@ def add_picture(story: Story, key: str = "AUTH-1", title: str = "Rhythm over a w
     return dashboards_services.demo_material_add_image(
         ticket=story.ticket(key), actor=story.cast.engineer, data=png_bytes(), filename="chart.png", title=title
     )
+
+
+def fast_passwords(settings) -> None:
+    """The standing cast's passwords are hashed per test; the default hasher is slow on purpose."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def add_results(story: Story):
+    """A benchmark on AUC: a baseline champion early in Sprint 1, a challenger that could not be told
+    apart in Sprint 1, and in Sprint 2 a better challenger (promoted, for AUTH-6) and a worse one."""
+    from experiments.models import (
+        Benchmark,
+        ChampionChange,
+        Evaluation,
+        EvaluationDataset,
+        PredictionSet,
+        PredictionSource,
+        Run,
+    )
+
+    project, lead = story.cast.project, story.cast.lead
+    day = lambda n, hour=12: moment(story.s1_start + datetime.timedelta(days=n), hour)  # noqa: E731
+    benchmark = Benchmark.objects.create(project=project, name="holdout", task="binary", primary_metric="auc")
+    dataset = EvaluationDataset.objects.create(
+        benchmark=benchmark, version=1, file="x.csv", original_name="truth.csv", sha256="0" * 64, size=1, n_rows=10
+    )
+
+    def run(name, key):
+        ticket = story.ticket(key) if key else None
+        made = Run.objects.create(project=project, ticket=ticket, name=name, start_time=day(1), status="finished")
+        predictions = PredictionSet.objects.create(
+            run=made,
+            dataset=dataset,
+            file=f"{name}.csv",
+            original_name=f"{name}.csv",
+            sha256=name.ljust(64, "0"),
+            size=1,
+            n_rows=10,
+            n_covered=10,
+            source=PredictionSource.API,
+        )
+        return made, predictions
+
+    def evaluate(name, key, queued, value, low, high, verdict):
+        made, predictions = run(name, key)
+        return Evaluation.objects.create(
+            benchmark=benchmark,
+            dataset=dataset,
+            run=made,
+            predictions=predictions,
+            primary_metric="auc",
+            threshold=0.5,
+            n_resamples=100,
+            key=name,
+            status="succeeded",
+            queued_at=queued,
+            finished_at=queued + datetime.timedelta(minutes=5),
+            primary_value=value,
+            primary_ci_low=low,
+            primary_ci_high=high,
+            verdict=verdict,
+        )
+
+    baseline, _ = run("dwell-rule", "AUTH-2")
+    ChampionChange.objects.create(
+        benchmark=benchmark,
+        run=baseline,
+        run_name="dwell-rule",
+        ticket=story.ticket("AUTH-2"),
+        promoted_by=lead,
+        promoted_at=day(2, 16),
+        gate_allowed=True,
+        primary_metric="auc",
+        primary_value=0.80,
+        primary_ci_low=0.77,
+        primary_ci_high=0.83,
+    )
+    evaluate("rule-tweak", "AUTH-2", day(5), 0.81, 0.78, 0.84, "no_significant_difference")
+    better = evaluate("gbm", "AUTH-6", day(15), 0.86, 0.84, 0.88, "better")
+    evaluate("motion", "AUTH-7", day(15, 14), 0.70, 0.66, 0.74, "worse")
+    ChampionChange.objects.create(
+        benchmark=benchmark,
+        run=better.run,
+        run_name="gbm",
+        previous_run=baseline,
+        previous_run_name="dwell-rule",
+        evaluation=better,
+        ticket=story.ticket("AUTH-6"),
+        promoted_by=lead,
+        promoted_at=day(16, 10),
+        gate_allowed=True,
+        primary_metric="auc",
+        primary_value=0.86,
+        primary_ci_low=0.84,
+        primary_ci_high=0.88,
+    )
+    return benchmark

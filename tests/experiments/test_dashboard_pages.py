@@ -7,11 +7,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from experiments.dashboards_models import SprintReview
-from tests.experiments.dashboard_story import add_picture, build_story, moment
+from tests.experiments.dashboard_story import add_picture, build_story, fast_passwords, moment
 from tests.factories import TicketFactory
 from tickets.models import Sprint, SprintState, TicketEvent, TicketKind
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    fast_passwords(settings)
 
 
 @pytest.fixture
@@ -191,16 +196,17 @@ def test_dashboard_query_counts_are_pinned_and_do_not_grow_with_the_project(stor
     # Every page starts with: session, user, the caller's membership (with the project),
     # and ends with the navigation's memberships; in between:
     expected = {
-        # sprints with reviews, grouped ticket counts
-        "/p/AUTH/dashboard/": 6,
-        # the sprint, its review, its tickets' history, those tickets, the sprint menu
-        f"/p/AUTH/dashboard/sprints/{s1}/": 9,
-        # sprints with reviews, grouped counts, answered questions, their material, shipped
-        # tickets, the sprints to come, their tickets
-        "/p/AUTH/demo/": 11,
-        # the sprint, its review, history, tickets, its answered questions, their material,
-        # the sprint to come, its tickets
-        f"/p/AUTH/demo/sprints/{s1}/": 12,
+        # sprints with reviews, grouped ticket counts, benchmarks (none here: results add
+        # promotions and evaluations, see test_dashboard_results)
+        "/p/AUTH/dashboard/": 7,
+        # the sprint, its review, its tickets' history, those tickets, benchmarks, the sprint menu
+        f"/p/AUTH/dashboard/sprints/{s1}/": 10,
+        # benchmarks, sprints with reviews, grouped counts, answered questions, their material,
+        # shipped tickets, the sprints to come, their tickets
+        "/p/AUTH/demo/": 12,
+        # benchmarks, the sprint, its review, history, tickets, its answered questions, their
+        # material, the sprint to come, its tickets
+        f"/p/AUTH/demo/sprints/{s1}/": 13,
     }
     before = {url: count_queries(client, url) for url in expected}
     assert before == expected

@@ -10,11 +10,16 @@ from django.test.utils import CaptureQueriesContext
 
 from experiments import dashboards_services as services
 from experiments.dashboards_models import DemoMaterial, ShareLink, ShareLinkUse
-from tests.experiments.dashboard_story import add_picture, build_story, png_bytes
+from tests.experiments.dashboard_story import add_picture, build_story, fast_passwords, png_bytes
 from tests.factories import MembershipFactory, ProjectFactory
 from tickets import clock
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    fast_passwords(settings)
 
 
 @pytest.fixture
@@ -305,12 +310,12 @@ def test_share_pages_query_counts_are_pinned(story, web):
         return len(queries)
 
     # The link by its hash (with project and sprint), the use and its counter, then the demo:
-    # sprints with reviews, grouped counts, answered questions, their material, shipped
+    # benchmarks, sprints with reviews, grouped counts, answered questions, their material, shipped
     # tickets, the sprints to come, their tickets.
-    assert count(Client(), f"/s/{token}/") == 10
-    # The link, the use and its counter; the sprint's review, history, tickets, answered questions,
+    assert count(Client(), f"/s/{token}/") == 11
+    # The link, the use and its counter; benchmarks, the sprint's review, history, tickets, answered questions,
     # material, the sprint to come, its tickets.
-    assert count(Client(), f"/s/{sprint_token}/") == 10
+    assert count(Client(), f"/s/{sprint_token}/") == 11
     # session, user, membership, the links (with sprints and users), navigation
     for _ in range(3):
         make_link(story)
