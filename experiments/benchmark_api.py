@@ -690,7 +690,7 @@ class PromoteApi(APIView):
 class PredictionUploadInput(serializers.Serializer):
     file = serializers.FileField(
         allow_empty_file=True,
-        help_text="Predictions CSV: binary id,score; multiclass id,label[,p_<class>…]; regression id,prediction."
+        help_text="Predictions CSV: binary id,score; multiclass id,label[,p_<class>…]; regression id,prediction.",
     )
     benchmark = serializers.CharField(help_text="Benchmark id or name.")
     dataset = serializers.IntegerField(required=False, min_value=1, help_text="Dataset version; default the latest.")

@@ -395,9 +395,7 @@ class ChampionChange(models.Model):
     dataset = models.ForeignKey(EvaluationDataset, null=True, on_delete=models.SET_NULL, related_name="+")
     ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     sprint = models.ForeignKey(Sprint, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    promoted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    promoted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     promoted_at = models.DateTimeField(default=timezone.now)
     note = models.TextField(blank=True)
     gate_allowed = models.BooleanField()
