@@ -152,8 +152,10 @@ def _share_link(project: Project, lead) -> tuple[ShareLink, str]:
 def seed_dashboards(*, project: Project, lead, engineer, tickets: dict[str, Ticket]) -> DemoDashboards:
     """Demo material on the answered questions, reviews of the closed sprints, a share link."""
     pictures = notes = 0
+    # Re-read: the plan's objects may predate the answers given while it was built.
+    fresh = Ticket.objects.in_bulk([t.pk for t in tickets.values()])
     for slug, (picture_title, draw, note_title, note) in _material().items():
-        ticket = tickets.get(slug)
+        ticket = fresh.get(tickets[slug].pk) if slug in tickets else None
         if ticket is None or ticket.kind != TicketKind.QUESTION or not ticket.outcome:
             continue
         if DemoMaterial.objects.filter(ticket=ticket).exists():

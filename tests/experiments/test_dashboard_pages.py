@@ -213,3 +213,21 @@ def test_dashboard_query_counts_are_pinned_and_do_not_grow_with_the_project(stor
     grow(story)
     after = {url: count_queries(client, url) for url in expected}
     assert after == expected
+
+
+def test_a_started_sprint_page_links_its_review_and_dashboard(story, web):
+    client = web(story.cast.stakeholder)
+    page = client.get(f"/p/AUTH/sprints/{story.s1.pk}/").content.decode()
+    assert f'href="/p/AUTH/demo/sprints/{story.s1.pk}/" data-testid="sprint-review-link"' in page
+    assert "Sprint review" in page and f'href="/p/AUTH/dashboard/sprints/{story.s1.pk}/"' in page
+    planned = client.get(f"/p/AUTH/sprints/{story.s3.pk}/").content.decode()
+    assert 'data-testid="sprint-review-link"' not in planned
+
+
+def test_question_tickets_show_their_demo_material_panel(story, web):
+    add_picture(story)
+    page = web(story.cast.stakeholder).get("/t/AUTH-1/").content.decode()
+    assert 'data-testid="demo-material-panel"' in page and "1 picture and 0 notes" in page
+    assert ">Open</a>" in page  # stakeholders read; engineers get "Add or edit"
+    assert "Add or edit" in web(story.cast.engineer).get("/t/AUTH-1/").content.decode()
+    assert 'data-testid="demo-material-panel"' not in web(story.cast.stakeholder).get("/t/AUTH-2/").content.decode()
