@@ -412,3 +412,11 @@ def test_the_ticket_page_does_a_constant_number_of_queries(web, cast, scene):
         services.comment_create(ticket=ticket, author=cast.engineer, body=f"c{i}")
         services.ticket_update(ticket=ticket, actor=cast.lead, assignee=[cast.lead, cast.engineer][i % 2])
     assert _queries(client, "/t/AUTH-1/") == few
+
+
+def test_started_sprints_show_a_burndown_replayed_from_history(web, cast, scene):
+    services.ticket_transition(ticket=scene.tickets[1], actor=cast.engineer, status="done")
+    html = web(cast.stakeholder).get(f"/p/AUTH/sprints/{scene.active.pk}/").content.decode()
+    assert 'data-testid="burndown"' in html and 'id="burndown-data"' in html
+    assert "2 tickets committed" in html
+    assert "burndown" not in web(cast.stakeholder).get(f"/p/AUTH/sprints/{scene.planned.pk}/").content.decode()
