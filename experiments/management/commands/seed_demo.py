@@ -2,6 +2,7 @@ import os
 
 from django.core.management.base import BaseCommand
 
+from experiments import demo as runs_demo
 from experiments.dashboards_demo import seed_dashboards
 from tickets import demo as planning_demo
 
@@ -18,6 +19,10 @@ class Command(BaseCommand):
                 f"{len(plan.sprints)} sprints, {len(plan.tickets)} tickets."
             )
         )
+        # Runs come after planning so they can attach to the demo tickets.
+        runs = runs_demo.seed_runs(project=people.project, engineer=people.engineer)
+        self.stdout.write(self.style.SUCCESS(f"{len(runs)} demo runs are attached to the demo tickets."))
+        # Dashboards last: they show what planning and the results left behind.
         dashboards = seed_dashboards(
             project=people.project, lead=people.lead, engineer=people.engineer, tickets=plan.tickets
         )

@@ -1,0 +1,354 @@
+"""Benchmark and evaluation pages: the role matrix on every page, what each shows, constant query counts."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import pytest
+
+from experiments.models import Benchmark, ChampionChange, Evaluation, EvaluationStatus, Run
+from tests.experiments.benchmark_helpers import (  # noqa: F401
+    clone_evaluations,
+    crown,
+    fast_password_hashing,
+    file_field,
+    make_benchmark,
+    make_run,
+    media_root_fixture,
+    submit,
+    write_binary_case,
+)
+from tests.factories import TicketFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass
+class World:
+    benchmark: Benchmark
+    baseline: Evaluation
+    challenger: Evaluation
+    worse: Evaluation
+    ticket: object
+    case: object
+
+
+@pytest.fixture
+def world(cast, media_root, tmp_path, settings) -> World:
+    settings.EVALUATION_RESAMPLES = 200
+    case = write_binary_case(tmp_path / "case", n_subjects=20, rows_per_subject=10)
+    benchmark = make_benchmark(cast.project, cast.lead, case, description="Fewer owners locked out.")
+    dataset = benchmark.datasets.get()
+    ticket = TicketFactory(project=cast.project, title="Gradient boosting on typing rhythm")
+    baseline = submit(make_run(cast.project, cast.engineer, "rule"), dataset, cast.engineer, case.champion)
+    crown(benchmark, baseline, cast.lead, note="hand-written rule")
+    challenger = submit(
+        make_run(cast.project, cast.engineer, "gbm", ticket.key), dataset, cast.engineer, case.challenger
+    )
+    worse = submit(make_run(cast.project, cast.engineer, "tiny"), dataset, cast.engineer, case.worse)
+    return World(benchmark, baseline, challenger, worse, ticket, case)
+
+
+ROLES = ["lead", "engineer", "stakeholder", "outsider", "anonymous"]
+
+
+def _client(web, cast, who):
+    return web(None if who == "anonymous" else cast.user(who))
+
+
+def _status(response) -> int:
+    # Anonymous visitors are sent to the login page.
+    if response.status_code == 302 and "/login/" in response["Location"]:
+        return 401
+    return response.status_code
+
+
+READ = {"lead": 200, "engineer": 200, "stakeholder": 200, "outsider": 404, "anonymous": 401}
+LEAD_ONLY = {"lead": 200, "engineer": 403, "stakeholder": 403, "outsider": 404, "anonymous": 401}
+ENGINEERS = {"lead": 200, "engineer": 200, "stakeholder": 403, "outsider": 404, "anonymous": 401}
+
+
+def _cases(pages):
+    return [pytest.param(path, who, codes[who], id=f"{path}-{who}") for path, codes in pages for who in ROLES]
+
+
+GET_PAGES = [
+    ("/p/AUTH/benchmarks/", READ),
+    ("/p/AUTH/benchmarks/new/", LEAD_ONLY),
+    ("/p/AUTH/benchmarks/{b}/", READ),
+    ("/p/AUTH/benchmarks/{b}/edit/", LEAD_ONLY),
+    ("/p/AUTH/benchmarks/{b}/curves/?challenger={e}", READ),
+    ("/p/AUTH/benchmarks/{b}/datasets/", READ),
+    ("/p/AUTH/benchmarks/{b}/submit/", ENGINEERS),
+    ("/p/AUTH/evaluations/{e}/", READ),
+    ("/p/AUTH/evaluations/{e}/status/", READ),
+    ("/p/AUTH/runs/{r}/evaluations/", READ),
+    ("/t/{t}/evaluations/", READ),
+]
+
+
+@pytest.mark.parametrize(("path", "who", "expected"), _cases(GET_PAGES))
+def test_pages_are_for_members(web, cast, world, path, who, expected):
+    url = path.format(b=world.benchmark.pk, e=world.challenger.pk, r=world.challenger.run_id, t=world.ticket.key)
+    assert _status(_client(web, cast, who).get(url)) == expected
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_creating_a_benchmark_in_the_browser_is_for_leads(web, cast, world, who):
+    response = _client(web, cast, who).post(
+        "/p/AUTH/benchmarks/new/",
+        {"name": "fraud", "task": "binary", "threshold": "0.7", "guardrails": "eer=0.01", "description": "d"},
+    )
+    expected = {"lead": 302, **{w: c for w, c in LEAD_ONLY.items() if w != "lead"}}[who]
+    assert _status(response) == expected
+    created = Benchmark.objects.filter(name="fraud").first()
+    assert (created is not None) == (who == "lead")
+    if created:
+        assert (created.threshold, created.guardrails, created.primary_metric) == (0.7, {"eer": 0.01}, "auc")
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_editing_a_benchmark_in_the_browser_is_for_leads(web, cast, world, who):
+    response = _client(web, cast, who).post(
+        f"/p/AUTH/benchmarks/{world.benchmark.pk}/edit/",
+        {"name": "holdout", "threshold": "0.5", "guardrails": "eer=0.03", "description": "changed"},
+    )
+    expected = {"lead": 302, **{w: c for w, c in LEAD_ONLY.items() if w != "lead"}}[who]
+    assert _status(response) == expected
+    world.benchmark.refresh_from_db()
+    assert (world.benchmark.guardrails == {"eer": 0.03}) == (who == "lead")
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_submitting_predictions_in_the_browser_is_for_engineers(
+    web, cast, world, who, django_capture_on_commit_callbacks
+):
+    runs = Run.objects.count()
+    with django_capture_on_commit_callbacks() as queued:
+        response = _client(web, cast, who).post(
+            f"/p/AUTH/benchmarks/{world.benchmark.pk}/submit/",
+            {"file": file_field(world.case.worse.read_bytes(), "p.csv"), "run_name": "lr", "ticket": world.ticket.key},
+        )
+    allowed = who in ("lead", "engineer")
+    assert _status(response) == (302 if allowed else ENGINEERS[who])
+    assert Run.objects.count() == runs + allowed
+    assert len(queued) == allowed
+    if allowed:
+        run = Run.objects.get(name="lr")
+        assert run.ticket == world.ticket
+        evaluation = Evaluation.objects.get(run=run)
+        assert response["Location"] == f"/p/AUTH/evaluations/{evaluation.pk}/"
+        assert evaluation.status == EvaluationStatus.QUEUED
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_promoting_in_the_browser_is_for_leads(web, cast, world, who):
+    response = _client(web, cast, who).post(f"/p/AUTH/evaluations/{world.challenger.pk}/promote/", {"note": "wins"})
+    expected = {"lead": 302, **{w: c for w, c in LEAD_ONLY.items() if w != "lead"}}[who]
+    assert _status(response) == expected
+    world.benchmark.refresh_from_db()
+    assert (world.benchmark.champion_id == world.challenger.run_id) == (who == "lead")
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_evaluating_again_in_the_browser_is_for_engineers(web, cast, world, who):
+    before = Evaluation.objects.count()
+    response = _client(web, cast, who).post(f"/p/AUTH/evaluations/{world.challenger.pk}/rerun/", {"force": "1"})
+    allowed = who in ("lead", "engineer")
+    assert _status(response) == (302 if allowed else ENGINEERS[who])
+    assert Evaluation.objects.count() == before + allowed
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_uploading_a_dataset_in_the_browser_is_for_leads(web, cast, world, who):
+    content = world.case.truth.read_text() + "extra,1,subject-x\n"
+    response = _client(web, cast, who).post(
+        f"/p/AUTH/benchmarks/{world.benchmark.pk}/datasets/", {"file": file_field(content, "v2.csv")}
+    )
+    expected = {"lead": 302, **{w: c for w, c in LEAD_ONLY.items() if w != "lead"}}[who]
+    assert _status(response) == expected
+    assert world.benchmark.datasets.count() == (2 if who == "lead" else 1)
+
+
+# --- What the pages show ----------------------------------------------------------------
+def _text(response) -> str:
+    assert response.status_code == 200
+    return html.unescape(response.content.decode())
+
+
+def test_the_benchmark_page_shows_champion_challengers_charts_and_history(web, cast, world):
+    page = _text(web(cast.stakeholder).get(f"/p/AUTH/benchmarks/{world.benchmark.pk}/"))
+    assert 'data-testid="champion-run"' in page and ">rule</a>" in page
+    assert "Better means:</em> Fewer owners locked out." in page
+    assert 'data-testid="forest-plot"' in page and 'id="forest-figure"' in page
+    assert 'id="roc-figure"' in page and 'id="det-figure"' in page
+    table = page.split('data-testid="challengers-table"', 1)[1].split("</table>", 1)[0]
+    assert f'data-evaluation="{world.challenger.pk}"' in table
+    assert 'data-verdict="better"' in table and 'data-verdict="worse"' in table
+    assert world.ticket.key in table
+    history = page.split('data-testid="champion-history"', 1)[1]
+    assert "baseline" in history and "hand-written rule" in history
+    # Stakeholders see no upload or promotion controls.
+    assert 'data-testid="submit-form"' not in page and 'data-testid="dataset-form"' not in page
+
+
+def test_engineers_and_leads_get_the_forms_they_may_use(web, cast, world):
+    engineer = _text(web(cast.engineer).get(f"/p/AUTH/benchmarks/{world.benchmark.pk}/"))
+    assert 'data-testid="submit-form"' in engineer and 'data-testid="dataset-form"' not in engineer
+    lead = _text(web(cast.lead).get(f"/p/AUTH/benchmarks/{world.benchmark.pk}/"))
+    assert 'data-testid="submit-form"' in lead and 'data-testid="dataset-form"' in lead
+
+
+def test_the_curves_follow_the_selected_challenger(web, cast, world):
+    fragment = _text(
+        web(cast.stakeholder).get(f"/p/AUTH/benchmarks/{world.benchmark.pk}/curves/?challenger={world.worse.pk}")
+    )
+    assert f'data-evaluation="{world.worse.pk}"' in fragment
+    assert f'<option value="{world.worse.pk}" selected>' in fragment
+
+
+def test_the_evaluation_page_says_the_comparison_in_plain_words(web, cast, world):
+    page = _text(web(cast.stakeholder).get(f"/p/AUTH/evaluations/{world.challenger.pk}/"))
+    sentence = page.split('data-testid="comparison-sentence">', 1)[1].split("</p>", 1)[0]
+    comparison = world.challenger.result["comparison"]
+    assert sentence.startswith(
+        f"AUC +{comparison['delta']:.3f} [+{comparison['ci_low']:.3f}, +{comparison['ci_high']:.3f}], better, p"
+    )
+    assert sentence.endswith("guardrail EER held")
+    metrics = page.split('data-testid="metrics-table"', 1)[1].split("</table>", 1)[0]
+    for metric in ("auc", "eer", "accuracy", "f1", "brier_loss", "log_loss"):
+        assert f'data-metric="{metric}"' in metrics
+    assert "Only leads of AUTH promote champions." in page
+
+
+def test_leads_get_an_enabled_promote_button_when_the_gate_passes(web, cast, world):
+    page = _text(web(cast.lead).get(f"/p/AUTH/evaluations/{world.challenger.pk}/"))
+    assert 'data-testid="promote-form"' in page
+    assert "disabled" not in page.split('data-testid="promote-card"', 1)[1].split("</form>", 1)[0]
+
+
+def test_a_failed_gate_disables_the_button_with_the_reason_and_offers_an_override(web, cast, world):
+    client = web(cast.lead)
+    page = _text(client.get(f"/p/AUTH/evaluations/{world.worse.pk}/"))
+    card = page.split('data-testid="promote-card"', 1)[1]
+    assert '<button class="btn btn-primary w-100" type="button" disabled data-testid="promote-button">' in card
+    assert "The gate fails: auc: the challenger is significantly worse" in card
+    assert 'data-testid="override-form"' in card and 'name="override_reason"' in card
+
+    refused = client.post(f"/p/AUTH/evaluations/{world.worse.pk}/promote/", {"override_reason": ""})
+    assert refused.status_code == 400
+    assert "A lead may promote anyway only with a written reason" in html.unescape(refused.content.decode())
+    assert ChampionChange.objects.count() == 1
+
+    done = client.post(f"/p/AUTH/evaluations/{world.worse.pk}/promote/", {"override_reason": "Smaller and fair."})
+    assert done.status_code == 302
+    assert ChampionChange.objects.get(run_id=world.worse.run_id).override_reason == "Smaller and fair."
+
+
+def test_stale_evidence_disables_the_button_and_offers_to_evaluate_again(web, cast, world):
+    client = web(cast.lead)
+    assert client.post(f"/p/AUTH/evaluations/{world.challenger.pk}/promote/").status_code == 302
+    page = _text(client.get(f"/p/AUTH/evaluations/{world.worse.pk}/"))
+    assert "The champion changed since evaluation" in page
+    assert "Evaluate again (current champion, latest dataset)" in page
+    response = client.post(f"/p/AUTH/evaluations/{world.worse.pk}/rerun/")
+    fresh = Evaluation.objects.latest("id")
+    assert response["Location"] == f"/p/AUTH/evaluations/{fresh.pk}/"
+    assert fresh.run_id == world.worse.run_id and fresh.champion_run_id == world.challenger.run_id
+
+
+def test_a_conflicting_promotion_in_the_browser_answers_409(web, cast, world):
+    client = web(cast.lead)
+    client.post(f"/p/AUTH/evaluations/{world.challenger.pk}/promote/")
+    response = client.post(f"/p/AUTH/evaluations/{world.worse.pk}/promote/", {"override_reason": "x"})
+    assert response.status_code == 409
+    assert "The champion changed since evaluation" in html.unescape(response.content.decode())
+
+
+def test_a_running_evaluation_polls_with_a_progress_bar_and_stops_when_done(web, cast, world):
+    Evaluation.objects.filter(pk=world.worse.pk).update(
+        status=EvaluationStatus.RUNNING, progress=37, stage="resampling"
+    )
+    client = web(cast.engineer)
+    running = _text(client.get(f"/p/AUTH/evaluations/{world.worse.pk}/status/"))
+    assert 'hx-trigger="every 1s"' in running
+    assert 'aria-valuenow="37"' in running and 'style="width: 37%"' in running
+    assert "Evaluating: resampling" in running
+    Evaluation.objects.filter(pk=world.worse.pk).update(status=EvaluationStatus.SUCCEEDED, progress=100)
+    done = _text(client.get(f"/p/AUTH/evaluations/{world.worse.pk}/status/"))
+    assert "hx-trigger" not in done and 'data-testid="verdict-card"' in done
+
+
+def test_a_failed_evaluation_shows_its_message(web, cast, world):
+    Evaluation.objects.filter(pk=world.worse.pk).update(
+        status=EvaluationStatus.FAILED, error="p.csv, line 3, column 2 (score): log_loss needs probabilities"
+    )
+    page = _text(web(cast.engineer).get(f"/p/AUTH/evaluations/{world.worse.pk}/"))
+    assert "p.csv, line 3, column 2 (score): log_loss needs probabilities" in page
+
+
+def test_the_run_and_ticket_panels_list_evaluations_with_verdicts(web, cast, world):
+    client = web(cast.stakeholder)
+    run_panel = _text(client.get(f"/p/AUTH/runs/{world.challenger.run_id}/evaluations/"))
+    assert f'data-evaluation="{world.challenger.pk}"' in run_panel and 'data-verdict="better"' in run_panel
+    assert "Upload predictions" not in run_panel  # stakeholders read only
+    run_page = _text(client.get(f"/p/AUTH/runs/{world.challenger.run_id}/"))
+    assert f'hx-get="/p/AUTH/runs/{world.challenger.run_id}/evaluations/"' in run_page
+    ticket_panel = _text(client.get(f"/t/{world.ticket.key}/evaluations/", HTTP_HX_REQUEST="true"))
+    assert f'data-evaluation="{world.challenger.pk}"' in ticket_panel
+    assert "<html" not in ticket_panel  # a fragment for the ticket page
+    assert "<html" in _text(client.get(f"/t/{world.ticket.key}/evaluations/"))
+
+
+def test_the_benchmark_list_shows_champion_and_dataset(web, cast, world):
+    page = _text(web(cast.stakeholder).get("/p/AUTH/benchmarks/"))
+    card = page.split('data-benchmark="holdout"', 1)[1].split("</a>", 1)[0]
+    assert "rule" in card and "v1" in card and "200 rows" in card and "20 groups" in card
+    assert "New benchmark" not in page
+    assert 'href="/p/AUTH/benchmarks/"' in page  # the project navigation shows the area
+
+
+def test_a_bad_benchmark_form_names_the_field(web, cast, world):
+    response = web(cast.lead).post(
+        "/p/AUTH/benchmarks/new/", {"name": "x", "task": "binary", "threshold": "0.5", "guardrails": "eer"}
+    )
+    assert response.status_code == 400
+    assert "Write each guardrail as metric=margin; 'eer' has no '='." in html.unescape(response.content.decode())
+    assert not Benchmark.objects.filter(name="x").exists()
+
+
+# --- Query counts -----------------------------------------------------------------------
+def test_the_benchmark_page_costs_the_same_for_many_evaluations(web, cast, world, django_assert_num_queries):
+    client = web(cast.engineer)
+    url = f"/p/AUTH/benchmarks/{world.benchmark.pk}/"
+    clone_evaluations(world.challenger, 60, ticket=world.ticket)
+    # 1 session, 2 user, 3 benchmark (access check), 4 membership+project, 5 benchmark+champion+ticket+starter,
+    # 6 datasets, 7 champion history, 8 evaluation count, 9 evaluation page (run, ticket, champion, dataset,
+    # requester joined), 10 forest rows, 11 curves of the newest comparison, 12 curve menu,
+    # 13 recent runs for the submit form, 14 the navigation's memberships
+    with django_assert_num_queries(14):
+        assert client.get(url).status_code == 200
+    clone_evaluations(world.challenger, 200)
+    with django_assert_num_queries(14):
+        assert client.get(url).status_code == 200
+
+
+def test_the_benchmark_list_costs_the_same_for_many_benchmarks(web, cast, world, django_assert_num_queries):
+    client = web(cast.stakeholder)
+    # 1 session, 2 user, 3 membership+project, 4 benchmarks with champion value and counts,
+    # 5 their latest datasets, 6 the navigation's memberships
+    with django_assert_num_queries(6):
+        client.get("/p/AUTH/benchmarks/")
+    for i in range(6):
+        make_benchmark(cast.project, cast.lead, name=f"more-{i}")
+    with django_assert_num_queries(6):
+        client.get("/p/AUTH/benchmarks/")
+
+
+def test_the_evaluation_page_costs_a_fixed_number_of_queries(web, cast, world, django_assert_num_queries):
+    # 1 session, 2 user, 3 evaluation with benchmark, dataset, run, ticket, predictions, champion, requester,
+    # 4 membership+project, 5 the benchmark now, 6 its latest dataset, 7 the navigation's memberships
+    client = web(cast.lead)
+    with django_assert_num_queries(7):
+        assert client.get(f"/p/AUTH/evaluations/{world.challenger.pk}/").status_code == 200
