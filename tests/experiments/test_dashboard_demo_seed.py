@@ -25,7 +25,7 @@ def seed() -> str:
     return out.getvalue()
 
 
-def test_seed_demo_adds_show_and_tell_reviews_and_a_share_link_once():
+def test_seed_demo_adds_show_and_tell_reviews_and_a_share_link_once(media):
     first = seed()
     url = re.search(r"share link \(read-only, until [0-9-]+\): (http://\S+)", first).group(1)
     counts = (DemoMaterial.objects.count(), SprintReview.objects.count(), ShareLink.objects.count())
@@ -41,7 +41,7 @@ def test_seed_demo_adds_show_and_tell_reviews_and_a_share_link_once():
     assert picture.status_code == 200 and picture.content.startswith(b"\x89PNG")
 
 
-def test_a_revoked_demo_link_is_replaced_by_a_new_one():
+def test_a_revoked_demo_link_is_replaced_by_a_new_one(media):
     seed()
     link = ShareLink.objects.get()
     from experiments.dashboards_services import share_link_revoke
