@@ -227,6 +227,8 @@ class SprintDashboard:
         """(value, label, decided by the lead) — from the review, else suggested by the tickets."""
         if self.review is not None and self.review.goal_verdict:
             return self.review.goal_verdict, GoalVerdict(self.review.goal_verdict).label, True
+        if self.sprint.state != SprintState.CLOSED:
+            return "", "", False  # too early to say
         value = suggest_goal_verdict(self.summary)
         return (value, GoalVerdict(value).label, False) if value else ("", "", False)
 
