@@ -185,6 +185,11 @@ SPECTACULAR_SETTINGS = {
         # Several "status" fields with different choices: name each set after its model.
         "TicketStatusEnum": "tickets.models.TicketStatus",
         "EpicStatusEnum": "tickets.models.EpicStatus",
+        "RunStatusEnum": "experiments.models.RunStatus",
+        "EvaluationStatusEnum": "experiments.models.EvaluationStatus",
+        # Two "state" fields: sprints and share links.
+        "SprintStateEnum": "tickets.models.SprintState",
+        "ShareLinkStateEnum": "experiments.dashboards_models.ShareLinkState",
     },
 }
 
