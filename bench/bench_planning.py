@@ -38,7 +38,7 @@ def _setup_database():
     django.setup()
     name = str(settings.VAR_DIR / "bench-planning.sqlite3") if connection.vendor == "sqlite" else "test_bench_planning"
     connection.settings_dict.setdefault("TEST", {})["NAME"] = name
-    old = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    old = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False, serialize=False)
     return connection, old
 
 

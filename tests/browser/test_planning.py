@@ -240,3 +240,23 @@ def test_lead_answers_then_reassesses(page, cast, plan):
     assert page.locator("[data-testid=reassessments]").is_visible()
     assert Reassessment.objects.get().decisions.get(ticket__number=2).decision == "skip"
     assert Ticket.objects.get(number=2).status == "skipped"
+
+
+def test_lead_moves_several_selected_tickets_at_once(page, cast, plan):
+    login(page, "lead")
+    page.goto("/p/AUTH/backlog/")
+    bar = page.locator("[data-testid=bulk-bar]")
+    assert not bar.is_visible()
+    page.locator('[data-key="AUTH-4"] [data-select]').check()
+    page.locator('[data-key="AUTH-3"] [data-select]').check()
+    assert bar.is_visible() and "2 selected" in bar.inner_text()
+    bar.locator("[data-bulk-target]").select_option(str(plan["planned"].pk))
+    with page.expect_response(re.compile(r"/tickets/move/$")) as moved:
+        bar.locator("[data-bulk-move]").click()
+    assert moved.value.status == 200
+    target = page.locator(f"#sprint-list-{plan['planned'].pk}")
+    target.locator('[data-key="AUTH-3"]').wait_for()
+    # Moved in page order (top of the backlog first), and the selection is gone.
+    assert target.locator(".ticket-row").evaluate_all("rows => rows.map(r => r.dataset.key)") == ["AUTH-3", "AUTH-4"]
+    assert not bar.is_visible()
+    assert set(Ticket.objects.filter(sprint=plan["planned"]).values_list("number", flat=True)) == {3, 4}

@@ -78,3 +78,9 @@ def test_comment_on_another_ticket_is_404(api, cast, comment):
     response = api(cast.lead).get(f"/api/v1/tickets/AUTH-2/comments/{comment.pk}/")
     assert response.status_code == 404
     assert response.json()["message"] == f"There is no comment {comment.pk} on AUTH-2."
+
+
+def test_a_comment_cannot_be_emptied(api, cast, comment):
+    response = api(cast.engineer).patch(f"/api/v1/tickets/AUTH-1/comments/{comment.pk}/", {"body": "  "}, format="json")
+    assert (response.status_code, response.json()["message"]) == (400, "body: This field may not be blank.")
+    assert Comment.objects.get(pk=comment.pk).body == "Looks **promising**"

@@ -97,3 +97,9 @@ def test_epic_list_query_count_is_constant(api, cast, scene, django_assert_num_q
     # token + user, membership with project, epics with counts.
     with django_assert_num_queries(3):
         assert len(client.get("/api/v1/projects/AUTH/epics/").json()) == 11
+
+
+def test_epic_update_bad_input(api, cast, scene):
+    response = api(cast.lead).patch(f"/api/v1/projects/AUTH/epics/{scene.epic.pk}/", {"title": ""}, format="json")
+    assert (response.status_code, response.json()["message"]) == (400, "title: This field may not be blank.")
+    assert Epic.objects.get(pk=scene.epic.pk).title == "Motion"

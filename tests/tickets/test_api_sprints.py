@@ -146,3 +146,18 @@ def test_sprint_list_query_count_is_constant(api, cast, scene, make_sprint, djan
     # token + user, membership with project, sprints with counts.
     with django_assert_num_queries(3):
         assert len(client.get("/api/v1/projects/AUTH/sprints/").json()) == 10
+
+
+def test_started_sprints_are_not_deleted_and_closed_dates_stay(api, cast, scene):
+    client = api(cast.lead)
+    response = client.delete(f"/api/v1/projects/AUTH/sprints/{scene.active.pk}/")
+    assert (response.status_code, response.json()["message"]) == (
+        400,
+        "state: Now is active; only planned sprints can be deleted.",
+    )
+    client.post(f"/api/v1/projects/AUTH/sprints/{scene.active.pk}/close/", {"carry_over_to": None}, format="json")
+    response = client.patch(
+        f"/api/v1/projects/AUTH/sprints/{scene.active.pk}/", {"end_date": "2030-01-01"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["message"] == "start_date: Now is closed; its dates are part of the record."
