@@ -2,6 +2,7 @@ import os
 
 from django.core.management.base import BaseCommand
 
+from experiments import benchmark_demo
 from experiments import demo as runs_demo
 from experiments.dashboards_demo import seed_dashboards
 from tickets import demo as planning_demo
@@ -21,7 +22,13 @@ class Command(BaseCommand):
         )
         # Runs come after planning so they can attach to the demo tickets.
         runs = runs_demo.seed_runs(project=people.project, engineer=people.engineer)
-        self.stdout.write(self.style.SUCCESS(f"{len(runs)} demo runs are attached to the demo tickets."))
+        # The benchmark after both: its runs join the demo tickets, its promotions the demo sprints.
+        benchmark = benchmark_demo.seed_benchmark(project=people.project, lead=people.lead, engineer=people.engineer)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo project {people.project.key} is ready ({len(runs)} demo runs, benchmark {benchmark.name})."
+            )
+        )
         # Dashboards last: they show what planning and the results left behind.
         dashboards = seed_dashboards(
             project=people.project, lead=people.lead, engineer=people.engineer, tickets=plan.tickets
