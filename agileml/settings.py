@@ -187,6 +187,9 @@ SPECTACULAR_SETTINGS = {
         "EpicStatusEnum": "tickets.models.EpicStatus",
         "RunStatusEnum": "experiments.models.RunStatus",
         "EvaluationStatusEnum": "experiments.models.EvaluationStatus",
+        # Two "state" fields: sprints and share links.
+        "SprintStateEnum": "tickets.models.SprintState",
+        "ShareLinkStateEnum": "experiments.dashboards_models.ShareLinkState",
     },
 }
 

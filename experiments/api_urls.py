@@ -1,6 +1,6 @@
 from django.urls import path
 
-from experiments import api, benchmark_api_urls
+from experiments import api, benchmark_api_urls, dashboards_api_urls
 
 urlpatterns = [
     path("projects/<str:key>/runs/", api.RunListApi.as_view(), name="api-run-list"),
@@ -10,3 +10,5 @@ urlpatterns = [
 
 # Benchmarks, datasets, evaluations, promotions and a run's predictions.
 urlpatterns += benchmark_api_urls.urlpatterns
+# Share links of the stakeholder demo.
+urlpatterns += dashboards_api_urls.urlpatterns

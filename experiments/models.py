@@ -431,3 +431,13 @@ class ChampionChange(models.Model):
     @property
     def overridden(self) -> bool:
         return not self.gate_allowed
+
+
+# Dashboards, share links and demo material live in their own module; importing them here
+# registers them with the app.
+from experiments.dashboards_models import (  # noqa: E402, F401
+    DemoMaterial,
+    ShareLink,
+    ShareLinkUse,
+    SprintReview,
+)

@@ -2,7 +2,7 @@ import re
 
 from django.urls import path, re_path
 
-from experiments import benchmark_urls, mlflow_api, views
+from experiments import benchmark_urls, dashboards_urls, mlflow_api, views
 
 # The MLflow client calls /api/2.0/...; the MLflow web UI calls /ajax-api/2.0/...
 _MLFLOW_PREFIXES = ("mlflow/api/2.0", "mlflow/ajax-api/2.0")
@@ -37,3 +37,5 @@ for _prefix in _MLFLOW_PREFIXES:
 
 # Benchmarks, evaluations and the champion; panels for the run and ticket pages.
 urlpatterns += benchmark_urls.urlpatterns
+# Dashboards, the stakeholder demo and share links.
+urlpatterns += dashboards_urls.urlpatterns

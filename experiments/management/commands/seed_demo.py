@@ -1,7 +1,10 @@
+import os
+
 from django.core.management.base import BaseCommand
 
 from experiments import benchmark_demo
 from experiments import demo as runs_demo
+from experiments.dashboards_demo import seed_dashboards
 from tickets import demo as planning_demo
 
 
@@ -19,5 +22,16 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Demo project {people.project.key} is ready: {len(plan.epics)} epics, {len(plan.sprints)} sprints, "
                 f"{len(plan.tickets)} tickets, {len(runs)} demo runs, benchmark {benchmark.name}."
+            )
+        )
+        # Dashboards last: they show what planning and the results left behind.
+        dashboards = seed_dashboards(
+            project=people.project, lead=people.lead, engineer=people.engineer, tickets=plan.tickets
+        )
+        base = f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Stakeholder demo share link (read-only, until {dashboards.link.expires_at:%Y-%m-%d}): "
+                f"{base}{dashboards.path}"
             )
         )
