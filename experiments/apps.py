@@ -7,4 +7,4 @@ class ExperimentsConfig(AppConfig):
 
     def ready(self) -> None:
         # Panels this app adds to planning's ticket page.
-        from experiments import dashboards_panels  # noqa: F401
+        from experiments import dashboards_panels, ticket_panels  # noqa: F401

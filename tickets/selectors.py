@@ -8,9 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Case, Count, Prefetch, Q, QuerySet, Sum, When
-from django.utils import timezone
 
-from tickets import charts
 from tickets.models import (
     OPEN_STATUSES,
     Comment,
@@ -482,37 +480,3 @@ def epic_in_project(*, project: Project, epic_id: int) -> Epic | None:
 
 def sprint_in_project(*, project: Project, sprint_id: int) -> Sprint | None:
     return Sprint.objects.filter(project=project, pk=sprint_id).first()
-
-
-def sprint_changes(*, sprint: Sprint) -> list[charts.Change]:
-    """The creation, sprint and status history of every ticket that was ever in ``sprint``: one query."""
-    ever_in = TicketEvent.objects.filter(ticket__project_id=sprint.project_id).filter(
-        Q(field=TicketEvent.Field.SPRINT, new=sprint.pk)
-        | Q(field=TicketEvent.Field.SPRINT, old=sprint.pk)
-        | Q(field=TicketEvent.Field.CREATED, new__sprint=sprint.pk)
-    )
-    rows = (
-        TicketEvent.objects.filter(ticket_id__in=ever_in.values("ticket_id"))
-        .filter(field__in=[TicketEvent.Field.CREATED, TicketEvent.Field.SPRINT, TicketEvent.Field.STATUS])
-        .order_by("created_at", "id")
-        .values_list("ticket_id", "created_at", "field", "old", "new")
-    )
-    return [
-        charts.Change(ticket=ticket, at=timezone.localtime(at), field=field, old=old, new=new)
-        for ticket, at, field, old, new in rows
-    ]
-
-
-def sprint_burndown(*, sprint: Sprint) -> charts.Burndown | None:
-    """The burndown of a started sprint (None for a planned one)."""
-    if sprint.started_at is None:
-        return None
-    return charts.sprint_burndown(
-        sprint_changes(sprint=sprint),
-        sprint_id=sprint.pk,
-        started_at=sprint.started_at,
-        start=sprint.start_date,
-        end=sprint.end_date,
-        until=timezone.localdate(sprint.closed_at) if sprint.closed_at else timezone.localdate(),
-        closed_at=sprint.closed_at,
-    )

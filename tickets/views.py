@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,7 +15,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tickets import charts, selectors, services
+from tickets import selectors, services
 from tickets.access import comment_for_user, epic_for_user, project_for_user, sprint_for_user, ticket_for_user
 from tickets.extensions import ticket_panels
 from tickets.forms import (
@@ -572,11 +571,6 @@ def sprint_detail(request: HttpRequest, key: str, sprint_id: int) -> HttpRespons
         "active_sprint": Sprint.objects.filter(project=project, state=SprintState.ACTIVE).first(),
         "snapshot_rows": _snapshot_rows(sprint.snapshot),
     }
-    burndown = selectors.sprint_burndown(sprint=sprint)
-    if burndown is not None:
-        # Through JSON so json_script gets plain values (plotly keeps numpy arrays otherwise).
-        context["burndown"] = burndown
-        context["burndown_figure"] = json.loads(charts.burndown_figure(burndown).to_json())
     return render(request, "tickets/sprint_detail.html", context, status=400 if form.errors else 200)
 
 

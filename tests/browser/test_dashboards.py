@@ -9,15 +9,10 @@ import pytest
 
 from experiments import dashboards_services
 from tests.browser.conftest import login
-from tests.experiments.dashboard_story import add_picture, add_results, build_story, fast_passwords
+from tests.experiments.dashboard_story import add_picture, add_results, build_story
 from tickets import clock
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    fast_passwords(settings)
 
 
 @pytest.fixture

@@ -13,11 +13,6 @@ from tickets.models import Reassessment, Sprint, Ticket, TicketKind, WorkType
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def plan(cast):
     """An active sprint with a question and a code ticket in progress, a planned sprint, and a backlog."""

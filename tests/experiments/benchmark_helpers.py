@@ -15,12 +15,6 @@ from experiments import services as run_services
 from experiments.models import Benchmark, EvaluationDataset, PredictionSource, Run
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:
-    """The standing cast's passwords are hashed once per test; the default hasher takes ~0.3 s each."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture(name="media_root")
 def media_root_fixture(settings, tmp_path) -> Path:
     """A fresh MEDIA_ROOT per test, so a test can see exactly which files were stored."""

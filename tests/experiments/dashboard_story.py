@@ -125,11 +125,6 @@ def add_picture(story: Story, key: str = "AUTH-1", title: str = "Rhythm over a w
     )
 
 
-def fast_passwords(settings) -> None:
-    """The standing cast's passwords are hashed per test; the default hasher is slow on purpose."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def add_results(story: Story):
     """A benchmark on AUC: a baseline champion early in Sprint 1, a challenger that could not be told
     apart in Sprint 1, and in Sprint 2 a better challenger (promoted, for AUTH-6) and a worse one."""

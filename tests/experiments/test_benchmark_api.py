@@ -12,7 +12,6 @@ from experiments.models import Benchmark, Evaluation, EvaluationStatus, Predicti
 from tests.experiments.benchmark_helpers import (  # noqa: F401
     clone_evaluations,
     crown,
-    fast_password_hashing,
     file_field,
     make_benchmark,
     make_run,

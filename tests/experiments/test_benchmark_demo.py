@@ -1,14 +1,14 @@
-"""seed_demo builds the AUTH benchmark from synthetic biometric data, real models and the real engine, once."""
+"""The demo benchmark (seed_demo's benchmark step) is built from synthetic biometric data, real models and
+the real engine, once. The full seed_demo is tested with the dashboards' demo."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
-from experiments.benchmark_demo import BENCHMARK_NAME, CHALLENGERS, N_HELD_OUT
+from experiments.benchmark_demo import BENCHMARK_NAME, CHALLENGERS, N_HELD_OUT, seed_benchmark
 from experiments.benchmark_services import media_path
 from experiments.evaluation import evaluate, read_predictions, read_truth
 from experiments.models import (
@@ -20,13 +20,19 @@ from experiments.models import (
     PredictionSet,
     Run,
 )
-from tests.experiments.benchmark_helpers import fast_password_hashing, media_root_fixture  # noqa: F401
-from tests.factories import ProjectFactory, SprintFactory, TicketFactory
+from tests.experiments.benchmark_helpers import media_root_fixture  # noqa: F401
+from tests.factories import ProjectFactory, SprintFactory, TicketFactory, UserFactory
 from tickets.models import SprintState, WorkType
 
 pytestmark = pytest.mark.django_db
 
 MODELS = (Benchmark, EvaluationDataset, PredictionSet, Evaluation, ChampionChange, Run)
+
+
+def _seed(project) -> Benchmark:
+    lead = UserFactory(username="lead")
+    engineer = UserFactory(username="engineer")
+    return seed_benchmark(project=project, lead=lead, engineer=engineer)
 
 
 def _counts():
@@ -64,7 +70,7 @@ def plan():
 
 def test_the_demo_benchmark_is_built_by_the_engine_and_promotes_through_the_gate(plan, media_root):
     project, tickets, sprints = plan
-    call_command("seed_demo")
+    _seed(project)
     benchmark = Benchmark.objects.get(project=project, name=BENCHMARK_NAME)
     dataset = benchmark.datasets.get()
     assert dataset.n_groups == N_HELD_OUT
@@ -116,13 +122,13 @@ def test_the_demo_benchmark_is_built_by_the_engine_and_promotes_through_the_gate
 
 def test_seeding_twice_changes_nothing_and_runs_join_tickets_made_later(media_root):
     project = ProjectFactory(key="AUTH")
-    call_command("seed_demo")
+    _seed(project)
     first = _counts()
     assert not Run.objects.filter(tags__key="agileml.benchmark", ticket__isnull=False).exists()
     assert ChampionChange.objects.filter(sprint__isnull=False).count() == 0  # no sprints yet: none recorded
-    call_command("seed_demo")
+    _seed(project)
     assert _counts() == first
     ticket = TicketFactory(project=project, work_type=WorkType.ALGORITHM_DEVELOPMENT)
-    call_command("seed_demo")
+    _seed(project)
     assert _counts() == first
     assert set(Run.objects.filter(tags__key="agileml.benchmark").values_list("ticket", flat=True)) == {ticket.pk}

@@ -11,7 +11,6 @@ from experiments.models import Benchmark, ChampionChange, Evaluation, Evaluation
 from tests.experiments.benchmark_helpers import (  # noqa: F401
     clone_evaluations,
     crown,
-    fast_password_hashing,
     file_field,
     make_benchmark,
     make_run,

@@ -6,16 +6,11 @@ import pytest
 from django.utils import timezone
 
 from experiments import dashboards_selectors as selectors
-from tests.experiments.dashboard_story import build_story, fast_passwords, moment
+from tests.experiments.dashboard_story import build_story, moment
 from tickets import clock, services
 from tickets.models import Sprint
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    fast_passwords(settings)
 
 
 @pytest.fixture

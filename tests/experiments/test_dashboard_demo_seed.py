@@ -9,14 +9,8 @@ from django.test import Client
 
 from experiments.dashboards_models import DemoMaterial, ShareLink, SprintReview
 from experiments.demo_charts import Bar, bar_chart_png
-from tests.experiments.dashboard_story import fast_passwords
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    fast_passwords(settings)
 
 
 def seed() -> str:

@@ -8,14 +8,9 @@ from PIL import Image
 
 from experiments.dashboards_models import DemoMaterial
 from experiments.demo_material import IMAGE_MAX_BYTES, clean_image, render_note, sniff_image
-from tests.experiments.dashboard_story import build_story, fast_passwords, png_bytes
+from tests.experiments.dashboard_story import build_story, png_bytes
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    fast_passwords(settings)
 
 
 SVG_WITH_SCRIPT = b"""<?xml version="1.0"?>

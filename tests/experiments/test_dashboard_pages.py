@@ -7,16 +7,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from experiments.dashboards_models import SprintReview
-from tests.experiments.dashboard_story import add_picture, build_story, fast_passwords, moment
+from tests.experiments.dashboard_story import add_picture, build_story, moment
 from tests.factories import TicketFactory
 from tickets.models import Sprint, SprintState, TicketEvent, TicketKind
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    fast_passwords(settings)
 
 
 @pytest.fixture

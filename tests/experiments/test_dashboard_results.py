@@ -3,14 +3,9 @@
 import pytest
 
 from experiments.dashboards_results import benchmark_progress
-from tests.experiments.dashboard_story import add_results, build_story, fast_passwords
+from tests.experiments.dashboard_story import add_results, build_story
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    fast_passwords(settings)
 
 
 @pytest.fixture

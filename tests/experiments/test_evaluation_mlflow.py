@@ -11,9 +11,8 @@ from mlflow.exceptions import MlflowException
 
 from experiments.models import Artifact, Evaluation, EvaluationStatus, PredictionSet, PredictionSource, Run
 from tests.conftest import wait_until
-from tests.experiments.benchmark_helpers import (  # noqa: F401
+from tests.experiments.benchmark_helpers import (
     crown,
-    fast_password_hashing,
     make_benchmark,
     make_run,
     submit,

@@ -14,7 +14,6 @@ from experiments.evaluation import evaluate, read_predictions, read_truth
 from experiments.models import Evaluation, EvaluationStatus, PredictionSet
 from tests.experiments.benchmark_helpers import (  # noqa: F401
     crown,
-    fast_password_hashing,
     files_under,
     make_benchmark,
     make_run,

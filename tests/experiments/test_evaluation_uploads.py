@@ -12,7 +12,6 @@ import pytest
 
 from experiments.models import Evaluation, EvaluationDataset, PredictionSet, Run
 from tests.experiments.benchmark_helpers import (  # noqa: F401
-    fast_password_hashing,
     file_field,
     files_under,
     make_benchmark,

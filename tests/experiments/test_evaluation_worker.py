@@ -19,9 +19,8 @@ from experiments import benchmark_services as services
 from experiments.models import Benchmark, Evaluation, EvaluationStatus
 from experiments.tasks import evaluation_run, evaluation_sweep
 from tests.conftest import wait_until
-from tests.experiments.benchmark_helpers import (  # noqa: F401
+from tests.experiments.benchmark_helpers import (
     crown,
-    fast_password_hashing,
     file_field,
     make_benchmark,
     make_run,

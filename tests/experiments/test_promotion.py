@@ -14,7 +14,6 @@ from experiments.models import Benchmark, ChampionChange, Evaluation, Evaluation
 from tests.conftest import api_client_for
 from tests.experiments.benchmark_helpers import (  # noqa: F401
     crown,
-    fast_password_hashing,
     make_benchmark,
     make_run,
     media_root_fixture,

@@ -10,16 +10,11 @@ from django.test.utils import CaptureQueriesContext
 
 from experiments import dashboards_services as services
 from experiments.dashboards_models import DemoMaterial, ShareLink, ShareLinkUse
-from tests.experiments.dashboard_story import add_picture, build_story, fast_passwords, png_bytes
+from tests.experiments.dashboard_story import add_picture, build_story, png_bytes
 from tests.factories import MembershipFactory, ProjectFactory
 from tickets import clock
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    fast_passwords(settings)
 
 
 @pytest.fixture

@@ -10,12 +10,6 @@ from tickets import services
 from tickets.models import Sprint, Ticket, TicketKind, TicketStatus, WorkType
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The standing cast gets passwords; the production hasher would make every test spend a second on them."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def make_ticket(cast):
     """``make_ticket(title=..., **fields)`` → a ticket in AUTH created by the lead through the service."""

@@ -414,9 +414,9 @@ def test_the_ticket_page_does_a_constant_number_of_queries(web, cast, scene):
     assert _queries(client, "/t/AUTH-1/") == few
 
 
-def test_started_sprints_show_a_burndown_replayed_from_history(web, cast, scene):
-    services.ticket_transition(ticket=scene.tickets[1], actor=cast.engineer, status="done")
+def test_started_sprints_link_to_their_dashboard_and_review(web, cast, scene):
     html = web(cast.stakeholder).get(f"/p/AUTH/sprints/{scene.active.pk}/").content.decode()
-    assert 'data-testid="burndown"' in html and 'id="burndown-data"' in html
-    assert "2 tickets committed" in html
-    assert "burndown" not in web(cast.stakeholder).get(f"/p/AUTH/sprints/{scene.planned.pk}/").content.decode()
+    assert f'href="/p/AUTH/dashboard/sprints/{scene.active.pk}/"' in html
+    assert 'data-testid="sprint-review-link"' in html
+    planned = web(cast.stakeholder).get(f"/p/AUTH/sprints/{scene.planned.pk}/").content.decode()
+    assert "/dashboard/sprints/" not in planned

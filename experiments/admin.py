@@ -1,0 +1,117 @@
+"""Read-only admin views of experiment data: changes go through the app's services, which
+keep derived state (latest metrics, champion history, stored files) consistent."""
+
+from django.contrib import admin
+
+from experiments.models import (
+    Artifact,
+    Benchmark,
+    ChampionChange,
+    DemoMaterial,
+    Evaluation,
+    EvaluationDataset,
+    LatestMetric,
+    Metric,
+    Param,
+    PredictionSet,
+    Run,
+    ShareLink,
+    ShareLinkUse,
+    SprintReview,
+    Tag,
+)
+from tickets.admin import ReadOnlyAdmin
+
+
+@admin.register(Run)
+class RunAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "project", "ticket", "status", "started_by", "start_time"]
+    list_filter = ["project", "status"]
+    list_select_related = ["project", "ticket__project", "started_by"]
+    search_fields = ["name", "uuid"]
+
+
+@admin.register(Param)
+class ParamAdmin(ReadOnlyAdmin):
+    list_display = ["run", "key", "value"]
+    list_select_related = ["run"]
+
+
+@admin.register(Tag)
+class TagAdmin(ReadOnlyAdmin):
+    list_display = ["run", "key", "value"]
+    list_select_related = ["run"]
+
+
+@admin.register(Metric)
+class MetricAdmin(ReadOnlyAdmin):
+    list_display = ["run", "key", "step", "value", "timestamp"]
+    list_select_related = ["run"]
+    show_full_result_count = False
+
+
+@admin.register(LatestMetric)
+class LatestMetricAdmin(ReadOnlyAdmin):
+    list_display = ["run", "key", "step", "value"]
+    list_select_related = ["run"]
+
+
+@admin.register(Artifact)
+class ArtifactAdmin(ReadOnlyAdmin):
+    list_display = ["run", "path", "size", "created_at"]
+    list_select_related = ["run"]
+
+
+@admin.register(Benchmark)
+class BenchmarkAdmin(ReadOnlyAdmin):
+    list_display = ["name", "project", "task", "primary_metric", "champion"]
+    list_select_related = ["project", "champion"]
+
+
+@admin.register(EvaluationDataset)
+class EvaluationDatasetAdmin(ReadOnlyAdmin):
+    list_display = ["benchmark", "version", "original_name", "n_rows", "n_groups", "sha256"]
+    list_select_related = ["benchmark"]
+
+
+@admin.register(PredictionSet)
+class PredictionSetAdmin(ReadOnlyAdmin):
+    list_display = ["run", "dataset", "original_name", "n_rows", "n_covered", "uploaded_at"]
+    list_select_related = ["run", "dataset__benchmark"]
+
+
+@admin.register(Evaluation)
+class EvaluationAdmin(ReadOnlyAdmin):
+    list_display = ["id", "benchmark", "run", "status", "verdict"]
+    list_filter = ["status"]
+    list_select_related = ["benchmark", "run"]
+
+
+@admin.register(ChampionChange)
+class ChampionChangeAdmin(ReadOnlyAdmin):
+    list_display = ["benchmark", "run_name", "previous_run_name", "promoted_by", "promoted_at"]
+    list_select_related = ["benchmark", "promoted_by"]
+
+
+@admin.register(ShareLink)
+class ShareLinkAdmin(ReadOnlyAdmin):
+    list_display = ["label", "project", "sprint", "created_by", "expires_at", "revoked_at", "use_count"]
+    list_select_related = ["project", "sprint", "created_by"]
+
+
+@admin.register(ShareLinkUse)
+class ShareLinkUseAdmin(ReadOnlyAdmin):
+    list_display = ["link", "at", "ip_address"]
+    list_select_related = ["link"]
+
+
+@admin.register(DemoMaterial)
+class DemoMaterialAdmin(ReadOnlyAdmin):
+    list_display = ["title", "ticket", "kind", "size"]
+    list_select_related = ["ticket__project"]
+
+
+@admin.register(SprintReview)
+class SprintReviewAdmin(ReadOnlyAdmin):
+    list_display = ["sprint", "goal_verdict", "updated_by", "updated_at"]
+    list_select_related = ["sprint", "updated_by"]

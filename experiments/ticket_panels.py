@@ -1,0 +1,29 @@
+"""The runs and evaluations panels on a ticket's page (through ``tickets.extensions``, so
+planning never imports this app). They load as htmx fragments after the page, so the
+ticket page's own query count does not depend on how many runs a ticket has."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from tickets.extensions import TicketPanel, register_ticket_panel
+from tickets.models import Ticket
+
+
+def _lazy(url_name: str, ticket: Ticket, *, label: str, testid: str, order: int) -> TicketPanel:
+    return TicketPanel(
+        template="experiments/partials/lazy_panel.html",
+        context={"url": reverse(url_name, kwargs={"ticket_key": ticket.key}), "label": label, "testid": testid},
+        order=order,
+    )
+
+
+@register_ticket_panel
+def runs_panel(request: HttpRequest, ticket: Ticket) -> TicketPanel:
+    return _lazy("ticket-runs", ticket, label="runs", testid="ticket-runs-panel", order=10)
+
+
+@register_ticket_panel
+def evaluations_panel(request: HttpRequest, ticket: Ticket) -> TicketPanel:
+    return _lazy("ticket-evaluations", ticket, label="evaluations", testid="ticket-evaluations-panel", order=20)
