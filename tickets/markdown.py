@@ -28,15 +28,19 @@ ATTRIBUTES = {
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
-def render_markdown(text: str) -> SafeString:
-    """Markdown ``text`` as sanitised HTML, safe to embed in a page."""
+def render_markdown(text: str, *, images: bool = True) -> SafeString:
+    """Markdown ``text`` as sanitised HTML, safe to embed in a page.
+
+    ``images=False`` drops ``<img>``, for pages shown outside the team that must not load
+    anything from other sites.
+    """
     if not text:
         return mark_safe("")
     html = md.markdown(text, extensions=EXTENSIONS, output_format="html")
     clean = nh3.clean(
         html,
-        tags=TAGS,
-        attributes=ATTRIBUTES,
+        tags=TAGS if images else TAGS - {"img"},
+        attributes=ATTRIBUTES if images else {tag: a for tag, a in ATTRIBUTES.items() if tag != "img"},
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
