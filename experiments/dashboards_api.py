@@ -21,12 +21,10 @@ from experiments.dashboards_access import share_link_for_user
 from experiments.dashboards_models import ShareLink, ShareLinkState, ShareLinkUse
 from tickets import clock
 from tickets.access import project_for_user
+from tickets.api import E400, E401, E404
 from tickets.models import Role, Sprint
 
-E400 = OpenApiResponse(ErrorSerializer, description="The input is invalid; the message names the field.")
-E401 = OpenApiResponse(ErrorSerializer, description="Not authenticated, or the token is invalid.")
 E403 = OpenApiResponse(ErrorSerializer, description="Only a lead of this project manages share links.")
-E404 = OpenApiResponse(ErrorSerializer, description="No such object, or you are not a member of its project.")
 USES_SHOWN = 100
 
 
