@@ -242,6 +242,9 @@ EVALUATION_STALE_SECONDS = env_int("EVALUATION_STALE_SECONDS", 120, minimum=1)
 EVALUATION_RESEND_SECONDS = env_int("EVALUATION_RESEND_SECONDS", 300, minimum=1)
 # Claims per evaluation before it is failed for good (a job that kills its worker every time).
 EVALUATION_MAX_ATTEMPTS = env_int("EVALUATION_MAX_ATTEMPTS", 3, minimum=1)
+# A job that keeps failing transiently (stored file missing, database unreachable) is given up
+# this long after it was requested, with the last error as its message.
+EVALUATION_GIVE_UP_SECONDS = env_int("EVALUATION_GIVE_UP_SECONDS", 24 * 3600, minimum=1)
 # Bootstrap resamples per evaluation; `manage.py evaluate` uses the same default.
 EVALUATION_RESAMPLES = env_int("EVALUATION_RESAMPLES", 1000, minimum=1)
 # Seconds one evaluation may take before it is stopped (soft: recorded as failed; hard: the process is killed).

@@ -788,6 +788,16 @@ def evaluation_sweep(*, now: dt.datetime | None = None) -> SweepResult:
     resent = []
     lost_before = now - dt.timedelta(seconds=settings.EVALUATION_RESEND_SECONDS)
     waiting = Evaluation.objects.filter(status=EvaluationStatus.QUEUED, queued_at__lt=lost_before)
+    # A transient failure that has lasted this long is not transient: record it once and stop.
+    give_up_before = now - dt.timedelta(seconds=settings.EVALUATION_GIVE_UP_SECONDS)
+    for row in waiting.filter(created_at__lt=give_up_before).exclude(error="").values("pk", "queued_at", "error"):
+        if Evaluation.objects.filter(pk=row["pk"], status=EvaluationStatus.QUEUED, queued_at=row["queued_at"]).update(
+            status=EvaluationStatus.FAILED,
+            stage="failed",
+            finished_at=now,
+            error=f"Gave up after retrying for {settings.EVALUATION_GIVE_UP_SECONDS // 3600} h: {row['error']}"[:5000],
+        ):
+            failed.append(row["pk"])
     for row in waiting.values("pk", "queued_at"):
         if Evaluation.objects.filter(pk=row["pk"], status=EvaluationStatus.QUEUED, queued_at=row["queued_at"]).update(
             queued_at=now

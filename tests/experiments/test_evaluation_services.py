@@ -285,3 +285,24 @@ def test_other_tasks_are_evaluated_compared_and_shown(cast, media_root, tmp_path
     bench_page = web(cast.stakeholder).get(f"/p/AUTH/benchmarks/{benchmark.pk}/")
     assert bench_page.status_code == 200
     assert 'data-testid="forest-plot"' in bench_page.content.decode()
+
+
+def test_the_sweeper_gives_up_on_a_transient_failure_that_lasts(bench, case, cast, settings):
+    """A stored file that stays missing is retried for a while, then recorded as failed once."""
+    settings.EVALUATION_GIVE_UP_SECONDS = 3600
+    dataset = bench.datasets.get()
+    stuck = submit(make_run(cast.project, cast.engineer), dataset, cast.engineer, case.challenger, run_now=False)
+    waiting = submit(make_run(cast.project, cast.engineer), dataset, cast.engineer, case.champion, run_now=False)
+    two_hours_ago = timezone.now() - dt.timedelta(hours=2)
+    Evaluation.objects.filter(pk=stuck.pk).update(
+        created_at=two_hours_ago, queued_at=two_hours_ago, error="FileNotFoundError: the stored file is missing"
+    )
+    # Queued as long but never failed: no worker has taken it yet, so it is only re-sent.
+    Evaluation.objects.filter(pk=waiting.pk).update(created_at=two_hours_ago, queued_at=two_hours_ago)
+    swept = services.evaluation_sweep()
+    assert swept.failed == [stuck.pk]
+    assert swept.resent == [waiting.pk]
+    stuck.refresh_from_db()
+    assert stuck.status == EvaluationStatus.FAILED
+    assert stuck.error == "Gave up after retrying for 1 h: FileNotFoundError: the stored file is missing"
+    assert services.evaluation_sweep().failed == []
