@@ -247,7 +247,7 @@ class RunDetailApi(APIView):
         values = data.validated_data
         with transaction.atomic():
             if "ticket" in values:
-                services.run_attach_ticket(run=run, ticket_key=values["ticket"] or None)
+                services.run_attach_ticket(run=run, ticket_key=values["ticket"] or None, actor=request.user)
             if "name" in values or "notes" in values:
                 services.run_update(run=run, name=values.get("name"), notes=values.get("notes"))
         run = self._run(request, run_id, Role.ENGINEER)

@@ -288,7 +288,7 @@ def seed_benchmark(*, project: Project, lead: AbstractBaseUser, engineer: Abstra
     """Create the demo benchmark with its dataset, runs, evaluations and promotions, unless it exists."""
     existing = Benchmark.objects.filter(project=project, name=BENCHMARK_NAME).first()
     if existing is not None:
-        _attach_later(project)
+        _attach_later(project, engineer)
         return existing
     folder = Path(tempfile.mkdtemp(prefix="agileml-demo-"))
     try:
@@ -298,13 +298,13 @@ def seed_benchmark(*, project: Project, lead: AbstractBaseUser, engineer: Abstra
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _attach_later(project: Project) -> None:
+def _attach_later(project: Project, engineer: AbstractBaseUser) -> None:
     """Runs seeded before the planning demo made its tickets join them once they exist."""
     for challenger in CHALLENGERS:
         run = Run.objects.filter(uuid=challenger.uuid, ticket__isnull=True).select_related("project").first()
         ticket = _ticket(project, challenger.ticket_hint) if run is not None else None
         if ticket is not None:
-            run_services.run_attach_ticket(run=run, ticket_key=ticket.key)
+            run_services.run_attach_ticket(run=run, ticket_key=ticket.key, actor=engineer)
 
 
 def _seed(project: Project, lead, engineer, folder: Path) -> Benchmark:

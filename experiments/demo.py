@@ -191,7 +191,7 @@ def seed_runs(*, project: Project, engineer: AbstractBaseUser) -> list[Run]:
         if run is None:
             run = _train_and_log(demo, project=project, engineer=engineer, ticket=ticket)
         elif run.ticket_id is None and ticket is not None:
-            services.run_attach_ticket(run=run, ticket_key=ticket.key)
+            services.run_attach_ticket(run=run, ticket_key=ticket.key, actor=engineer)
         runs.append(run)
     return runs
 

@@ -473,6 +473,7 @@ def run_log_batch(request: HttpRequest, user: AbstractBaseUser, data: dict) -> d
         metrics=_metric_points(data.get("metrics")),
         params=_pairs(data.get("params"), "params"),
         tags=_pairs(data.get("tags"), "tags"),
+        actor=user,
     )
     return {}
 
@@ -481,14 +482,14 @@ def run_log_batch(request: HttpRequest, user: AbstractBaseUser, data: dict) -> d
 def run_set_tag(request: HttpRequest, user: AbstractBaseUser, data: dict) -> dict:
     run = _run(user, data, need=Role.ENGINEER)
     value = data.get("value")
-    services.run_log(run=run, tags=[(_str(data, "key"), "" if value is None else str(value))])
+    services.run_log(run=run, tags=[(_str(data, "key"), "" if value is None else str(value))], actor=user)
     return {}
 
 
 @endpoint("runs/delete-tag", "POST")
 def run_delete_tag(request: HttpRequest, user: AbstractBaseUser, data: dict) -> dict:
     run = _run(user, data, need=Role.ENGINEER)
-    services.run_delete_tag(run=run, key=_str(data, "key"))
+    services.run_delete_tag(run=run, key=_str(data, "key"), actor=user)
     return {}
 
 

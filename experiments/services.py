@@ -37,6 +37,7 @@ from experiments.models import (
     RunStatus,
     Tag,
 )
+from tickets import services as ticket_services
 from tickets.access import parse_ticket_key
 from tickets.models import Project, Ticket
 
@@ -292,6 +293,8 @@ def run_create(
     if not run.name:
         run.name = default_run_name(run.uuid)
     run.save()
+    if ticket is not None:
+        _record_ticket_change(run, None, ticket, user)
     if tag_map:
         Tag.objects.bulk_create([Tag(run=run, key=k, value=v) for k, v in tag_map.items()])
     if param_map:
@@ -335,11 +338,22 @@ def run_update(
     return run
 
 
-def run_attach_ticket(*, run: Run, ticket_key: str | None) -> Run:
+def _record_ticket_change(run: Run, old: Ticket | None, new: Ticket | None, actor: AbstractBaseUser | None) -> None:
+    """Write the attach/detach into the tickets' history (in the caller's transaction)."""
+    if old is not None and old != new:
+        ticket_services.ticket_record_run_link(ticket=old, run_name=run.display_name, attached=False, actor=actor)
+    if new is not None and old != new:
+        ticket_services.ticket_record_run_link(ticket=new, run_name=run.display_name, attached=True, actor=actor)
+
+
+@transaction.atomic
+def run_attach_ticket(*, run: Run, ticket_key: str | None, actor: AbstractBaseUser | None = None) -> Run:
     """Attach ``run`` to ticket ``ticket_key`` of its project, or detach it (``None``/empty)."""
     ticket = ticket_in_project(project=run.project, ticket_key=ticket_key) if ticket_key else None
+    old = run.ticket
     run.ticket = ticket
     run.save(update_fields=["ticket"])
+    _record_ticket_change(run, old, ticket, actor)
     return run
 
 
@@ -350,6 +364,7 @@ def run_log(
     metrics: Sequence[MetricPoint] = (),
     params: Sequence[tuple[str, str]] = (),
     tags: Sequence[tuple[str, str]] = (),
+    actor: AbstractBaseUser | None = None,
 ) -> None:
     """Log a batch of metric points, params and tags to ``run``: all of it or, on error, none."""
     _validate_limits(len(metrics), len(params), len(tags))
@@ -359,7 +374,7 @@ def run_log(
     if param_map:
         _log_params(run, param_map)
     if tag_map:
-        _set_tags(run, tag_map)
+        _set_tags(run, tag_map, actor)
     if metric_rows:
         _log_metrics(run, metric_rows)
 
@@ -385,11 +400,13 @@ def _log_params(run: Run, params: dict[str, str]) -> None:
             ) from None
 
 
-def _set_tags(run: Run, tags: dict[str, str]) -> None:
+def _set_tags(run: Run, tags: dict[str, str], actor: AbstractBaseUser | None) -> None:
     fields = []
     if TAG_TICKET in tags:
         key = tags.pop(TAG_TICKET)
+        old = run.ticket
         run.ticket = ticket_in_project(project=run.project, ticket_key=key) if key else None
+        _record_ticket_change(run, old, run.ticket, actor)
         fields.append("ticket")
     if TAG_RUN_NAME in tags:
         run.name = tags.pop(TAG_RUN_NAME)
@@ -414,10 +431,10 @@ def _set_tags(run: Run, tags: dict[str, str]) -> None:
         )
 
 
-def run_delete_tag(*, run: Run, key: str) -> None:
+def run_delete_tag(*, run: Run, key: str, actor: AbstractBaseUser | None = None) -> None:
     """Remove a tag; removing ``agileml.ticket`` detaches the run from its ticket."""
     if key == TAG_TICKET:
-        run_attach_ticket(run=run, ticket_key=None)
+        run_attach_ticket(run=run, ticket_key=None, actor=actor)
         return
     if key == TAG_NOTE:
         run_update(run=run, notes="")

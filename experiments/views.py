@@ -191,7 +191,7 @@ def run_ticket(request: HttpRequest, key: str, run_id: int) -> HttpResponse:
     form = AttachTicketForm(request.POST)
     ticket_key = form.cleaned_data["ticket"].strip() if form.is_valid() else ""
     try:
-        services.run_attach_ticket(run=run, ticket_key=ticket_key or None)
+        services.run_attach_ticket(run=run, ticket_key=ticket_key or None, actor=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -333,7 +333,7 @@ def ticket_runs_attach(request: HttpRequest, ticket_key: str) -> HttpResponse:
             request, ticket, status=400, error=f"There is no run {form.cleaned_data['run']} in {ticket.project.key}."
         )
     run.project = ticket.project
-    services.run_attach_ticket(run=run, ticket_key=ticket.key)
+    services.run_attach_ticket(run=run, ticket_key=ticket.key, actor=request.user)
     if not _is_htmx(request):
         messages.success(request, f"{run.display_name} is attached to {ticket.key}.")
         return redirect("ticket-runs", ticket_key=ticket.key)
@@ -349,7 +349,7 @@ def ticket_runs_detach(request: HttpRequest, ticket_key: str, run_id: int) -> Ht
     except Run.DoesNotExist:
         raise Http404(f"Run {run_id} is not attached to {ticket.key}.") from None
     run.project = ticket.project
-    services.run_attach_ticket(run=run, ticket_key=None)
+    services.run_attach_ticket(run=run, ticket_key=None, actor=request.user)
     if not _is_htmx(request):
         messages.success(request, f"{run.display_name} is no longer attached to {ticket.key}.")
         return redirect("ticket-runs", ticket_key=ticket.key)

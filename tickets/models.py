@@ -265,6 +265,8 @@ class TicketEvent(models.Model):
         ANSWER = "answer", "Answer"
         OUTCOME = "outcome", "Outcome"
         ESTIMATE = "estimate", "Estimate"
+        # An experiment run attached (new = run name) or detached (old = run name).
+        RUN = "run", "Run"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(

@@ -365,6 +365,7 @@ _EVENT_ICONS = {
     TicketEvent.Field.ANSWER: "bi-chat-square-quote",
     TicketEvent.Field.OUTCOME: "bi-patch-check",
     TicketEvent.Field.ESTIMATE: "bi-123",
+    TicketEvent.Field.RUN: "bi-activity",
 }
 
 
@@ -416,6 +417,9 @@ def ticket_timeline(*, ticket: Ticket) -> list[TimelineEntry]:
             state = event.new or {}
             entry.label = "created"
             entry.new = show("sprint", state.get("sprint"))
+        elif event.field == TicketEvent.Field.RUN:
+            entry.label = "attached the run" if event.new else "detached the run"
+            entry.new = event.new or event.old or ""
         elif event.field == TicketEvent.Field.ANSWER:
             entry.label = "answered" if not event.old else "revised the answer"
         else:

@@ -1054,3 +1054,17 @@ def reassessment_create(
         )
     ReassessmentDecision.objects.bulk_create(rows)
     return reassessment
+
+
+def ticket_record_run_link(
+    *, ticket: Ticket, run_name: str, attached: bool, actor: AbstractBaseUser | None = None
+) -> TicketEvent:
+    """Record in the ticket's history that a run was attached to it or detached from it.
+
+    Called by whoever attaches runs (the experiments app), in its own transaction, so the
+    timeline says which evidence the ticket gathered and when.
+    """
+    old, new = (None, run_name) if attached else (run_name, None)
+    event = _event(ticket, Field.RUN, old, new, actor=actor, at=clock.now())
+    event.save()
+    return event

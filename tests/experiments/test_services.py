@@ -96,3 +96,36 @@ def test_artifact_too_big_leaves_no_file(cast, media, settings):
         services.artifact_save(run=run, path="big.bin", stream=io.BytesIO(b"x" * 11), chunk_size=4)
     assert not Artifact.objects.exists()
     assert list(services.artifact_root(run).iterdir()) == []
+
+
+def _run_events(ticket) -> list[tuple[str | None, str | None, str]]:
+    from tickets.models import TicketEvent
+
+    rows = TicketEvent.objects.filter(ticket=ticket, field=TicketEvent.Field.RUN).order_by("id")
+    return [(e.old, e.new, e.actor.username) for e in rows.select_related("actor")]
+
+
+def test_attaching_and_detaching_runs_is_ticket_history(cast):
+    first = TicketFactory(project=cast.project)
+    second = TicketFactory(project=cast.project)
+    run = services.run_create(project=cast.project, user=cast.engineer, name="gbm", ticket_key=first.key)
+    assert _run_events(first) == [(None, "gbm", "engineer")]
+
+    services.run_attach_ticket(run=run, ticket_key=second.key, actor=cast.lead)
+    assert _run_events(first) == [(None, "gbm", "engineer"), ("gbm", None, "lead")]
+    assert _run_events(second) == [(None, "gbm", "lead")]
+
+    # Through the MLflow tag, and setting the same ticket again records nothing new.
+    services.run_log(run=run, tags=[("agileml.ticket", second.key)], actor=cast.engineer)
+    assert len(_run_events(second)) == 1
+    services.run_delete_tag(run=run, key="agileml.ticket", actor=cast.engineer)
+    assert _run_events(second)[-1] == ("gbm", None, "engineer")
+
+
+def test_the_ticket_timeline_shows_run_links(web, cast):
+    ticket = TicketFactory(project=cast.project)
+    run = services.run_create(project=cast.project, user=cast.engineer, name="gbm-typing", ticket_key=ticket.key)
+    services.run_attach_ticket(run=run, ticket_key=None, actor=cast.lead)
+    html = web(cast.stakeholder).get(f"/t/{ticket.key}/").content.decode()
+    assert "attached the run <strong>gbm-typing</strong>" in html
+    assert "detached the run <strong>gbm-typing</strong>" in html
