@@ -257,14 +257,9 @@ def board_for_sprint(*, sprint: Sprint) -> dict[str, list[Ticket]]:
 
 def sprint_for_board(*, project: Project, sprint_id: int | None) -> Sprint | None:
     """The sprint the board shows: the one asked for, else the active one, else the next planned one."""
-    sprints = Sprint.objects.filter(project=project)
     if sprint_id is not None:
-        return sprints.filter(pk=sprint_id).first()
-    return (
-        sprints.exclude(state=SprintState.CLOSED)
-        .order_by(Case(When(state=SprintState.ACTIVE, then=0), default=1), "start_date", "id")
-        .first()
-    )
+        return Sprint.objects.filter(project=project, pk=sprint_id).first()
+    return current_sprint(project=project)
 
 
 def sprints_of_project(*, project: Project) -> QuerySet[Sprint]:
@@ -283,6 +278,22 @@ def sprints_of_project(*, project: Project) -> QuerySet[Sprint]:
             "-id",
         )
     )
+
+
+def current_sprint(*, project: Project) -> Sprint | None:
+    """The active sprint, else the next planned one, with the counts of ``sprints_of_project``: one query."""
+    return (
+        sprints_of_project(project=project)
+        .exclude(state=SprintState.CLOSED)
+        .order_by(Case(When(state=SprintState.ACTIVE, then=0), default=1), "start_date", "id")
+        .first()
+    )
+
+
+def recently_changed_tickets(*, project: Project, limit: int = 8) -> list[Ticket]:
+    """The tickets changed last, newest first, with what a list shows joined in: one query."""
+    rows = Ticket.objects.filter(project=project).select_related("project", "assignee", "sprint")
+    return list(rows.order_by("-updated_at", "-id")[:limit])
 
 
 def epics_of_project(*, project: Project) -> QuerySet[Epic]:

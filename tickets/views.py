@@ -73,8 +73,13 @@ def project_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def project_home(request: HttpRequest, key: str) -> HttpResponse:
     project = project_for_user(request.user, key)
-    members = selectors.memberships_of_project(project=project)
-    return render(request, "tickets/project_home.html", {"project": project, "members": members})
+    context = {
+        "project": project,
+        "members": selectors.memberships_of_project(project=project),
+        "sprint": selectors.current_sprint(project=project),
+        "recent": selectors.recently_changed_tickets(project=project),
+    }
+    return render(request, "tickets/project_home.html", context)
 
 
 @login_required

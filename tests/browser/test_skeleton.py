@@ -1,6 +1,10 @@
+import datetime
+
 import pytest
 
 from tests.browser.conftest import login
+from tickets import services
+from tickets.models import WorkType
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -40,3 +44,32 @@ def test_wrong_password_is_explained(page, cast):
     page.fill("#id_password", "nope")
     page.click("button[type=submit]")
     assert "correct username and password" in page.locator(".alert-danger").inner_text()
+
+
+def test_overview_leads_to_the_current_sprint_and_recent_tickets(page, cast):
+    sprint = services.sprint_create(
+        project=cast.project,
+        name="Sprint 7",
+        goal="A calibrated model.",
+        start_date=datetime.date(2026, 11, 23),
+        end_date=datetime.date(2026, 12, 6),
+    )
+    services.sprint_start(sprint=sprint, actor=cast.lead)
+    ticket = services.ticket_create(
+        project=cast.project,
+        actor=cast.lead,
+        title="Calibrate the scores",
+        work_type=WorkType.ALGORITHM_DEVELOPMENT,
+        sprint=sprint,
+    )
+    login(page, "engineer")
+    page.goto("/p/AUTH/")
+    card = page.locator("[data-testid=current-sprint]")
+    assert "0 of 1 ticket done" in card.inner_text()
+    card.get_by_role("link", name="Sprint 7").click()
+    page.wait_for_url(f"**/p/AUTH/sprints/{sprint.pk}/")
+
+    page.goto("/p/AUTH/")
+    page.locator("[data-testid=recent-tickets]").get_by_role("link", name="Calibrate the scores").click()
+    page.wait_for_url(f"**/t/{ticket.key}/")
+    assert "Calibrate the scores" in page.locator("h1").inner_text()

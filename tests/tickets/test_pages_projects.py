@@ -1,9 +1,13 @@
+import datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import MembershipFactory, ProjectFactory
-from tickets.models import Membership, Project, Role
+from tests.tickets.conftest import force_status
+from tickets import services
+from tickets.models import Membership, Project, Role, TicketStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -58,3 +62,54 @@ def test_create_project_with_bad_key_explains(web, cast):
     assert response.status_code == 200
     assert "Use 2–10 upper-case letters" in response.content.decode()
     assert not Project.objects.filter(name="Voice ID").exists()
+
+
+def test_overview_shows_the_active_sprint_and_its_progress(web, cast, make_sprint, make_ticket):
+    make_sprint("Sprint later", start=datetime.date(2026, 12, 28))
+    sprint = make_sprint("Sprint now", goal="Ship the calibrated model.", state="active")
+    done = make_ticket("Calibrate scores", sprint=sprint, estimate=3)
+    make_ticket("Measure latency", sprint=sprint, estimate=2)
+    force_status(done, TicketStatus.DONE)
+
+    page = web(cast.stakeholder).get("/p/AUTH/").content.decode()
+
+    card = page[page.index('data-testid="current-sprint"') : page.index('data-testid="recent-tickets"')]
+    assert "Current sprint" in card and "Sprint now" in card and "Sprint later" not in card
+    assert "Ship the calibrated model." in card
+    assert "1 of 2 tickets done · 5 points planned" in card
+    assert f"/p/AUTH/dashboard/sprints/{sprint.pk}/" in card
+
+
+def test_overview_without_an_active_sprint_shows_the_next_planned_one(web, cast, make_sprint):
+    make_sprint("Sprint far", start=datetime.date(2027, 3, 1))
+    make_sprint("Sprint soon", start=datetime.date(2027, 1, 4))
+    page = web(cast.engineer).get("/p/AUTH/").content.decode()
+    assert "Next sprint" in page and "Sprint soon" in page and "Sprint far" not in page
+
+
+def test_overview_without_sprints_points_to_planning(web, cast):
+    page = web(cast.lead).get("/p/AUTH/").content.decode()
+    assert "No open sprint." in page and 'href="/p/AUTH/sprints/"' in page
+
+
+def test_overview_lists_the_tickets_changed_last(web, cast, make_ticket):
+    old, newer = make_ticket("Old ticket"), make_ticket("Newer ticket")
+    services.ticket_update(ticket=old, actor=cast.lead, title="Old ticket, renamed")
+    page = web(cast.engineer).get("/p/AUTH/").content.decode()
+    recent = page[page.index('data-testid="recent-tickets"') :]
+    assert recent.index("Old ticket, renamed") < recent.index("Newer ticket")
+    assert old.key in recent and newer.key in recent
+
+
+def test_overview_query_count_is_constant(web, cast, make_sprint, make_ticket):
+    sprint = make_sprint(state="active")
+    client = web(cast.engineer)
+    make_ticket(sprint=sprint, assignee=cast.engineer)
+    with CaptureQueriesContext(connection) as few:
+        client.get("/p/AUTH/")
+    for n in range(12):
+        make_ticket(f"Ticket {n}", sprint=sprint if n % 2 else None, assignee=cast.lead if n % 3 else cast.engineer)
+    with CaptureQueriesContext(connection) as many:
+        page = client.get("/p/AUTH/").content.decode()
+    assert page.count('class="ticket-key"') == 8
+    assert len(few) == len(many)
