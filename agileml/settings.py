@@ -219,7 +219,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # Poll often: worker pings (/healthz) must be answered within a second.
         "polling_interval": 0.1,
     }
-    CELERY_BROKER_URL = "filesystem://"
+    # kombu wants a host even for folders; naming one keeps it from warning on every connection.
+    # Celery prefers a CELERY_BROKER_URL found in the environment, but not over the read/write URLs.
+    CELERY_BROKER_URL = CELERY_BROKER_READ_URL = CELERY_BROKER_WRITE_URL = "filesystem://localhost//"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

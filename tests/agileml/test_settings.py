@@ -111,3 +111,19 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout():
         assert cursor.fetchone()[0] == "wal"
         cursor.execute("PRAGMA busy_timeout")
         assert cursor.fetchone()[0] >= 10_000
+
+
+def test_embedded_broker_connects_without_warnings(tmp_path):
+    """kombu warns on every connection that names no host; the embedded broker names one."""
+    script = (
+        "import logging; logging.basicConfig(level=logging.WARNING)\n"
+        "from agileml import health\n"
+        "from agileml.celery import app\n"
+        "print(health.check_broker()['transport'], app.conf.broker_transport_options['data_folder_in'])\n"
+        "health.check_workers(timeout=0.2)\n"
+    )
+    result = _manage("shell", "-v", "0", "-c", script, DEBUG="1", CELERY_BROKER_URL=f"filesystem://{tmp_path}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["filesystem", str(tmp_path / "queue")]
+    assert "No hostname" not in result.stderr
+    assert "WARNING" not in result.stderr
