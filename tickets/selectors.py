@@ -257,9 +257,10 @@ def board_for_sprint(*, sprint: Sprint) -> dict[str, list[Ticket]]:
 
 def sprint_for_board(*, project: Project, sprint_id: int | None) -> Sprint | None:
     """The sprint the board shows: the one asked for, else the active one, else the next planned one."""
+    sprints = Sprint.objects.filter(project=project)
     if sprint_id is not None:
-        return Sprint.objects.filter(project=project, pk=sprint_id).first()
-    return current_sprint(project=project)
+        return sprints.filter(pk=sprint_id).first()
+    return _active_else_next(sprints)
 
 
 def sprints_of_project(*, project: Project) -> QuerySet[Sprint]:
@@ -280,14 +281,18 @@ def sprints_of_project(*, project: Project) -> QuerySet[Sprint]:
     )
 
 
-def current_sprint(*, project: Project) -> Sprint | None:
-    """The active sprint, else the next planned one, with the counts of ``sprints_of_project``: one query."""
+def _active_else_next(sprints: QuerySet[Sprint]) -> Sprint | None:
+    """The active sprint among ``sprints``, else the planned one that starts first."""
     return (
-        sprints_of_project(project=project)
-        .exclude(state=SprintState.CLOSED)
+        sprints.exclude(state=SprintState.CLOSED)
         .order_by(Case(When(state=SprintState.ACTIVE, then=0), default=1), "start_date", "id")
         .first()
     )
+
+
+def current_sprint(*, project: Project) -> Sprint | None:
+    """The active sprint, else the next planned one, with the counts of ``sprints_of_project``: one query."""
+    return _active_else_next(sprints_of_project(project=project))
 
 
 def recently_changed_tickets(*, project: Project, limit: int = 8) -> list[Ticket]:
