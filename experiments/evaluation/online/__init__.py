@@ -46,7 +46,7 @@ from experiments.evaluation.online.analysis import (
     Metric,
     analyse,
 )
-from experiments.evaluation.online.assignment import assign, assignment_point, boundaries
+from experiments.evaluation.online.assignment import Assigner, assign, assignment_point, boundaries
 from experiments.evaluation.online.cuped import cuped_adjust, cuped_theta
 from experiments.evaluation.online.srm import SRM_LEVEL, SRMResult, srm_check
 from experiments.evaluation.online.sufficient import SufficientStats
@@ -60,6 +60,7 @@ __all__ = [
     "SRM_LEVEL",
     "Analysis",
     "ArmResult",
+    "Assigner",
     "ChallengerResult",
     "Comparison",
     "Design",

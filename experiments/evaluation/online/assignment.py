@@ -23,7 +23,7 @@ Test vectors (salt ``"checkout-42"``; the first 8 bytes of the digest in hex, th
 With arms ``[("champion", 1), ("challenger", 1)]`` (boundaries 0.5, 1.0) user-1 sees the champion and
 user-7, user-9 and 42 the challenger; with ``[("champion", 90), ("challenger", 10)]`` (boundaries 0.9,
 1.0) only user-9 sees the challenger. In a shell, ``printf 'checkout-42:user-1' | sha256sum`` starts
-with the first digest. These are pinned in ``tests/experiments/evaluation/test_online_assignment.py``.
+with the first digest. These are pinned in ``tests/experiments/evaluation/online/test_assignment.py``.
 
 Stickiness comes from the hash alone: no state, no database write. A different salt per test makes
 assignments independent across tests. Changing the weights of a running test moves units between
@@ -58,10 +58,9 @@ def validate_arms(arms: Iterable[tuple[str, float]]) -> list[tuple[str, float]]:
     checked: list[tuple[str, float]] = []
     seen: set[str] = set()
     for position, arm in enumerate(arms, start=1):
-        try:
-            variant, weight = arm
-        except (TypeError, ValueError):
-            raise ValueError(f"arms: item {position} must be a (variant, weight) pair, not {arm!r}") from None
+        if isinstance(arm, str | bytes) or not isinstance(arm, Sequence) or len(arm) != 2:
+            raise ValueError(f"arms: item {position} must be a (variant, weight) pair, not {arm!r}")
+        variant, weight = arm
         if not isinstance(variant, str) or not variant:
             raise ValueError(f"arms: item {position} needs a non-empty variant name")
         if variant in seen:
@@ -85,16 +84,22 @@ def assignment_point(salt: str, unit: str | int) -> float:
     An integer unit is the string of its decimal digits (``42`` and ``"42"`` are the same unit).
     """
     _validate_salt(salt)
+    return _point(f"{salt}:", unit)
+
+
+def _point(prefix: str, unit: str | int) -> float:
     if isinstance(unit, bool) or not isinstance(unit, str | int):
         raise TypeError(f"unit: must be a string (or an integer), not {type(unit).__name__}")
-    digest = hashlib.sha256(f"{salt}:{unit}".encode()).digest()
-    x = int.from_bytes(digest[:8], "big")
-    return (x >> _TOP_53_BITS_SHIFT) / _TWO_TO_53
+    digest = hashlib.sha256(f"{prefix}{unit}".encode()).digest()
+    return (int.from_bytes(digest[:8], "big") >> _TOP_53_BITS_SHIFT) / _TWO_TO_53
 
 
 def boundaries(arms: Arms) -> list[float]:
     """The cumulative boundaries ``b_i`` of step 4, in the arms' order (the last is 1.0)."""
-    checked = validate_arms(arms)
+    return _boundaries(validate_arms(arms))
+
+
+def _boundaries(checked: list[tuple[str, float]]) -> list[float]:
     total = 0.0
     for _, weight in checked:
         total += weight
@@ -104,6 +109,32 @@ def boundaries(arms: Arms) -> list[float]:
         running += weight
         result.append(running / total)
     return result
+
+
+class Assigner:
+    """One test's assignment rule, validated once: ``Assigner(salt, arms).assign(unit)``.
+
+    For callers that assign many units of the same test (the assignment endpoint, simulations).
+    """
+
+    def __init__(self, salt: str, arms: Arms) -> None:
+        _validate_salt(salt)
+        checked = validate_arms(arms)
+        self.salt = salt
+        self.variants = [variant for variant, _ in checked]
+        self.boundaries = _boundaries(checked)
+        self._prefix = f"{salt}:"
+
+    def point(self, unit: str | int) -> float:
+        """``assignment_point(salt, unit)``."""
+        return _point(self._prefix, unit)
+
+    def assign(self, unit: str | int) -> str:
+        u = self.point(unit)
+        for variant, bound in zip(self.variants, self.boundaries, strict=True):
+            if u < bound:
+                return variant
+        return self.variants[-1]
 
 
 def assign(salt: str, unit: str | int, arms: Arms) -> str:
@@ -123,9 +154,4 @@ def assign(salt: str, unit: str | int, arms: Arms) -> str:
     str
         The variant name. See the module docstring for the exact rule and test vectors.
     """
-    u = assignment_point(salt, unit)
-    names = [variant for variant, _ in arms]
-    for variant, bound in zip(names, boundaries(arms), strict=True):
-        if u < bound:
-            return variant
-    return names[-1]
+    return Assigner(salt, arms).assign(unit)

@@ -193,5 +193,5 @@ def _finite_array(values, name: str) -> np.ndarray:
         raise ValueError(f"{name}: values must be numbers") from None
     bad = np.flatnonzero(~np.isfinite(array))
     if bad.size:
-        raise ValueError(f"{name}: position {int(bad[0])} is {array[bad[0]]!r}, not a finite number")
+        raise ValueError(f"{name}: position {int(bad[0])} is {float(array[bad[0]])}, not a finite number")
     return array
