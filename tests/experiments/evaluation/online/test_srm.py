@@ -23,9 +23,7 @@ EVEN = [("champion", 1), ("challenger", 1)]
 def test_the_p_value_is_scipys_chi_square(observed, arms):
     total = sum(observed.values())
     weight = sum(w for _, w in arms)
-    expected = stats.chisquare(
-        [observed[v] for v, _ in arms], f_exp=[total * w / weight for _, w in arms]
-    )
+    expected = stats.chisquare([observed[v] for v, _ in arms], f_exp=[total * w / weight for _, w in arms])
     result = srm_check(observed, arms)
     assert result.p_value == pytest.approx(expected.pvalue, rel=1e-10)
     assert result.statistic == pytest.approx(expected.statistic, rel=1e-12)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 
@@ -40,7 +41,7 @@ def test_a_batch_has_the_moments_of_its_rows():
 def test_batches_merged_in_any_order_and_grouping_give_the_moments_of_all_rows():
     y, x = _rows(seed=1)
     cuts = [0, 7, 500, 501, 1800, 3000, 4999, 5000]
-    parts = [SufficientStats.from_values(y[a:b], x[a:b]) for a, b in zip(cuts, cuts[1:], strict=False)]
+    parts = [SufficientStats.from_values(y[a:b], x[a:b]) for a, b in itertools.pairwise(cuts)]
     parts.append(SufficientStats())  # an empty batch changes nothing
     whole = SufficientStats.from_values(y, x)
     orders = [parts, list(reversed(parts))]
