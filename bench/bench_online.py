@@ -26,6 +26,7 @@ import math
 import multiprocessing
 import os
 import time
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -264,7 +265,8 @@ def _contrasts(s: Scenario, history: dict[str, list[SufficientStats]]) -> dict:
 
 # --- the table ----------------------------------------------------------------------------------------------
 def _run(key: str, trials: int, pool) -> list[dict]:
-    seeds = np.random.SeedSequence([SEED, list(SCENARIOS).index(key)]).spawn(trials)
+    # Seeded by the scenario's name, so adding a scenario leaves the others' figures unchanged.
+    seeds = np.random.SeedSequence([SEED, zlib.crc32(key.encode())]).spawn(trials)
     jobs = [(key, seed) for seed in seeds]
     if pool is None:
         return [run_trial(job) for job in jobs]
@@ -276,7 +278,7 @@ def _rate(values) -> float:
 
 
 def _row(
-    scenario: str, check: str, value: float, target: str | None = None, ok: bool | None = None, unit: str = "%"
+    scenario: str, check: str, value: float | None, target: str | None = None, ok: bool | None = None, unit: str = "%"
 ) -> dict:
     return {"scenario": scenario, "check": check, "value": value, "unit": unit, "target": target, "ok": ok}
 
@@ -285,9 +287,9 @@ def _declared(trials: list[dict], name: str, variant: str, verdict: str) -> list
     return [t["first"][(name, variant, verdict)] for t in trials]
 
 
-def _median_units(values: list[int | None]) -> float:
+def _median_units(values: list[int | None]) -> float | None:
     hits = [v for v in values if v is not None]
-    return float(np.median(hits)) if hits else float("nan")
+    return float(np.median(hits)) if hits else None
 
 
 def calibration_rows(trials: int = TRIALS, processes: int | None = 2) -> list[dict]:
@@ -478,6 +480,8 @@ def _srm_rows(trials: int) -> list[dict]:
 
 def _format(row: dict) -> str:
     value = row["value"]
+    if value is None:  # e.g. a median of declarations when no trial declared
+        return f"  {'n/a':>8}  {row['check']}"
     shown = f"{value:8.1%}" if row["unit"] == "%" else f"{value:8,.0f}"
     verdict = "" if row["ok"] is None else ("  ok" if row["ok"] else "  MISSED")
     target = f"  [{row['target']}]" if row["target"] else ""
