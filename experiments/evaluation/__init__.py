@@ -4,6 +4,7 @@ Pure numpy/scipy/pyarrow — no Django imports — so the web app, the Celery wo
 ``evaluate`` management command all run the same code. See ``engine.evaluate`` for the report.
 """
 
+from experiments.evaluation import online
 from experiments.evaluation.engine import VERDICTS, evaluate
 from experiments.evaluation.errors import EvaluationInputError
 from experiments.evaluation.gate import GateResult, check_gate
@@ -21,6 +22,7 @@ __all__ = [
     "Truth",
     "check_gate",
     "evaluate",
+    "online",
     "read_predictions",
     "read_truth",
 ]
