@@ -1,0 +1,550 @@
+"""Pages for benchmarks, evaluations and the champion. Thin: access helper → form → service/selector → render.
+
+Who may do what (documented in the README): stakeholders read every page; engineers upload
+predictions (creating a run if they like) and request evaluations; leads create and change
+benchmarks, upload dataset versions and promote champions.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+from pathlib import Path
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from experiments.benchmarks import selectors, services
+from experiments.benchmarks.access import benchmark_for_user, evaluation_for_user
+from experiments.benchmarks.charts import ForestRow, det_figure, forest_figure, roc_figure
+from experiments.benchmarks.forms import (
+    BenchmarkForm,
+    DatasetUploadForm,
+    PromoteForm,
+    SubmitPredictionsForm,
+    guardrails_text,
+)
+from experiments.benchmarks.models import (
+    Benchmark,
+    Evaluation,
+    EvaluationDataset,
+    EvaluationStatus,
+    PredictionSource,
+    Verdict,
+)
+from experiments.benchmarks.text import comparison_sentence, guardrail_states, metric_label
+from experiments.benchmarks.uploads import install_upload_handlers, too_large_error
+from experiments.evaluation import HIGHER_IS_BETTER, METRICS
+from experiments.tracking import services as run_services
+from experiments.tracking.access import run_for_user
+from experiments.tracking.models import Run
+from tickets.access import project_for_user, ticket_for_user
+from tickets.models import Role
+
+EVALUATIONS_PER_PAGE = 50
+FOREST_ROWS = 30
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def streamed_uploads(view):
+    """Install the streaming, size-limited upload handlers before anything parses the body.
+
+    Django's CSRF middleware reads ``request.POST``, which would parse the upload with the
+    default handlers, so the view is exempted there and checks the token itself afterwards
+    (Django's documented pattern for changing upload handlers).
+    """
+    protected = csrf_protect(view)
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method == "POST":
+            install_upload_handlers(request)
+        return protected(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _form_error(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+def _upload_form(form_class, request: HttpRequest):
+    form = form_class(request.POST, request.FILES)
+    too_large = too_large_error(request)
+    if too_large is not None:
+        form.is_valid()
+        form.errors.pop("file", None)
+        _form_error(form, too_large)
+    return form
+
+
+# --- Benchmark list and definition ------------------------------------------------------
+@login_required
+@require_GET
+def benchmark_list(request: HttpRequest, key: str) -> HttpResponse:
+    project = project_for_user(request.user, key)
+    benchmarks = selectors.benchmarks_of_project(project=project)
+    return render(
+        request,
+        "benchmarks/benchmark_list.html",
+        {"project": project, "benchmarks": benchmarks, "can_define": project.role.allows(Role.LEAD)},
+    )
+
+
+def _metric_menu() -> dict[str, list[str]]:
+    return {task: list(names) for task, names in METRICS.items()}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def benchmark_create(request: HttpRequest, key: str) -> HttpResponse:
+    project = project_for_user(request.user, key, need=Role.LEAD)
+    form = BenchmarkForm(request.POST or None, initial={"task": "binary", "threshold": 0.5})
+    if request.method == "POST" and form.is_valid():
+        try:
+            benchmark = services.benchmark_create(project=project, user=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, f"Benchmark {benchmark.name} created. Upload its ground truth next.")
+            return redirect("benchmark-detail", key=project.key, benchmark_id=benchmark.pk)
+    status = 400 if request.method == "POST" else 200
+    context = {"project": project, "form": form, "metrics_by_task": _metric_menu(), "editing": False}
+    return render(request, "benchmarks/benchmark_form.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def benchmark_edit(request: HttpRequest, key: str, benchmark_id: int) -> HttpResponse:
+    benchmark = benchmark_for_user(request.user, benchmark_id, need=Role.LEAD, project_key=key)
+    initial = {
+        "name": benchmark.name,
+        "task": benchmark.task,
+        "primary_metric": benchmark.primary_metric,
+        "threshold": benchmark.threshold,
+        "guardrails": guardrails_text(benchmark.guardrails),
+        "description": benchmark.description,
+    }
+    form = BenchmarkForm(request.POST or None, initial=initial)
+    form.fields["task"].disabled = True
+    if request.method == "POST" and form.is_valid():
+        values = dict(form.cleaned_data)
+        values.pop("task")
+        values["primary_metric"] = values["primary_metric"] or None
+        try:
+            services.benchmark_update(benchmark=benchmark, **values)
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, f"Benchmark {benchmark.name} saved.")
+            return redirect("benchmark-detail", key=key, benchmark_id=benchmark.pk)
+    context = {
+        "project": benchmark.project,
+        "benchmark": benchmark,
+        "form": form,
+        "metrics_by_task": _metric_menu(),
+        "editing": True,
+    }
+    return render(request, "benchmarks/benchmark_form.html", context, status=400 if request.method == "POST" else 200)
+
+
+# --- The benchmark page -----------------------------------------------------------------
+def _dataset_from_query(request: HttpRequest, datasets: list[EvaluationDataset]) -> EvaluationDataset | None:
+    wanted = (request.GET.get("dataset") or "").lstrip("vV")
+    for dataset in datasets:
+        if wanted.isdigit() and dataset.version == int(wanted):
+            return dataset
+    return datasets[0] if datasets else None
+
+
+def _curves_context(benchmark: Benchmark, evaluation_id: int | None) -> dict:
+    picked = selectors.curves_of(benchmark=benchmark, evaluation_id=evaluation_id)
+    if picked is None:
+        return {"curves": None}
+    names = {"champion": picked["champion_name"] or "champion", "challenger": picked["run_name"]}
+    return {
+        "curves": picked,
+        "roc": roc_figure(picked["curves"], names=names),
+        "det": det_figure(picked["curves"], names=names),
+    }
+
+
+def _benchmark_page(request: HttpRequest, benchmark: Benchmark, **extra) -> dict:
+    project = benchmark.project
+    benchmark = selectors.benchmark_with_champion(benchmark=benchmark)
+    datasets = selectors.datasets_of_benchmark(benchmark=benchmark)
+    dataset = _dataset_from_query(request, datasets)
+    history = selectors.champion_history(benchmark=benchmark)
+    verdict = request.GET.get("verdict") if request.GET.get("verdict") in Verdict.values else None
+    page = None
+    forest = None
+    if dataset is not None:
+        rows = selectors.evaluations_of_benchmark(benchmark=benchmark, dataset=dataset, verdict=verdict)
+        page = Paginator(rows, EVALUATIONS_PER_PAGE).get_page(request.GET.get("page"))
+        selectors.attach_project(page.object_list, project)
+        forest_data = selectors.forest_rows(benchmark=benchmark, dataset=dataset, limit=FOREST_ROWS)
+        if forest_data:
+            forest = forest_figure(
+                [
+                    ForestRow(
+                        label=f"{row['run__name'] or 'run'} #{row['run_id']}",
+                        delta=row["delta"],
+                        low=row["delta_ci_low"],
+                        high=row["delta_ci_high"],
+                        verdict=row["verdict"],
+                        url=reverse("evaluation-detail", args=[project.key, row["pk"]]),
+                    )
+                    for row in forest_data
+                ],
+                metric_label=metric_label(benchmark.primary_metric),
+                higher_is_better=benchmark.primary_metric in HIGHER_IS_BETTER,
+            )
+    selected = request.GET.get("challenger")
+    curves = _curves_context(benchmark, int(selected) if selected and selected.isdigit() else None)
+    can_submit = project.role.allows(Role.ENGINEER)
+    context = {
+        "project": project,
+        "benchmark": benchmark,
+        "datasets": datasets,
+        "dataset": dataset,
+        "current_dataset": datasets[0] if datasets else None,
+        "history": history,
+        "champion_change": history[0] if history else None,
+        "page": page,
+        "verdict_filter": verdict,
+        "verdicts": Verdict.choices,
+        "forest": forest,
+        "curve_choices": selectors.compared_choices(benchmark=benchmark, dataset=dataset) if dataset else [],
+        "can_submit": can_submit,
+        "can_define": project.role.allows(Role.LEAD),
+        "runs": selectors.recent_runs(project=project) if can_submit else [],
+        "submit_form": SubmitPredictionsForm(),
+        "dataset_form": DatasetUploadForm(),
+        "guardrails": [(m, metric_label(m), margin) for m, margin in benchmark.guardrails.items()],
+        **curves,
+    }
+    context.update(extra)
+    return context
+
+
+@login_required
+@require_GET
+def benchmark_detail(request: HttpRequest, key: str, benchmark_id: int) -> HttpResponse:
+    benchmark = benchmark_for_user(request.user, benchmark_id, project_key=key)
+    return render(request, "benchmarks/benchmark_detail.html", _benchmark_page(request, benchmark))
+
+
+@login_required
+@require_GET
+def benchmark_curves(request: HttpRequest, key: str, benchmark_id: int) -> HttpResponse:
+    """The ROC/DET card for the challenger picked in its menu (an htmx fragment)."""
+    benchmark = benchmark_for_user(request.user, benchmark_id, project_key=key)
+    benchmark = selectors.benchmark_with_champion(benchmark=benchmark)
+    selected = request.GET.get("challenger", "")
+    context = {"project": benchmark.project, "benchmark": benchmark}
+    context.update(_curves_context(benchmark, int(selected) if selected.isdigit() else None))
+    datasets = selectors.latest_datasets(benchmark_ids=[benchmark.pk])
+    dataset = datasets.get(benchmark.pk)
+    context["curve_choices"] = selectors.compared_choices(benchmark=benchmark, dataset=dataset) if dataset else []
+    return render(request, "benchmarks/partials/benchmark_curves.html", context)
+
+
+# --- Dataset versions -------------------------------------------------------------------
+@streamed_uploads
+@login_required
+@require_http_methods(["GET", "POST"])
+def benchmark_datasets(request: HttpRequest, key: str, benchmark_id: int) -> HttpResponse:
+    """The dataset versions; leads upload the next one here."""
+    need = Role.LEAD if request.method == "POST" else Role.STAKEHOLDER
+    benchmark = benchmark_for_user(request.user, benchmark_id, need=need, project_key=key)
+    form = DatasetUploadForm()
+    status = 200
+    if request.method == "POST":
+        form = _upload_form(DatasetUploadForm, request)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                dataset = services.dataset_upload(
+                    benchmark=benchmark,
+                    user=request.user,
+                    path=Path(upload.temporary_file_path()),
+                    original_name=upload.name,
+                    note=form.cleaned_data["note"],
+                    move=True,
+                )
+            except ValidationError as error:
+                _form_error(form, error)
+            else:
+                messages.success(
+                    request,
+                    f"Dataset {dataset.label} accepted: {dataset.n_rows:,} rows"
+                    + (f", {dataset.n_groups:,} groups." if dataset.n_groups else "."),
+                )
+                return redirect("benchmark-detail", key=key, benchmark_id=benchmark.pk)
+        status = 400
+    context = {
+        "project": benchmark.project,
+        "benchmark": benchmark,
+        "datasets": selectors.datasets_of_benchmark(benchmark=benchmark),
+        "dataset_form": form,
+        "can_define": benchmark.project.role.allows(Role.LEAD),
+    }
+    return render(request, "benchmarks/benchmark_datasets.html", context, status=status)
+
+
+# --- Submitting predictions -------------------------------------------------------------
+def _submission_run(request: HttpRequest, benchmark: Benchmark, form: SubmitPredictionsForm) -> Run:
+    """The run the predictions belong to: an existing one of the project, or a new one."""
+    project = benchmark.project
+    run_id = form.cleaned_data.get("run")
+    if run_id:
+        run = Run.objects.filter(project=project, pk=run_id).select_related("ticket").first()
+        if run is None:
+            raise ValidationError({"run": f"There is no run {run_id} in {project.key}."})
+        run.project = project
+        return run
+    return run_services.run_create(
+        project=project,
+        user=request.user,
+        name=form.cleaned_data.get("run_name", "").strip(),
+        ticket_key=form.cleaned_data.get("ticket", "").strip() or None,
+        tags=[(services.TAG_BENCHMARK, benchmark.name)],
+    )
+
+
+@streamed_uploads
+@login_required
+@require_http_methods(["GET", "POST"])
+def benchmark_submit(request: HttpRequest, key: str, benchmark_id: int) -> HttpResponse:
+    """Upload a run's predictions (creating the run if needed) and evaluate them at once."""
+    benchmark = benchmark_for_user(request.user, benchmark_id, need=Role.ENGINEER, project_key=key)
+    dataset = services.latest_dataset(benchmark)
+    status = 200
+    if request.method == "POST":
+        form = _upload_form(SubmitPredictionsForm, request)
+        if dataset is None:
+            form.add_error(None, f"{benchmark.name} has no dataset yet; a lead must upload its ground truth first.")
+        elif form.is_valid():
+            upload = form.cleaned_data["file"]
+            dataset.benchmark = benchmark
+            try:
+                evaluation = _submit(request, benchmark, dataset, form, Path(upload.temporary_file_path()), upload.name)
+            except ValidationError as error:
+                _form_error(form, error)
+            else:
+                return redirect("evaluation-detail", key=key, evaluation_id=evaluation.pk)
+        status = 400
+    else:
+        run = request.GET.get("run", "")
+        form = SubmitPredictionsForm(initial={"run": int(run) if run.isdigit() else None})
+    context = {
+        "project": benchmark.project,
+        "benchmark": benchmark,
+        "dataset": dataset,
+        "submit_form": form,
+        "runs": selectors.recent_runs(project=benchmark.project),
+        "tickets": selectors.recent_tickets(project=benchmark.project),
+    }
+    return render(request, "benchmarks/benchmark_submit.html", context, status=status)
+
+
+def _submit(
+    request: HttpRequest,
+    benchmark: Benchmark,
+    dataset: EvaluationDataset,
+    form: SubmitPredictionsForm,
+    path: Path,
+    name: str,
+) -> Evaluation:
+    # One transaction: a file the engine rejects rolls back the run created for it.
+    with transaction.atomic():
+        run = _submission_run(request, benchmark, form)
+        prediction_set = services.predictions_upload(
+            run=run,
+            dataset=dataset,
+            user=request.user,
+            path=path,
+            original_name=name,
+            source=PredictionSource.BROWSER,
+            move=True,
+        )
+        evaluation, _ = services.evaluation_request(
+            run=run, dataset=dataset, user=request.user, predictions=prediction_set
+        )
+    return evaluation
+
+
+# --- Evaluations ------------------------------------------------------------------------
+def _metric_rows(evaluation: Evaluation) -> list[dict]:
+    report = evaluation.result or {}
+    champion = report.get("champion_metrics", {})
+    comparisons = report.get("comparisons", {})
+    methods = report.get("interval_methods", {})
+    states = dict(guardrail_states(evaluation.guardrails, evaluation.gate_reasons))
+    rows = []
+    for metric, value in report.get("metrics", {}).items():
+        role = "primary" if metric == evaluation.primary_metric else ("guardrail" if metric in states else "")
+        rows.append(
+            {
+                "metric": metric,
+                "label": metric_label(metric),
+                "role": role,
+                "margin": evaluation.guardrails.get(metric),
+                "held": states.get(metric),
+                "higher_is_better": metric in HIGHER_IS_BETTER,
+                "value": value,
+                "champion": champion.get(metric),
+                "comparison": comparisons.get(metric),
+                "method": methods.get(metric, ""),
+            }
+        )
+    return rows
+
+
+def _evaluation_context(evaluation: Evaluation, **extra) -> dict:
+    benchmark = evaluation.benchmark
+    project = benchmark.project
+    fresh = Benchmark.objects.get(pk=benchmark.pk)
+    latest = services.latest_dataset(fresh)
+    problem = services.promotion_problem(benchmark=fresh, evaluation=evaluation, latest=latest)
+    comparison = (evaluation.result or {}).get("comparison")
+    curves = (evaluation.result or {}).get("curves") or {}
+    names = {
+        "champion": evaluation.champion_run.display_name if evaluation.champion_run_id else "champion",
+        "challenger": evaluation.run.display_name,
+    }
+    context = {
+        "project": project,
+        "benchmark": benchmark,
+        "evaluation": evaluation,
+        "run": evaluation.run,
+        "metric_rows": _metric_rows(evaluation) if evaluation.status == EvaluationStatus.SUCCEEDED else [],
+        "sentence": comparison_sentence(
+            comparison, guardrails=evaluation.guardrails, gate_reasons=evaluation.gate_reasons
+        ),
+        "coverage": (evaluation.result or {}).get("coverage", {}),
+        "roc": roc_figure(curves, names=names) if curves else None,
+        "det": det_figure(curves, names=names) if curves else None,
+        "is_champion": fresh.champion_id == evaluation.run_id,
+        "problem": problem,
+        "is_baseline": evaluation.champion_run_id is None,
+        "can_promote": project.role.allows(Role.LEAD),
+        "can_evaluate": project.role.allows(Role.ENGINEER),
+        "promote_form": PromoteForm(),
+        "latest_dataset": latest,
+    }
+    context.update(extra)
+    return context
+
+
+@login_required
+@require_GET
+def evaluation_detail(request: HttpRequest, key: str, evaluation_id: int) -> HttpResponse:
+    evaluation = evaluation_for_user(request.user, evaluation_id, project_key=key)
+    return render(request, "benchmarks/evaluation_detail.html", _evaluation_context(evaluation))
+
+
+@login_required
+@require_GET
+def evaluation_status(request: HttpRequest, key: str, evaluation_id: int) -> HttpResponse:
+    """The evaluation's body, polled by htmx while it is queued or running; it stops polling when done."""
+    evaluation = evaluation_for_user(request.user, evaluation_id, project_key=key)
+    return render(request, "benchmarks/partials/evaluation_body.html", _evaluation_context(evaluation))
+
+
+@login_required
+@require_POST
+def evaluation_promote(request: HttpRequest, key: str, evaluation_id: int) -> HttpResponse:
+    evaluation = evaluation_for_user(request.user, evaluation_id, need=Role.LEAD, project_key=key)
+    form = PromoteForm(request.POST)
+    form.is_valid()
+    try:
+        change = services.champion_promote(
+            benchmark=evaluation.benchmark,
+            evaluation=evaluation,
+            user=request.user,
+            note=form.cleaned_data.get("note", ""),
+            override_reason=form.cleaned_data.get("override_reason", ""),
+        )
+    except services.PromotionConflict as conflict:
+        context = _evaluation_context(evaluation, promote_error=str(conflict), promote_form=form)
+        return render(request, "benchmarks/evaluation_detail.html", context, status=409)
+    except ValidationError as error:
+        context = _evaluation_context(evaluation, promote_error=" ".join(error.messages), promote_form=form)
+        return render(request, "benchmarks/evaluation_detail.html", context, status=400)
+    what = "baseline champion" if change.is_baseline else "champion"
+    messages.success(request, f"{change.run_name} is now the {what} of {evaluation.benchmark.name}.")
+    return redirect("benchmark-detail", key=key, benchmark_id=evaluation.benchmark_id)
+
+
+@login_required
+@require_POST
+def evaluation_rerun(request: HttpRequest, key: str, evaluation_id: int) -> HttpResponse:
+    """Evaluate the run again on the latest dataset against the current champion (a new job when anything
+    changed, or always with ``force``)."""
+    evaluation = evaluation_for_user(request.user, evaluation_id, need=Role.ENGINEER, project_key=key)
+    benchmark = evaluation.benchmark
+    dataset = services.latest_dataset(benchmark)
+    if dataset is None:
+        messages.error(request, f"{benchmark.name} has no dataset to evaluate on.")
+        return redirect("evaluation-detail", key=key, evaluation_id=evaluation.pk)
+    dataset.benchmark = benchmark
+    try:
+        fresh, created = services.evaluation_request(
+            run=evaluation.run, dataset=dataset, user=request.user, force=request.POST.get("force") == "1"
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("evaluation-detail", key=key, evaluation_id=evaluation.pk)
+    if not created:
+        messages.info(request, "Nothing changed since this evaluation: it is reused as it is.")
+    return redirect("evaluation-detail", key=key, evaluation_id=fresh.pk)
+
+
+# --- Panels for the run and ticket pages ------------------------------------------------
+@login_required
+@require_GET
+def run_evaluations(request: HttpRequest, key: str, run_id: int) -> HttpResponse:
+    """The run's evaluations and verdicts, as an htmx fragment for the run page."""
+    run = run_for_user(request.user, run_id, project_key=key)
+    evaluations = selectors.evaluations_of_run(run=run)
+    context = {
+        "project": run.project,
+        "run": run,
+        "evaluations": evaluations,
+        "polling": any(not e.is_finished for e in evaluations),
+        "benchmarks": selectors.benchmark_names(project=run.project),
+        "can_submit": run.project.role.allows(Role.ENGINEER),
+    }
+    return render(request, "benchmarks/partials/run_evaluations.html", context)
+
+
+@login_required
+@require_GET
+def ticket_evaluations(request: HttpRequest, ticket_key: str) -> HttpResponse:
+    """The evaluations of a ticket's runs, as an htmx fragment for the ticket page (a full page otherwise)."""
+    ticket = ticket_for_user(request.user, ticket_key)
+    context = {
+        "project": ticket.project,
+        "ticket": ticket,
+        "evaluations": selectors.evaluations_of_ticket(ticket=ticket),
+    }
+    template = (
+        "benchmarks/partials/ticket_evaluations.html" if _is_htmx(request) else "benchmarks/ticket_evaluations.html"
+    )
+    return render(request, template, context)

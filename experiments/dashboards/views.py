@@ -1,0 +1,572 @@
+"""Pages: the project ("kaizen") dashboard, the sprint dashboard, the stakeholder demo (for
+members and through share links), demo material, share-link management.
+
+Thin: access helper → selector/service → figures from the pure builders → render.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from experiments.dashboards import charts, selectors, services
+from experiments.dashboards.access import material_for_user, share_link_for_user
+from experiments.dashboards.forms import EXPIRY_CHOICES, DemoMaterialForm, ShareLinkForm, SprintReviewForm
+from experiments.dashboards.material import IMAGE_MAX_BYTES, NOTE_MAX_BYTES
+from experiments.dashboards.models import DemoMaterial, MaterialKind, ShareLink, ShareLinkState, ShareLinkUse
+from experiments.dashboards.result_selectors import BenchmarkProgress, benchmark_progress
+from experiments.dashboards.sharing import ShareLinkGone, share_link_for_token
+from tickets import clock
+from tickets.access import project_for_user, sprint_for_user, ticket_for_user
+from tickets.models import Outcome, Project, Role, Sprint, SprintState, TicketStatus
+
+# The project demo tells the recent story in full; older answers live on their sprint's page.
+DEMO_QUESTIONS = 12
+DEMO_SHIPPED = 15
+SHARED_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+    # Only this app's own scripts, styles and images; no forms, no framing.
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+}
+
+
+def _figure(figure: dict, dom_id: str, label: str) -> dict[str, Any]:
+    return {"figure": figure, "dom_id": dom_id, "label": label}
+
+
+def _span(sprint: Sprint) -> charts.SprintSpan:
+    return charts.SprintSpan(sprint.name, sprint.start_date, sprint.end_date)
+
+
+def _window(sprint: Sprint, now: datetime.datetime) -> tuple[datetime.datetime, datetime.datetime] | None:
+    return selectors.sprint_window(sprint, now=now)
+
+
+def _gain(benchmark: BenchmarkProgress | None, sprint: Sprint, now: datetime.datetime) -> float | None:
+    window = _window(sprint, now)
+    if benchmark is None or window is None:
+        return None
+    return benchmark.gain(*window)
+
+
+def _champion_figures(benchmarks: list[BenchmarkProgress], sprints: list[Sprint], now) -> list[dict[str, Any]]:
+    spans = [_span(s) for s in sprints]
+    return [
+        {
+            **_figure(
+                charts.champion_progress_figure(
+                    metric=b.metric,
+                    promotions=b.promotions,
+                    challengers=b.challengers,
+                    sprints=spans,
+                    until=now,
+                    title=f"{b.name}: champion {b.metric}, sprint by sprint",
+                ),
+                f"champion-{b.id}",
+                f"{b.name}: the champion's {b.metric} over time, with every challenger",
+            ),
+            "benchmark": b,
+        }
+        for b in benchmarks
+    ]
+
+
+# --- The project ("kaizen") dashboard ---------------------------------------------------
+@login_required
+@require_GET
+def dashboard(request: HttpRequest, key: str) -> HttpResponse:
+    project = project_for_user(request.user, key)
+    now = clock.now()
+    deliveries = selectors.sprint_deliveries(project=project)
+    benchmarks = benchmark_progress(project=project)
+    primary = benchmarks[0] if benchmarks else None
+    rows = []
+    for delivery in deliveries:
+        gains = [_gain(b, delivery.sprint, now) for b in benchmarks]
+        rows.append({"delivery": delivery, "gains": gains, "gain": gains[0] if gains else None})
+    started = [r for r in rows if r["delivery"].sprint.started_at is not None]
+    outcomes = charts.sprint_outcomes_figure(
+        [
+            charts.SprintOutcome(r["delivery"].sprint.name, r["delivery"].answered, r["delivery"].shipped, r["gain"])
+            for r in started
+        ],
+        metric=primary.metric if primary else "",
+    )
+    context = {
+        "project": project,
+        "rows": list(reversed(rows)),
+        "benchmarks": benchmarks,
+        "champion_figures": _champion_figures(benchmarks, [d.sprint for d in deliveries], now),
+        "outcomes_figure": _figure(outcomes, "sprint-outcomes", "Questions answered and code shipped per sprint"),
+        "has_sprints": bool(started),
+        "totals": {
+            "answered": sum(d.answered for d in deliveries),
+            "shipped": sum(d.shipped for d in deliveries),
+            "closed": sum(1 for d in deliveries if d.sprint.state == SprintState.CLOSED),
+            "sprints": len(deliveries),
+        },
+        "primary": primary,
+        "current_sprint": next((d.sprint for d in deliveries if d.sprint.state == SprintState.ACTIVE), None),
+    }
+    return render(request, "dashboards/kaizen.html", context)
+
+
+# --- The sprint dashboard ---------------------------------------------------------------
+def _sprint_figures(board: selectors.SprintDashboard, benchmarks: list[BenchmarkProgress], now) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    if board.progress is not None:
+        figures["burndown"] = _figure(
+            charts.burndown_figure(board.progress, names=board.names), "burndown", "Burndown of open tickets"
+        )
+        figures["burnup"] = _figure(
+            charts.burnup_figure(board.progress, names=board.names), "burnup", "Burnup: scope and done tickets"
+        )
+    if board.tickets:
+        figures["mix"] = _figure(
+            charts.ticket_mix_figure(board.work_type_rows, statuses=TicketStatus.choices),
+            "ticket-mix",
+            "Tickets by work type and status",
+        )
+    if board.answered_questions:
+        figures["outcomes"] = _figure(
+            charts.outcomes_figure(board.outcome_counts, labels=dict(Outcome.choices)), "outcomes", "Answers by outcome"
+        )
+    window = _window(board.sprint, now)
+    challenger_figures = []
+    for b in benchmarks:
+        if window is None:
+            break
+        points, references = b.challengers_between(*window)
+        if not points:
+            continue
+        challenger_figures.append(
+            {
+                **_figure(
+                    charts.challengers_figure(
+                        points, references, metric=b.metric, title=f"{b.name}: challengers this sprint"
+                    ),
+                    f"challengers-{b.id}",
+                    f"Challengers evaluated on {b.name} during {board.sprint.name}",
+                ),
+                "benchmark": b,
+                "count": len(points),
+                "better": sum(1 for p in points if p.verdict == "better"),
+            }
+        )
+    figures["challengers"] = challenger_figures
+    return figures
+
+
+@login_required
+@require_GET
+def sprint_dashboard(request: HttpRequest, key: str, sprint_id: int) -> HttpResponse:
+    sprint = sprint_for_user(request.user, key, sprint_id)
+    project = sprint.project
+    now = clock.now()
+    board = selectors.sprint_dashboard(project=project, sprint=sprint, now=now)
+    benchmarks = benchmark_progress(project=project)
+    context = {
+        "project": project,
+        "sprint": sprint,
+        "board": board,
+        "figures": _sprint_figures(board, benchmarks, now),
+        "benchmarks": benchmarks,
+        "sprints": list(Sprint.objects.filter(project=project).order_by("-start_date", "-id").values("id", "name")),
+        "gains": [(b, _gain(b, sprint, now)) for b in benchmarks],
+    }
+    return render(request, "dashboards/sprint.html", context)
+
+
+@login_required
+@require_GET
+def sprint_dashboard_current(request: HttpRequest, key: str) -> HttpResponse:
+    """The active sprint's dashboard (else the latest started one, else the project dashboard)."""
+    project = project_for_user(request.user, key)
+    sprint = (
+        Sprint.objects.filter(project=project, started_at__isnull=False)
+        .order_by("-started_at", "-id")
+        .only("id")
+        .first()
+    )
+    if sprint is None:
+        messages.info(request, "No sprint has started yet: the sprint dashboard fills in once one does.")
+        return redirect("dashboard", key=project.key)
+    return redirect("dashboard-sprint", key=project.key, sprint_id=sprint.pk)
+
+
+# --- The stakeholder demo ---------------------------------------------------------------
+def _plain_progress(benchmark: BenchmarkProgress) -> str:
+    """The champion's progress in one sentence a stakeholder can read aloud."""
+    if not benchmark.promotions:
+        return f"No champion on {benchmark.name} yet: the first evaluated model becomes the baseline."
+    first, last = benchmark.promotions[0], benchmark.promotions[-1]
+    if len(benchmark.promotions) == 1 or first.value is None or last.value is None:
+        return f"The baseline ({first.label}) holds {benchmark.metric} {_fmt(first.value)} on {benchmark.name}."
+    delta = last.value - first.value
+    return (
+        f"On {benchmark.name}, {benchmark.metric} went from {_fmt(first.value)} (baseline, {first.label}) to "
+        f"{_fmt(last.value)} ({last.label}): {delta:+.4g}, in {len(benchmark.promotions) - 1} "
+        f"promotion{'s' if len(benchmark.promotions) != 2 else ''}."
+    )
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4g}"
+
+
+def _demo_context(project: Project, sprint: Sprint | None, *, material_url, now: datetime.datetime) -> dict[str, Any]:
+    benchmarks = benchmark_progress(project=project)
+    if sprint is None:
+        deliveries = selectors.sprint_deliveries(project=project)
+        questions = selectors.answered_questions(project=project, limit=DEMO_QUESTIONS)
+        shipped = selectors.shipped_tickets(project=project, limit=DEMO_SHIPPED)
+        coming = selectors.upcoming(project=project)
+        sprints = [d.sprint for d in deliveries]
+        context: dict[str, Any] = {
+            "deliveries": list(reversed(deliveries)),
+            "totals": {
+                "sprints": sum(1 for d in deliveries if d.sprint.started_at is not None),
+                "answered": sum(d.answered for d in deliveries),
+                "shipped": sum(d.shipped for d in deliveries),
+            },
+            "champion_figures": _champion_figures(benchmarks, sprints, now),
+            "older_questions": max(0, sum(d.answered for d in deliveries) - len(questions)),
+        }
+    else:
+        board = selectors.sprint_dashboard(project=project, sprint=sprint, now=now)
+        questions = selectors.answered_questions(project=project, sprint=sprint)
+        shipped = board.shipped
+        coming = selectors.upcoming(project=project, after=sprint, sprints=1)
+        figures = _sprint_figures(board, benchmarks, now)
+        context = {
+            "board": board,
+            "burnup": figures.get("burnup"),
+            "challenger_figures": figures["challengers"],
+            "gains": [(b, _gain(b, sprint, now)) for b in benchmarks],
+        }
+    for question in questions:
+        for material in question.material:
+            material.url = material_url(material) if material.kind == MaterialKind.IMAGE else ""
+    context.update(
+        {
+            "project": project,
+            "sprint": sprint,
+            "benchmarks": benchmarks,
+            "progress_sentences": [_plain_progress(b) for b in benchmarks],
+            "questions": questions,
+            "shipped": shipped,
+            "coming": coming,
+            "now": now,
+        }
+    )
+    return context
+
+
+@login_required
+@require_GET
+def demo(request: HttpRequest, key: str) -> HttpResponse:
+    project = project_for_user(request.user, key)
+    context = _demo_context(
+        project,
+        None,
+        material_url=lambda m: reverse("demo-material", kwargs={"key": project.key, "material_id": m.pk}),
+        now=clock.now(),
+    )
+    context.update(_member_demo_extras(request, project, context))
+    return render(request, "dashboards/demo/page.html", context)
+
+
+@login_required
+@require_GET
+def sprint_demo(request: HttpRequest, key: str, sprint_id: int) -> HttpResponse:
+    """The sprint's demo: its review (show-and-tell) page once it has closed."""
+    sprint = sprint_for_user(request.user, key, sprint_id)
+    project = sprint.project
+    context = _demo_context(
+        project,
+        sprint,
+        material_url=lambda m: reverse("demo-material", kwargs={"key": project.key, "material_id": m.pk}),
+        now=clock.now(),
+    )
+    context.update(_member_demo_extras(request, project, context))
+    return render(request, "dashboards/demo/page.html", context)
+
+
+def _member_demo_extras(request: HttpRequest, project: Project, context: dict[str, Any]) -> dict[str, Any]:
+    extras: dict[str, Any] = {
+        "base_template": "base.html",
+        "shared": False,
+        "can_add_material": project.role.allows(Role.ENGINEER),
+        "can_manage": project.role == Role.LEAD,
+    }
+    board = context.get("board")
+    if board is not None and extras["can_manage"]:
+        review = board.review
+        extras["review_form"] = SprintReviewForm(
+            initial={
+                "goal_verdict": review.goal_verdict if review else "",
+                "summary": review.summary if review else "",
+                "next_steps": review.next_steps if review else "",
+            }
+        )
+    return extras
+
+
+@login_required
+@require_POST
+def sprint_review_edit(request: HttpRequest, key: str, sprint_id: int) -> HttpResponse:
+    sprint = sprint_for_user(request.user, key, sprint_id, need=Role.LEAD)
+    form = SprintReviewForm(request.POST)
+    if not form.is_valid():
+        field, errors = next(iter(form.errors.items()))
+        messages.error(request, f"{field}: {errors[0]}")
+    else:
+        try:
+            services.sprint_review_update(sprint=sprint, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"The review of {sprint.name} is saved.")
+    return redirect("demo-sprint", key=sprint.project.key, sprint_id=sprint.pk)
+
+
+def _material_response(material: DemoMaterial, *, download: bool = False) -> HttpResponse:
+    """The stored (re-encoded) image, with headers that keep a browser from treating it as anything else."""
+    if material.kind != MaterialKind.IMAGE or material.content_type not in ("image/png", "image/jpeg"):
+        raise Http404("This demo material is not an image.")
+    response = HttpResponse(bytes(material.content), content_type=material.content_type)
+    filename = f"{material.ticket.key}-{material.pk}.{material.extension}"
+    response["Content-Disposition"] = f'{"attachment" if download else "inline"}; filename="{filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    response["Cache-Control"] = "private, max-age=300"
+    response["Content-Length"] = str(len(response.content))
+    return response
+
+
+@login_required
+@require_GET
+def demo_material_file(request: HttpRequest, key: str, material_id: int) -> HttpResponse:
+    material = material_for_user(request.user, key, material_id)
+    return _material_response(material, download=request.GET.get("download") == "1")
+
+
+# --- Demo material on a question ticket -------------------------------------------------
+@login_required
+@require_http_methods(["GET", "POST"])
+def ticket_demo_material(request: HttpRequest, ticket_key: str) -> HttpResponse:
+    need = Role.ENGINEER if request.method == "POST" else Role.STAKEHOLDER
+    ticket = ticket_for_user(request.user, ticket_key, need=need)
+    project = ticket.project
+    form = DemoMaterialForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                material = _add_material(request, ticket, form.cleaned_data)
+            except ValidationError as error:
+                for field, errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                label = "Image" if material.kind == MaterialKind.IMAGE else "Note"
+                messages.success(request, f"{label} added to {ticket.key}'s demo.")
+                return redirect("ticket-demo-material", ticket_key=ticket.key)
+        status = 400
+    material = selectors.material_of_ticket(ticket=ticket)
+    for item in material:
+        item.url = reverse("demo-material", kwargs={"key": project.key, "material_id": item.pk})
+    context = {
+        "project": project,
+        "ticket": ticket,
+        "material": material,
+        "form": form,
+        "can_edit": project.role.allows(Role.ENGINEER),
+        "is_question": ticket.is_question,
+    }
+    return render(request, "dashboards/demo/material.html", context, status=status)
+
+
+def _add_material(request: HttpRequest, ticket, data: dict) -> DemoMaterial:
+    upload = data.get("file")
+    if data["kind"] == MaterialKind.IMAGE:
+        if upload.size > IMAGE_MAX_BYTES:
+            # Refuse before reading a byte of it.
+            raise ValidationError(
+                {
+                    "file": f"{upload.name} is {upload.size / 1048576:.1f} MB; images may be at most "
+                    f"{IMAGE_MAX_BYTES / 1048576:.1f} MB."
+                }
+            )
+        return services.demo_material_add_image(
+            ticket=ticket, actor=request.user, data=upload.read(), filename=upload.name, title=data["title"]
+        )
+    if upload is not None:
+        if upload.size > NOTE_MAX_BYTES:
+            raise ValidationError(
+                {
+                    "note": f"{upload.name} is {upload.size // 1024} KB; notes may be at most "
+                    f"{NOTE_MAX_BYTES // 1024} KB."
+                }
+            )
+        return services.demo_material_add_note(
+            ticket=ticket, actor=request.user, text=upload.read(), filename=upload.name, title=data["title"]
+        )
+    return services.demo_material_add_note(ticket=ticket, actor=request.user, text=data["text"], title=data["title"])
+
+
+@login_required
+@require_POST
+def ticket_demo_material_delete(request: HttpRequest, ticket_key: str, material_id: int) -> HttpResponse:
+    ticket = ticket_for_user(request.user, ticket_key, need=Role.ENGINEER)
+    material = material_for_user(request.user, ticket.project.key, material_id, need=Role.ENGINEER)
+    if material.ticket_id != ticket.pk:
+        raise Http404(f"Demo material {material_id} is not on {ticket.key}.")
+    services.demo_material_delete(material=material)
+    messages.success(request, f"Removed from {ticket.key}'s demo.")
+    return redirect("ticket-demo-material", ticket_key=ticket.key)
+
+
+# --- Share links (leads) ----------------------------------------------------------------
+def _links_context(project: Project, form: ShareLinkForm, now: datetime.datetime) -> dict[str, Any]:
+    links = list(ShareLink.objects.filter(project=project).select_related("sprint", "created_by", "revoked_by"))
+    for link in links:
+        link.project = project
+        link.state = link.state_at(now)
+    return {
+        "project": project,
+        "links": links,
+        "form": form,
+        "sprints": form.sprints.values(),
+        "expiry_choices": EXPIRY_CHOICES,
+        "active_count": sum(1 for link in links if link.state == ShareLinkState.ACTIVE),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def share_links(request: HttpRequest, key: str) -> HttpResponse:
+    project = project_for_user(request.user, key, need=Role.LEAD)
+    sprints = list(Sprint.objects.filter(project=project).order_by("-start_date", "-id"))
+    form = ShareLinkForm(request.POST or None, sprints=sprints, initial={"target": request.GET.get("sprint", "")})
+    now = clock.now()
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                link, token = services.share_link_create(
+                    project=project,
+                    actor=request.user,
+                    sprint=data["target"],
+                    label=data["label"],
+                    expires_at=now + datetime.timedelta(days=data["expires_in_days"]),
+                )
+            except ValidationError as error:
+                for field, errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                # Shown once, in this response only: the token is not stored and not put in a cookie.
+                context = _links_context(project, ShareLinkForm(sprints=sprints), now)
+                context["created"] = link
+                context["created_url"] = request.build_absolute_uri(reverse("shared-demo", args=[token]))
+                return render(request, "dashboards/demo/share_links.html", context, status=201)
+        return render(request, "dashboards/demo/share_links.html", _links_context(project, form, now), status=400)
+    return render(request, "dashboards/demo/share_links.html", _links_context(project, form, now))
+
+
+@login_required
+@require_GET
+def share_link_detail(request: HttpRequest, key: str, link_id: int) -> HttpResponse:
+    link = share_link_for_user(request.user, key, link_id)
+    link.state = link.state_at(clock.now())
+    uses = list(ShareLinkUse.objects.filter(link=link).order_by("-at", "-id")[:200])
+    return render(
+        request,
+        "dashboards/demo/share_link_detail.html",
+        {"project": link.project, "link": link, "uses": uses},
+    )
+
+
+@login_required
+@require_POST
+def share_link_revoke(request: HttpRequest, key: str, link_id: int) -> HttpResponse:
+    link = share_link_for_user(request.user, key, link_id)
+    try:
+        services.share_link_revoke(link=link, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Share link {link.token_hint}… is revoked: it no longer opens the demo.")
+    return redirect("share-links", key=link.project.key)
+
+
+# --- The demo through a share link (no account, no session) -----------------------------
+def _shared(request: HttpRequest, token: str) -> ShareLink | HttpResponse:
+    try:
+        return share_link_for_token(token, now=clock.now())
+    except ShareLinkGone as gone:
+        response = render(
+            request,
+            "dashboards/demo/gone.html",
+            {"state": gone.state, "gone_link": gone.link, "revoked": gone.state == ShareLinkState.REVOKED},
+            status=410,
+        )
+        for name, value in SHARED_HEADERS.items():
+            response[name] = value
+        return response
+
+
+@require_GET
+def shared_demo(request: HttpRequest, token: str) -> HttpResponse:
+    """The one page a share link opens. It reads no session and sets no cookie."""
+    link = _shared(request, token)
+    if isinstance(link, HttpResponse):
+        return link
+    services.share_link_record_use(
+        link=link, ip_address=request.META.get("REMOTE_ADDR"), user_agent=request.headers.get("User-Agent", "")
+    )
+    project = link.project
+    context = _demo_context(
+        project,
+        link.sprint,
+        material_url=lambda m: reverse("shared-material", kwargs={"token": token, "material_id": m.pk}),
+        now=clock.now(),
+    )
+    context.update(
+        {"base_template": "dashboards/demo/shared_base.html", "shared": True, "link": link, "can_manage": False}
+    )
+    response = render(request, "dashboards/demo/page.html", context)
+    for name, value in SHARED_HEADERS.items():
+        response[name] = value
+    return response
+
+
+@require_GET
+def shared_material(request: HttpRequest, token: str, material_id: int) -> HttpResponse:
+    """An image shown on the shared page, and only those: anything else is 404."""
+    link = _shared(request, token)
+    if isinstance(link, HttpResponse):
+        return link
+    limit = None if link.sprint_id else DEMO_QUESTIONS
+    shown = selectors.answered_question_ids(project=link.project, sprint=link.sprint, limit=limit)
+    material = DemoMaterial.objects.select_related("ticket").filter(pk=material_id, ticket_id__in=shown).first()
+    if material is None:
+        raise Http404("This picture is not part of the shared demo.")
+    material.ticket.project = link.project
+    response = _material_response(material)
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
