@@ -18,6 +18,7 @@ from tickets import selectors, services
 from tickets.access import (
     comment_for_user,
     epic_for_user,
+    id_or_none,
     project_for_user,
     require_role,
     sprint_for_user,
@@ -527,16 +528,16 @@ class TicketFilterInput(serializers.Serializer):
     def validate_sprint(self, value: str) -> int | str:
         if value == selectors.BACKLOG:
             return value
-        if not value.isdigit():
+        if id_or_none(value) is None:
             raise serializers.ValidationError(f"{value!r} is neither a sprint id nor 'backlog'.")
-        return int(value)
+        return id_or_none(value)
 
     def validate_epic(self, value: str) -> int | str:
         if value == selectors.NO_EPIC:
             return value
-        if not value.isdigit():
+        if id_or_none(value) is None:
             raise serializers.ValidationError(f"{value!r} is neither an epic id nor 'none'.")
-        return int(value)
+        return id_or_none(value)
 
     def validate_status(self, value: str) -> tuple[str, ...]:
         statuses = tuple(s.strip() for s in value.split(",") if s.strip())

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Case, Count, Prefetch, Q, QuerySet, Sum, When
 
+from tickets.access import id_or_none
 from tickets.models import (
     OPEN_STATUSES,
     Comment,
@@ -109,8 +110,8 @@ def _filtered(rows: QuerySet[Ticket], project: Project, filters: TicketFilters) 
     if text:
         match = Q(title__icontains=text) | Q(description__icontains=text) | Q(question__icontains=text)
         number = text.upper().removeprefix(f"{project.key}-")
-        if number.isdigit():
-            match |= Q(number=int(number))
+        if id_or_none(number) is not None:
+            match |= Q(number=id_or_none(number))
         rows = rows.filter(match)
     return rows
 

@@ -16,7 +16,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tickets import selectors, services
-from tickets.access import comment_for_user, epic_for_user, project_for_user, sprint_for_user, ticket_for_user
+from tickets.access import (
+    comment_for_user,
+    epic_for_user,
+    id_or_none,
+    project_for_user,
+    sprint_for_user,
+    ticket_for_user,
+)
 from tickets.extensions import ticket_panels
 from tickets.forms import (
     AnswerForm,
@@ -241,7 +248,7 @@ def ticket_quick_create(request: HttpRequest, key: str) -> HttpResponse:
 def board(request: HttpRequest, key: str) -> HttpResponse:
     project = project_for_user(request.user, key)
     raw = request.GET.get("sprint", "")
-    sprint_id = int(raw) if raw.isdigit() else None
+    sprint_id = id_or_none(raw)
     if raw and sprint_id is None:
         messages.error(request, f"Sprint: {raw!r} is not a sprint id; showing the current sprint.")
     sprint = selectors.sprint_for_board(project=project, sprint_id=sprint_id)
@@ -277,9 +284,9 @@ def ticket_create(request: HttpRequest, key: str) -> HttpResponse:
     members = list(selectors.memberships_of_project(project=project))
     can_plan = _allows(project, Role.LEAD)
     initial = {}
-    if request.method == "GET" and request.GET.get("sprint", "").isdigit() and can_plan:
+    if request.method == "GET" and id_or_none(request.GET.get("sprint", "")) and can_plan:
         initial["sprint"] = request.GET["sprint"]
-    if request.method == "GET" and request.GET.get("epic", "").isdigit():
+    if request.method == "GET" and id_or_none(request.GET.get("epic", "")):
         initial["epic"] = request.GET["epic"]
     form = TicketForm(request.POST or None, project=project, members=members, can_plan=can_plan, initial=initial)
     if request.method == "POST" and form.is_valid():

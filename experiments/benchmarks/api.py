@@ -38,7 +38,7 @@ from experiments.benchmarks.text import comparison_sentence
 from experiments.benchmarks.uploads import install_upload_handlers, too_large_error
 from experiments.evaluation import METRICS
 from experiments.tracking.access import run_for_user
-from tickets.access import project_for_user
+from tickets.access import id_or_none, project_for_user
 from tickets.api import E400, E401, E403, E404
 from tickets.models import Project, Role
 
@@ -554,9 +554,10 @@ def _number_param(request: Request, name: str) -> int | None:
     text = (request.query_params.get(name) or "").strip().lstrip("vV")
     if not text:
         return None
-    if not text.isdigit():
+    number = id_or_none(text)
+    if number is None:
         raise serializers.ValidationError({name: [f"{text!r} is not a number."]})
-    return int(text)
+    return number
 
 
 class EvaluationListApi(APIView):
@@ -767,7 +768,8 @@ class RunPredictionsApi(UploadApiView):
 def _benchmark_by_ref(project: Project, ref: str) -> Benchmark:
     ref = str(ref).strip()
     rows = Benchmark.objects.filter(project=project)
-    benchmark = rows.filter(pk=int(ref)).first() if ref.isdigit() else None
+    number = id_or_none(ref)
+    benchmark = rows.filter(pk=number).first() if number is not None else None
     benchmark = benchmark or rows.filter(name=ref).first()
     if benchmark is None:
         known = ", ".join(rows.values_list("name", flat=True)) or "none yet"

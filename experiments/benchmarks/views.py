@@ -45,7 +45,7 @@ from experiments.evaluation import HIGHER_IS_BETTER, METRICS
 from experiments.tracking import services as run_services
 from experiments.tracking.access import run_for_user
 from experiments.tracking.models import Run
-from tickets.access import project_for_user, ticket_for_user
+from tickets.access import id_or_none, project_for_user, ticket_for_user
 from tickets.models import Role
 
 EVALUATIONS_PER_PAGE = 50
@@ -167,7 +167,7 @@ def benchmark_edit(request: HttpRequest, key: str, benchmark_id: int) -> HttpRes
 def _dataset_from_query(request: HttpRequest, datasets: list[EvaluationDataset]) -> EvaluationDataset | None:
     wanted = (request.GET.get("dataset") or "").lstrip("vV")
     for dataset in datasets:
-        if wanted.isdigit() and dataset.version == int(wanted):
+        if dataset.version == id_or_none(wanted):
             return dataset
     return datasets[0] if datasets else None
 
@@ -215,7 +215,7 @@ def _benchmark_page(request: HttpRequest, benchmark: Benchmark, **extra) -> dict
                 higher_is_better=benchmark.primary_metric in HIGHER_IS_BETTER,
             )
     selected = request.GET.get("challenger")
-    curves = _curves_context(benchmark, int(selected) if selected and selected.isdigit() else None)
+    curves = _curves_context(benchmark, id_or_none(selected))
     can_submit = project.role.allows(Role.ENGINEER)
     context = {
         "project": project,
@@ -257,7 +257,7 @@ def benchmark_curves(request: HttpRequest, key: str, benchmark_id: int) -> HttpR
     benchmark = selectors.benchmark_with_champion(benchmark=benchmark)
     selected = request.GET.get("challenger", "")
     context = {"project": benchmark.project, "benchmark": benchmark}
-    context.update(_curves_context(benchmark, int(selected) if selected.isdigit() else None))
+    context.update(_curves_context(benchmark, id_or_none(selected)))
     datasets = selectors.latest_datasets(benchmark_ids=[benchmark.pk])
     dataset = datasets.get(benchmark.pk)
     context["curve_choices"] = selectors.compared_choices(benchmark=benchmark, dataset=dataset) if dataset else []
@@ -351,7 +351,7 @@ def benchmark_submit(request: HttpRequest, key: str, benchmark_id: int) -> HttpR
         status = 400
     else:
         run = request.GET.get("run", "")
-        form = SubmitPredictionsForm(initial={"run": int(run) if run.isdigit() else None})
+        form = SubmitPredictionsForm(initial={"run": id_or_none(run)})
     context = {
         "project": benchmark.project,
         "benchmark": benchmark,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -196,36 +195,27 @@ class RunListApi(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         now = services.now_ms()
-        with transaction.atomic():
-            run = services.run_create(
-                project=project,
-                user=request.user,
-                name=values["name"],
-                ticket_key=values.get("ticket") or None,
-                notes=values["notes"],
-                tags=list(values["tags"].items()),
-                params=list(values["params"].items()),
-            )
-            for start in range(0, len(values["metrics"]), services.MAX_METRICS_PER_BATCH):
-                chunk = values["metrics"][start : start + services.MAX_METRICS_PER_BATCH]
-                points = [
-                    services.MetricPoint(
-                        key=m["key"], value=m["value"], step=m["step"], timestamp=m.get("timestamp", now)
-                    )
-                    for m in chunk
-                ]
-                services.run_log(run=run, metrics=points)
-            services.run_update(run=run, status=values["status"])
-        run = Run.objects.select_related("ticket", "started_by").get(pk=run.pk)
+        run = services.run_record(
+            project=project,
+            user=request.user,
+            name=values["name"],
+            ticket_key=values.get("ticket") or None,
+            notes=values["notes"],
+            tags=list(values["tags"].items()),
+            params=list(values["params"].items()),
+            metrics=[
+                services.MetricPoint(key=m["key"], value=m["value"], step=m["step"], timestamp=m.get("timestamp", now))
+                for m in values["metrics"]
+            ],
+            status=values["status"],
+        )
+        run = selectors.run_with_people(run=run)
         return Response(_runs_out([run], project)[0], status=status.HTTP_201_CREATED)
 
 
 class RunDetailApi(APIView):
     def _run(self, request: Request, run_id: str, need: Role) -> Run:
-        access = run_for_user(request.user, run_id, need=need)
-        run = Run.objects.select_related("ticket", "started_by").get(pk=access.pk)
-        run.project = access.project
-        return run
+        return run_for_user(request.user, run_id, need=need, queryset=selectors.runs_with_people())
 
     @extend_schema(
         responses={200: RunOutput, 401: E401, 404: E404},
@@ -245,12 +235,14 @@ class RunDetailApi(APIView):
         data = RunUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        with transaction.atomic():
-            if "ticket" in values:
-                services.run_attach_ticket(run=run, ticket_key=values["ticket"] or None, actor=request.user)
-            if "name" in values or "notes" in values:
-                services.run_update(run=run, name=values.get("name"), notes=values.get("notes"))
-        run = self._run(request, run_id, Role.ENGINEER)
+        services.run_change(
+            run=run,
+            actor=request.user,
+            ticket_key=values["ticket"] or None if "ticket" in values else services.UNCHANGED,
+            name=values.get("name"),
+            notes=values.get("notes"),
+        )
+        run = selectors.run_with_people(run=run)
         return Response(_runs_out([run], run.project)[0])
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import AuthenticationFailed
@@ -34,11 +35,11 @@ from rest_framework.exceptions import AuthenticationFailed
 from agileml.authentication import BearerOrTokenAuthentication
 from experiments.tracking import selectors, services
 from experiments.tracking.access import run_for_user
-from experiments.tracking.models import Artifact, LatestMetric, Metric, Run, RunStatus
+from experiments.tracking.models import LatestMetric, Run, RunStatus
 from experiments.tracking.search_syntax import SearchSyntaxError, like_to_regex, parse_filter, parse_order_by
 from experiments.tracking.selectors import MLFLOW_TO_STATUS, STATUS_TO_MLFLOW
-from tickets.access import project_for_user
-from tickets.models import Membership, Project, Role
+from tickets.access import project_by_id_for_user, project_for_user
+from tickets.models import Project, Role
 
 logger = logging.getLogger(__name__)
 
@@ -316,32 +317,29 @@ def dispatch(request: HttpRequest, path: str) -> HttpResponse:
         return _translate(error).response()
 
 
+# Outsiders learn nothing from these: the same answer whether or not the experiment or run exists.
+NO_SUCH_EXPERIMENT = (
+    "No such experiment, or you are not a member of its project. In AgileML the MLflow experiment is a "
+    "project: call mlflow.set_experiment('<PROJECT KEY>') (e.g. 'AUTH') before starting a run."
+)
+NO_SUCH_RUN = "No such run, or you are not a member of its project."
+
+
 def _experiment_project(user: AbstractBaseUser, experiment_id: Any, *, need: Role) -> Project:
-    missing = MlflowError(
-        "RESOURCE_DOES_NOT_EXIST",
-        f"No experiment with id={experiment_id}. In AgileML the MLflow experiment is a project: "
-        "call mlflow.set_experiment('<PROJECT KEY>') (e.g. 'AUTH') before starting a run.",
-    )
-    text = str(experiment_id or "").strip()
-    if not text.isdigit():
-        raise missing
-    key = Project.objects.filter(pk=int(text)).values_list("key", flat=True).first()
-    if key is None:
-        raise missing
     try:
-        return project_for_user(user, key, need=need)
+        return project_by_id_for_user(user, experiment_id, need=need)
     except Http404:
-        raise missing from None
+        raise MlflowError("RESOURCE_DOES_NOT_EXIST", NO_SUCH_EXPERIMENT) from None
 
 
-def _run(user: AbstractBaseUser, data: dict, *, need: Role) -> Run:
+def _run(user: AbstractBaseUser, data: dict, *, need: Role, queryset: QuerySet[Run] | None = None) -> Run:
     run_id = data.get("run_id") or data.get("run_uuid")
     if not run_id:
         raise MlflowError("INVALID_PARAMETER_VALUE", "Missing value for required parameter 'run_id'.")
     try:
-        return run_for_user(user, str(run_id), need=need)
+        return run_for_user(user, str(run_id), need=need, queryset=queryset)
     except Http404:
-        raise MlflowError("RESOURCE_DOES_NOT_EXIST", f"Run with id={run_id} not found.") from None
+        raise MlflowError("RESOURCE_DOES_NOT_EXIST", NO_SUCH_RUN) from None
 
 
 # --- Experiments ------------------------------------------------------------------------
@@ -353,7 +351,7 @@ def experiment_get_by_name(request: HttpRequest, user: AbstractBaseUser, data: d
     except Http404:
         raise MlflowError(
             "RESOURCE_DOES_NOT_EXIST",
-            f"Could not find experiment with name '{name}': no AgileML project with that key has you as a member.",
+            "Could not find that experiment: no AgileML project with that key has you as a member.",
         ) from None
     return {"experiment": experiment_json(project)}
 
@@ -384,8 +382,7 @@ _NAME_FILTER = re.compile(r"^\s*(?:attributes?\.|attr\.)?name\s*(=|!=|LIKE|ILIKE
 
 @endpoint("experiments/search", "POST")
 def experiment_search(request: HttpRequest, user: AbstractBaseUser, data: dict) -> dict:
-    memberships = Membership.objects.filter(user=user).select_related("project").order_by("project__key")
-    projects = [m.project for m in memberships]
+    projects = selectors.projects_of_user(user=user)
     text = data.get("filter") or ""
     if text.strip():
         match = _NAME_FILTER.match(text)
@@ -417,14 +414,13 @@ def run_create(request: HttpRequest, user: AbstractBaseUser, data: dict) -> dict
 
 @endpoint("runs/get", "GET")
 def run_get(request: HttpRequest, user: AbstractBaseUser, data: dict) -> dict:
-    run = _run(user, data, need=Role.STAKEHOLDER)
-    run = Run.objects.select_related("ticket", "started_by", "project").get(pk=run.pk)
+    run = _run(user, data, need=Role.STAKEHOLDER, queryset=selectors.runs_with_people())
     return {"run": runs_json([run])[0]}
 
 
 @endpoint("runs/update", "POST")
 def run_update(request: HttpRequest, user: AbstractBaseUser, data: dict) -> dict:
-    run = _run(user, data, need=Role.ENGINEER)
+    run = _run(user, data, need=Role.ENGINEER, queryset=selectors.runs_with_people())
     status = data.get("status")
     if status is not None and str(status).upper() not in MLFLOW_TO_STATUS:
         known = ", ".join(STATUS_TO_MLFLOW.values())
@@ -437,7 +433,6 @@ def run_update(request: HttpRequest, user: AbstractBaseUser, data: dict) -> dict
         end_time=services.datetime_from_ms(end_time) if end_time is not None else None,
         name=str(name) if name else None,
     )
-    run = Run.objects.select_related("started_by").get(pk=run.pk)
     return {"run_info": run_info_json(run)}
 
 
@@ -531,8 +526,7 @@ def run_search(request: HttpRequest, user: AbstractBaseUser, data: dict) -> dict
     if str(data.get("run_view_type") or "ACTIVE_ONLY").upper() == "DELETED_ONLY":
         return {"runs": []}
     offset = _page_offset(data.get("page_token"))
-    runs = Run.objects.filter(project__in=projects).select_related("ticket", "started_by", "project")
-    runs = selectors.order_search(selectors.apply_search(runs, clauses), order)
+    runs = selectors.search_runs(projects=projects, clauses=clauses, order=order)
     page = list(runs[offset : offset + max_results + 1])
     result: dict[str, Any] = {"runs": runs_json(page[:max_results])}
     if len(page) > max_results:
@@ -546,14 +540,9 @@ def metric_get_history(request: HttpRequest, user: AbstractBaseUser, data: dict)
     key = _str(data, "metric_key")
     max_results = _int(data.get("max_results"), "max_results")
     offset = _page_offset(data.get("page_token"))
-    rows = (
-        Metric.objects.filter(run=run, key=key)
-        .order_by("step", "timestamp", "id")
-        .values_list("value", "is_nan", "timestamp", "step")
+    rows = selectors.metric_points(
+        run=run, key=key, offset=offset, limit=None if max_results is None else max_results + 1
     )
-    if max_results is not None:
-        rows = rows[offset : offset + max_results + 1]
-    rows = list(rows)
     result: dict[str, Any] = {
         "metrics": [
             {"key": key, "value": _number_out(v, nan), "timestamp": ts, "step": step}
@@ -584,7 +573,7 @@ def _artifact_target(user: AbstractBaseUser, path: str, *, need: Role) -> tuple[
     try:
         run = run_for_user(user, parts[1], need=need)
     except Http404:
-        raise MlflowError("RESOURCE_DOES_NOT_EXIST", f"Run with id={parts[1]} not found.") from None
+        raise MlflowError("RESOURCE_DOES_NOT_EXIST", NO_SUCH_RUN) from None
     if str(run.project_id) != parts[0]:
         raise MlflowError("RESOURCE_DOES_NOT_EXIST", f"Run {parts[1]} is not in experiment {parts[0]}.")
     return run, parts[3] if len(parts) == 4 else ""
@@ -628,7 +617,7 @@ def artifact(request: HttpRequest, path: str) -> HttpResponse:
 
 def artifact_download_response(run: Run, relative: str) -> FileResponse:
     services.validate_artifact_path(relative)
-    if not Artifact.objects.filter(run=run, path=relative).exists():
+    if not selectors.artifact_exists(run=run, path=relative):
         raise Http404(f"Run {run.uuid} has no artifact {relative!r}.")
     file_path = services.artifact_file(run, relative)
     if not file_path.is_file():
@@ -646,7 +635,7 @@ def artifact_list(request: HttpRequest) -> HttpResponse:
     run, folder = _artifact_target(user, request.GET.get("path", ""), need=Role.STAKEHOLDER)
     prefix = f"{folder.strip('/')}/" if folder.strip("/") else ""
     entries: dict[str, dict] = {}
-    for item_path, size in Artifact.objects.filter(run=run, path__startswith=prefix).values_list("path", "size"):
+    for item_path, size in selectors.artifact_sizes(run=run, prefix=prefix):
         rest = item_path[len(prefix) :]
         head, sep, _ = rest.partition("/")
         if sep:

@@ -13,7 +13,8 @@ from django.db.models import Exists, F, FloatField, OuterRef, Q, QuerySet, Subqu
 from experiments.tracking.models import Artifact, LatestMetric, Metric, Param, Run, RunStatus, Tag
 from experiments.tracking.search_syntax import Clause, OrderKey, like_to_regex
 from experiments.tracking.services import TAG_NOTE, TAG_RUN_NAME, TAG_TICKET
-from tickets.models import Project, Ticket
+from tickets.access import id_or_none
+from tickets.models import Membership, Project, Ticket
 
 STATUS_TO_MLFLOW = {
     RunStatus.RUNNING: "RUNNING",
@@ -50,6 +51,75 @@ def runs_of_project(
             tags = tags.filter(value=value)
         runs = runs.filter(Exists(tags))
     return runs.order_by("-start_time", "-id")
+
+
+def runs_with_people() -> QuerySet[Run]:
+    """Runs with their ticket and starter joined, as pages and APIs show one run."""
+    return Run.objects.select_related("ticket", "started_by")
+
+
+def run_with_people(*, run: Run) -> Run:
+    """``run`` read again with its ticket and starter; its project (with the caller's role) is kept."""
+    fresh = runs_with_people().get(pk=run.pk)
+    fresh.project = run.project
+    if fresh.ticket_id:
+        fresh.ticket.project = run.project
+    return fresh
+
+
+def projects_of_user(*, user) -> list[Project]:
+    """The projects ``user`` is a member of, by key (the MLflow experiments they see): one query."""
+    memberships = Membership.objects.filter(user=user).select_related("project").order_by("project__key")
+    return [m.project for m in memberships]
+
+
+def search_runs(*, projects: Sequence[Project], clauses: Sequence[Clause], order: Sequence[OrderKey]) -> QuerySet[Run]:
+    """The runs of ``projects`` matching MLflow search ``clauses``, in ``order``."""
+    runs = Run.objects.filter(project__in=projects).select_related("ticket", "started_by", "project")
+    return order_search(apply_search(runs, clauses), order)
+
+
+def metric_points(*, run: Run, key: str, offset: int = 0, limit: int | None = None) -> list[tuple]:
+    """``[(value, is_nan, timestamp, step)]`` of one metric in step order, from ``offset``, at most ``limit``."""
+    rows = (
+        Metric.objects.filter(run=run, key=key)
+        .order_by("step", "timestamp", "id")
+        .values_list("value", "is_nan", "timestamp", "step")
+    )
+    if limit is not None:
+        rows = rows[offset : offset + limit]
+    return list(rows)
+
+
+def artifact_exists(*, run: Run, path: str) -> bool:
+    return Artifact.objects.filter(run=run, path=path).exists()
+
+
+def artifact_sizes(*, run: Run, prefix: str) -> list[tuple[str, int]]:
+    """``[(path, size)]`` of the run's artifacts under ``prefix``."""
+    return list(Artifact.objects.filter(run=run, path__startswith=prefix).values_list("path", "size"))
+
+
+def run_of_project(*, project: Project, run_id: int, ticket: Ticket | None = None) -> Run | None:
+    """Run ``run_id`` of ``project`` (attached to ``ticket``, if given), with the project attached; or None."""
+    rows = Run.objects.filter(project=project, pk=run_id)
+    if ticket is not None:
+        rows = rows.filter(ticket=ticket)
+    run = rows.first()
+    if run is not None:
+        run.project = project
+    return run
+
+
+def tickets_with_runs(*, project: Project) -> list[tuple[int, str]]:
+    """``[(number, title)]`` of the project's tickets that have runs, for the run list's filter menu: one query."""
+    rows = Ticket.objects.filter(project=project, runs__isnull=False).distinct().order_by("number")
+    return list(rows.values_list("number", "title"))
+
+
+def newest_tickets(*, project: Project, limit: int = 200) -> QuerySet[Ticket]:
+    """The project's newest tickets, for the attach menu of a run page."""
+    return Ticket.objects.filter(project=project).order_by("-number")[:limit]
 
 
 def runs_of_ticket(*, ticket: Ticket) -> QuerySet[Run]:
@@ -318,7 +388,8 @@ def _filter_tag(runs: QuerySet[Run], clause: Clause) -> QuerySet[Run]:
     if clause.key == TAG_TICKET:
         if clause.op in ("=", "!="):
             prefix, _, number = value.upper().rpartition("-")
-            match = Q(project__key=prefix, ticket__number=int(number)) if number.isdigit() else Q(pk__in=[])
+            ticket_number = id_or_none(number)
+            match = Q(project__key=prefix, ticket__number=ticket_number) if ticket_number else Q(pk__in=[])
             return runs.filter(match if clause.op == "=" else ~match)
         return runs.filter(ticket__isnull=False)
     inner = Tag.objects.filter(run=OuterRef("pk"), key=clause.key).filter(_text_q("value", clause.op, value))
@@ -347,3 +418,90 @@ def order_search(runs: QuerySet[Run], order: Sequence[OrderKey]) -> QuerySet[Run
         expressions.append(field.asc(nulls_last=True) if item.ascending else field.desc(nulls_last=True))
     expressions += [F("start_time").desc(), F("id").desc()]
     return runs.order_by(*expressions)
+
+
+# --- The run list's columns and the comparison page ------------------------------------
+DEFAULT_METRIC_COLUMNS = 3
+
+
+@dataclass(frozen=True)
+class RunColumns:
+    """The metric and param keys a project's runs have, and which of them the list shows."""
+
+    metric_keys: list[str]
+    param_keys: list[str]
+    metrics: list[str]
+    params: list[str]
+
+
+def run_columns(*, project: Project, metrics: Sequence[str] | None, params: Sequence[str] | None) -> RunColumns:
+    """The columns asked for (unknown keys dropped), or by default the first few metrics: two queries."""
+    metric_keys = metric_keys_of_project(project=project)
+    param_keys = param_keys_of_project(project=project)
+    if metrics is None and params is None:
+        return RunColumns(metric_keys, param_keys, metric_keys[:DEFAULT_METRIC_COLUMNS], [])
+    return RunColumns(
+        metric_keys,
+        param_keys,
+        [k for k in metrics or () if k in metric_keys],
+        [k for k in params or () if k in param_keys],
+    )
+
+
+def run_rows(*, project: Project, runs: list[Run], columns: RunColumns) -> list[Run]:
+    """``runs`` with ``metric_cells`` and ``param_cells`` for the shown columns: two queries at most."""
+    ids = [r.pk for r in runs]
+    latest = latest_metrics_of_runs(run_ids=ids, keys=columns.metrics) if columns.metrics else {}
+    params = params_of_runs(run_ids=ids, keys=columns.params) if columns.params else {}
+    for run in runs:
+        if run.ticket_id:
+            run.ticket.project = project
+        run.metric_cells = [latest.get(run.pk, {}).get(k) for k in columns.metrics]
+        run.param_cells = [params.get(run.pk, {}).get(k) for k in columns.params]
+    return runs
+
+
+@dataclass
+class RunComparison:
+    """Runs side by side: params (flagging those that differ), latest metrics (with the range) and histories."""
+
+    runs: list[Run]
+    missing: list[int]
+    param_rows: list[dict]
+    metric_rows: list[dict]
+    metric_keys: list[str]
+    histories: dict[tuple[int, str], list[tuple[int, float]]]
+
+
+def run_comparison(*, project: Project, ids: Sequence[int]) -> RunComparison:
+    """Runs ``ids`` of ``project`` compared: four queries whatever the number of runs and metrics."""
+    runs = runs_by_ids(project=project, ids=ids)
+    missing = sorted(set(ids) - {r.pk for r in runs})
+    if missing:
+        return RunComparison(runs, missing, [], [], [], {})
+    run_ids = [r.pk for r in runs]
+    params = params_of_runs(run_ids=run_ids)
+    latest = latest_metrics_of_runs(run_ids=run_ids)
+    param_rows = []
+    for param_key in sorted({k for p in params.values() for k in p}):
+        values = [params.get(r.pk, {}).get(param_key) for r in runs]
+        param_rows.append({"key": param_key, "values": values, "differs": len(set(values)) > 1})
+    metric_keys = sorted({k for m in latest.values() for k in m})
+    metric_rows = []
+    for metric_key in metric_keys:
+        cells = [latest.get(r.pk, {}).get(metric_key) for r in runs]
+        numbers = [c.value for c in cells if c is not None and not c.is_nan]
+        spread = len(numbers) > 1
+        metric_rows.append(
+            {
+                "key": metric_key,
+                "cells": cells,
+                "low": min(numbers) if spread else None,
+                "high": max(numbers) if spread else None,
+            }
+        )
+    for run in runs:
+        if run.ticket_id:
+            run.ticket.project = project
+    histories = metric_histories(run_ids=run_ids, keys=metric_keys)
+    return RunComparison(runs, [], param_rows, metric_rows, metric_keys, histories)

@@ -337,6 +337,51 @@ def run_update(
     return run
 
 
+@transaction.atomic
+def run_record(
+    *,
+    project: Project,
+    user: AbstractBaseUser | None,
+    name: str = "",
+    ticket_key: str | None = None,
+    notes: str = "",
+    tags: Sequence[tuple[str, str]] = (),
+    params: Sequence[tuple[str, str]] = (),
+    metrics: Sequence[MetricPoint] = (),
+    status: RunStatus = RunStatus.FINISHED,
+) -> Run:
+    """Record a whole run at once (the REST API's POST): created, its metric points logged in
+    batches of MLflow's size, and its status set; all of it or, on error, nothing."""
+    run = run_create(
+        project=project, user=user, name=name, ticket_key=ticket_key, notes=notes, tags=tags, params=params
+    )
+    for start in range(0, len(metrics), MAX_METRICS_PER_BATCH):
+        run_log(run=run, metrics=metrics[start : start + MAX_METRICS_PER_BATCH])
+    run_update(run=run, status=status)
+    return run
+
+
+# Marks "leave the ticket as it is" (None detaches).
+UNCHANGED = object()
+
+
+@transaction.atomic
+def run_change(
+    *,
+    run: Run,
+    actor: AbstractBaseUser | None,
+    ticket_key: str | object | None = UNCHANGED,
+    name: str | None = None,
+    notes: str | None = None,
+) -> Run:
+    """Attach or detach the ticket (``None`` detaches) and rename or annotate the run, in one transaction."""
+    if ticket_key is not UNCHANGED:
+        run_attach_ticket(run=run, ticket_key=ticket_key, actor=actor)
+    if name is not None or notes is not None:
+        run_update(run=run, name=name, notes=notes)
+    return run
+
+
 def _record_ticket_change(run: Run, old: Ticket | None, new: Ticket | None, actor: AbstractBaseUser | None) -> None:
     """Write the attach/detach into the tickets' history (in the caller's transaction)."""
     if old is not None and old != new:

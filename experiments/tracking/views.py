@@ -21,11 +21,11 @@ from experiments.tracking.access import run_for_user
 from experiments.tracking.forms import AttachRunForm, AttachTicketForm, RunFilterForm, RunNotesForm
 from experiments.tracking.mlflow_api import artifact_download_response
 from experiments.tracking.models import Run, RunStatus
-from tickets.access import project_for_user, ticket_for_user
-from tickets.models import Membership, Project, Role, Ticket
+from tickets.access import id_or_none, project_by_id_for_user, project_for_user, ticket_for_user
+from tickets.models import Project, Role, Ticket
+from tickets.selectors import memberships_of_project
 
 RUNS_PER_PAGE = 50
-DEFAULT_METRIC_COLUMNS = 3
 MAX_COMPARE = 10
 
 
@@ -50,39 +50,29 @@ def run_list(request: HttpRequest, key: str) -> HttpResponse:
         tag=form.tag_filter() if valid else None,
         username=data.get("user") or None,
     )
-    metric_keys = selectors.metric_keys_of_project(project=project)
-    param_keys = selectors.param_keys_of_project(project=project)
-    if request.GET.get("columns"):
-        metric_columns = [k for k in request.GET.getlist("m") if k in metric_keys]
-        param_columns = [k for k in request.GET.getlist("p") if k in param_keys]
-    else:
-        metric_columns, param_columns = metric_keys[:DEFAULT_METRIC_COLUMNS], []
     sort = selectors.SortSpec.parse(request.GET.get("sort"))
+    columns = selectors.run_columns(
+        project=project,
+        metrics=request.GET.getlist("m") if request.GET.get("columns") else None,
+        params=request.GET.getlist("p") if request.GET.get("columns") else None,
+    )
     page = Paginator(selectors.sort_runs(runs, sort), RUNS_PER_PAGE).get_page(request.GET.get("page"))
-    rows = list(page.object_list)
-    ids = [r.pk for r in rows]
-    latest = selectors.latest_metrics_of_runs(run_ids=ids, keys=metric_columns) if metric_columns else {}
-    params = selectors.params_of_runs(run_ids=ids, keys=param_columns) if param_columns else {}
-    for run in rows:
-        if run.ticket_id:
-            run.ticket.project = project
-        run.metric_cells = [latest.get(run.pk, {}).get(k) for k in metric_columns]
-        run.param_cells = [params.get(run.pk, {}).get(k) for k in param_columns]
+    rows = selectors.run_rows(project=project, runs=list(page.object_list), columns=columns)
     context = {
         "project": project,
         "form": form,
         "ticket_error": ticket_error,
         "page": page,
         "runs": rows,
-        "metric_keys": metric_keys,
-        "param_keys": param_keys,
-        "metric_columns": metric_columns,
-        "param_columns": param_columns,
+        "metric_keys": columns.metric_keys,
+        "param_keys": columns.param_keys,
+        "metric_columns": columns.metrics,
+        "param_columns": columns.params,
         "sort": sort,
-        "headers": _headers(request, sort, metric_columns, param_columns),
+        "headers": _headers(request, sort, columns.metrics, columns.params),
         "statuses": RunStatus.choices,
         "ticket_options": _ticket_options(project, data.get("ticket", "")),
-        "members": Membership.objects.filter(project=project).select_related("user").order_by("user__username"),
+        "members": memberships_of_project(project=project),
         "query": _query_without(request, "page"),
         "filtered": any(data.get(f) for f in ("ticket", "status", "tag", "user")),
     }
@@ -93,9 +83,8 @@ def run_list(request: HttpRequest, key: str) -> HttpResponse:
 def _ticket_options(project: Project, selected: str) -> list[dict]:
     """Tickets that have runs, for the filter menu: one query."""
     selected = (selected or "").strip().upper()
-    rows = Ticket.objects.filter(project=project, runs__isnull=False).distinct().order_by("number")
     options = []
-    for number, title in rows.values_list("number", "title"):
+    for number, title in selectors.tickets_with_runs(project=project):
         key = f"{project.key}-{number}"
         options.append({"key": key, "title": title, "selected": key == selected})
     return options
@@ -163,17 +152,12 @@ def _run_page_context(run: Run) -> dict:
         "can_edit": run.project.role.allows(Role.ENGINEER),
         "attach_form": AttachTicketForm(initial={"ticket": run.ticket.key if run.ticket_id else ""}),
         "notes_form": RunNotesForm(initial={"notes": run.notes}),
-        "project_tickets": Ticket.objects.filter(project=run.project).order_by("-number")[:200],
+        "project_tickets": selectors.newest_tickets(project=run.project),
     }
 
 
 def _run_with_joins(request: HttpRequest, key: str, run_id: int, need: Role = Role.STAKEHOLDER) -> Run:
-    access = run_for_user(request.user, run_id, need=need, project_key=key)
-    run = Run.objects.select_related("ticket", "started_by").get(pk=access.pk)
-    run.project = access.project
-    if run.ticket_id:
-        run.ticket.project = access.project
-    return run
+    return run_for_user(request.user, run_id, need=need, project_key=key, queryset=selectors.runs_with_people())
 
 
 @login_required
@@ -231,56 +215,30 @@ def run_artifact(request: HttpRequest, key: str, run_id: int, path: str) -> Http
 def run_compare(request: HttpRequest, key: str) -> HttpResponse:
     project = project_for_user(request.user, key)
     raw = request.GET.getlist("runs")
-    ids = list(dict.fromkeys(int(x) for x in raw if x.isdigit()))
+    ids = list(dict.fromkeys(n for n in map(id_or_none, raw) if n is not None))
     context: dict = {"project": project}
     if not 2 <= len(ids) <= MAX_COMPARE:
         context["error"] = f"Pick between 2 and {MAX_COMPARE} runs to compare; you picked {len(ids)}."
         return render(request, "tracking/run_compare.html", context, status=400)
-    runs = selectors.runs_by_ids(project=project, ids=ids)
-    if len(runs) != len(ids):
-        missing = sorted(set(ids) - {r.pk for r in runs})
-        raise Http404(f"There is no run {', '.join(map(str, missing))} in {project.key}.")
-    run_ids = [r.pk for r in runs]
-    params = selectors.params_of_runs(run_ids=run_ids)
-    latest = selectors.latest_metrics_of_runs(run_ids=run_ids)
-    param_keys = sorted({k for p in params.values() for k in p})
-    metric_keys = sorted({k for m in latest.values() for k in m})
-    param_rows = []
-    for param_key in param_keys:
-        values = [params.get(r.pk, {}).get(param_key) for r in runs]
-        param_rows.append({"key": param_key, "values": values, "differs": len(set(values)) > 1})
-    metric_rows = []
-    for metric_key in metric_keys:
-        cells = [latest.get(r.pk, {}).get(metric_key) for r in runs]
-        numbers = [c.value for c in cells if c is not None and not c.is_nan]
-        metric_rows.append(
-            {
-                "key": metric_key,
-                "cells": cells,
-                "low": min(numbers) if len(numbers) > 1 else None,
-                "high": max(numbers) if len(numbers) > 1 else None,
-            }
-        )
-    histories = selectors.metric_histories(run_ids=run_ids, keys=metric_keys)
+    comparison = selectors.run_comparison(project=project, ids=ids)
+    if comparison.missing:
+        raise Http404(f"There is no run {', '.join(map(str, comparison.missing))} in {project.key}.")
     figures = []
-    for metric_key in metric_keys:
-        series = []
-        for run in runs:
-            points = histories.get((run.pk, metric_key))
-            if points:
-                series.append((f"{run.display_name} (#{run.pk})", [p[0] for p in points], [p[1] for p in points]))
+    for metric_key in comparison.metric_keys:
+        series = [
+            (f"{run.display_name} (#{run.pk})", [p[0] for p in points], [p[1] for p in points])
+            for run in comparison.runs
+            if (points := comparison.histories.get((run.pk, metric_key)))
+        ]
         figure = charts.history_figure(metric_key, series, height=320)
         figures.append({"key": metric_key, "figure": figure, "dom_id": f"figure-{len(figures)}"})
-    for run in runs:
-        if run.ticket_id:
-            run.ticket.project = project
     context.update(
         {
-            "runs": runs,
-            "param_rows": param_rows,
-            "metric_rows": metric_rows,
+            "runs": comparison.runs,
+            "param_rows": comparison.param_rows,
+            "metric_rows": comparison.metric_rows,
             "figures": figures,
-            "differing": sum(1 for r in param_rows if r["differs"]),
+            "differing": sum(1 for r in comparison.param_rows if r["differs"]),
         }
     )
     return render(request, "tracking/run_compare.html", context)
@@ -326,13 +284,11 @@ def ticket_runs_attach(request: HttpRequest, ticket_key: str) -> HttpResponse:
     form = AttachRunForm(request.POST)
     if not form.is_valid():
         return _ticket_panel(request, ticket, status=400, error=f"Run: {form.errors['run'][0]}")
-    try:
-        run = Run.objects.get(project=ticket.project, pk=form.cleaned_data["run"])
-    except Run.DoesNotExist:
+    run = selectors.run_of_project(project=ticket.project, run_id=form.cleaned_data["run"])
+    if run is None:
         return _ticket_panel(
             request, ticket, status=400, error=f"There is no run {form.cleaned_data['run']} in {ticket.project.key}."
         )
-    run.project = ticket.project
     services.run_attach_ticket(run=run, ticket_key=ticket.key, actor=request.user)
     if not _is_htmx(request):
         messages.success(request, f"{run.display_name} is attached to {ticket.key}.")
@@ -344,11 +300,9 @@ def ticket_runs_attach(request: HttpRequest, ticket_key: str) -> HttpResponse:
 @require_POST
 def ticket_runs_detach(request: HttpRequest, ticket_key: str, run_id: int) -> HttpResponse:
     ticket = ticket_for_user(request.user, ticket_key, need=Role.ENGINEER)
-    try:
-        run = Run.objects.get(ticket=ticket, pk=run_id)
-    except Run.DoesNotExist:
-        raise Http404(f"Run {run_id} is not attached to {ticket.key}.") from None
-    run.project = ticket.project
+    run = selectors.run_of_project(project=ticket.project, run_id=run_id, ticket=ticket)
+    if run is None:
+        raise Http404(f"Run {run_id} is not attached to {ticket.key}.")
     services.run_attach_ticket(run=run, ticket_key=None, actor=request.user)
     if not _is_htmx(request):
         messages.success(request, f"{run.display_name} is no longer attached to {ticket.key}.")
@@ -374,12 +328,5 @@ def mlflow_run_redirect(request: HttpRequest, run_uuid: str) -> HttpResponse:
 @login_required
 @require_GET
 def mlflow_experiment_redirect(request: HttpRequest, experiment_id: str) -> HttpResponse:
-    key = (
-        Project.objects.filter(pk=int(experiment_id)).values_list("key", flat=True).first()
-        if experiment_id.isdigit()
-        else None
-    )
-    if key is None:
-        raise Http404(f"There is no experiment {experiment_id}.")
-    project = project_for_user(request.user, key)
+    project = project_by_id_for_user(request.user, experiment_id)
     return redirect("run-list", key=project.key)

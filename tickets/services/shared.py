@@ -42,7 +42,7 @@ def format_ticket_key(project: Project, number: int) -> str:
 
 def number_from_key(project: Project, key: str, field: str) -> int:
     prefix, sep, number = str(key).strip().rpartition("-")
-    if not sep or not number.isdigit():
+    if not sep or not (number.isascii() and number.isdigit()):
         raise ValidationError({field: f"{key!r} is not a ticket key; keys look like {project.key}-12."})
     if prefix != project.key:
         raise ValidationError({field: f"{key} is not a ticket of {project.key}."})
