@@ -26,15 +26,28 @@ from experiments.benchmarks.access import benchmark_for_user, dataset_for_user, 
 from experiments.benchmarks.models import (
     Benchmark,
     BenchmarkTask,
-    ChampionChange,
     Evaluation,
     EvaluationDataset,
     EvaluationStatus,
-    PredictionSet,
     PredictionSource,
     Verdict,
 )
-from experiments.benchmarks.text import comparison_sentence
+from experiments.benchmarks.serializers import (
+    BenchmarkDetailOutput,
+    BenchmarkOutput,
+    ChampionChangeOutput,
+    DatasetOutput,
+    EvaluationDetailOutput,
+    EvaluationOutput,
+    EvaluationRequestOutput,
+    PredictionSetOutput,
+    PredictionUploadOutput,
+    benchmark_out,
+    change_out,
+    dataset_out,
+    evaluation_out,
+    predictions_out,
+)
 from experiments.benchmarks.uploads import install_upload_handlers, too_large_error
 from experiments.evaluation import METRICS
 from experiments.tracking.access import run_for_user
@@ -75,300 +88,6 @@ class UploadApiView(APIView):
         if error is not None:
             raise error
         return data
-
-
-# --- Output serializers -----------------------------------------------------------------
-class IntervalOutput(serializers.Serializer):
-    value = serializers.FloatField(allow_null=True)
-    ci_low = serializers.FloatField(allow_null=True)
-    ci_high = serializers.FloatField(allow_null=True)
-
-
-class RunRefOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    ticket = serializers.CharField(allow_null=True, help_text="Key of the run's ticket, or null.")
-
-
-class DatasetOutput(serializers.Serializer):
-    version = serializers.IntegerField()
-    original_name = serializers.CharField()
-    sha256 = serializers.CharField()
-    size = serializers.IntegerField(help_text="Bytes.")
-    n_rows = serializers.IntegerField()
-    n_groups = serializers.IntegerField(
-        allow_null=True, help_text="Distinct groups (subjects); null without a group column."
-    )
-    class_counts = serializers.DictField(child=serializers.IntegerField(), help_text="Rows per class label.")
-    note = serializers.CharField()
-    uploaded_by = serializers.CharField(allow_null=True)
-    created_at = serializers.DateTimeField()
-
-
-class ChampionOutput(serializers.Serializer):
-    run = RunRefOutput()
-    since = serializers.DateTimeField()
-    primary = IntervalOutput(help_text="The champion's primary metric when it was promoted.")
-
-
-class BenchmarkOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    project = serializers.CharField()
-    name = serializers.CharField()
-    task = serializers.ChoiceField(choices=BenchmarkTask.choices)
-    primary_metric = serializers.CharField()
-    threshold = serializers.FloatField(help_text="Binary decision threshold: a score ≥ it is a positive decision.")
-    guardrails = serializers.DictField(child=serializers.FloatField(), help_text="{metric: non-inferiority margin}.")
-    description = serializers.CharField(help_text="What 'better' means for the business.")
-    champion = ChampionOutput(allow_null=True)
-    current_dataset = DatasetOutput(allow_null=True)
-    evaluation_count = serializers.IntegerField()
-    url = serializers.CharField()
-
-
-class ChampionChangeOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    run = RunRefOutput(allow_null=True)
-    previous_run = RunRefOutput(allow_null=True, help_text="Null for the baseline (first champion).")
-    evaluation = serializers.IntegerField(allow_null=True)
-    dataset_version = serializers.IntegerField(allow_null=True)
-    ticket = serializers.CharField(allow_null=True)
-    sprint = serializers.CharField(allow_null=True, help_text="The sprint under way at the promotion.")
-    promoted_by = serializers.CharField(allow_null=True)
-    promoted_at = serializers.DateTimeField()
-    note = serializers.CharField()
-    gate_allowed = serializers.BooleanField()
-    gate_reasons = serializers.ListField(child=serializers.CharField())
-    override_reason = serializers.CharField(help_text="Set when a lead promoted despite a failed gate.")
-    primary_metric = serializers.CharField()
-    primary = IntervalOutput()
-    comparison = serializers.DictField(allow_null=True)
-
-
-class BenchmarkDetailOutput(BenchmarkOutput):
-    datasets = DatasetOutput(many=True)
-    champion_history = ChampionChangeOutput(many=True)
-
-
-class GateOutput(serializers.Serializer):
-    allowed = serializers.BooleanField(allow_null=True)
-    reasons = serializers.ListField(child=serializers.CharField())
-
-
-class ComparisonOutput(serializers.Serializer):
-    primary = serializers.CharField()
-    delta = serializers.FloatField(allow_null=True, help_text="Challenger − champion on the primary metric.")
-    ci_low = serializers.FloatField(allow_null=True)
-    ci_high = serializers.FloatField(allow_null=True)
-    p_value = serializers.FloatField(allow_null=True)
-    verdict = serializers.ChoiceField(choices=Verdict.choices)
-
-
-class EvaluationOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    benchmark = serializers.IntegerField()
-    benchmark_name = serializers.CharField()
-    dataset_version = serializers.IntegerField()
-    run = RunRefOutput()
-    champion_run = RunRefOutput(allow_null=True, help_text="The champion it was compared with, if any.")
-    status = serializers.ChoiceField(choices=EvaluationStatus.choices)
-    stage = serializers.CharField()
-    progress = serializers.IntegerField(help_text="Percent done.")
-    attempts = serializers.IntegerField()
-    error = serializers.CharField(help_text="Why it failed, when it failed.")
-    primary_metric = serializers.CharField()
-    primary = IntervalOutput()
-    comparison = ComparisonOutput(allow_null=True)
-    summary = serializers.CharField(help_text="The comparison in plain words.")
-    gate = GateOutput()
-    requested_by = serializers.CharField(allow_null=True)
-    queued_at = serializers.DateTimeField()
-    started_at = serializers.DateTimeField(allow_null=True)
-    finished_at = serializers.DateTimeField(allow_null=True)
-    url = serializers.CharField()
-
-
-class EvaluationDetailOutput(EvaluationOutput):
-    report = serializers.DictField(
-        allow_null=True,
-        help_text="The engine's report: metrics, champion_metrics, comparisons (every metric), coverage, "
-        "curves (ROC/DET points), interval_methods, resampling, settings.",
-    )
-
-
-class EvaluationRequestOutput(serializers.Serializer):
-    created = serializers.BooleanField(help_text="False when an identical earlier evaluation was reused.")
-    evaluation = EvaluationOutput()
-
-
-class PredictionSetOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    run = serializers.IntegerField()
-    benchmark = serializers.IntegerField()
-    benchmark_name = serializers.CharField()
-    dataset_version = serializers.IntegerField()
-    original_name = serializers.CharField()
-    sha256 = serializers.CharField()
-    size = serializers.IntegerField()
-    n_rows = serializers.IntegerField()
-    n_covered = serializers.IntegerField(help_text="Truth rows with a prediction; missing rows count as worst answers.")
-    source = serializers.ChoiceField(choices=PredictionSource.choices)
-    uploaded_by = serializers.CharField(allow_null=True)
-    uploaded_at = serializers.DateTimeField()
-
-
-class PredictionUploadOutput(serializers.Serializer):
-    predictions = PredictionSetOutput()
-    evaluation = EvaluationOutput(allow_null=True)
-    created = serializers.BooleanField(help_text="Whether a new evaluation was queued (false: reused or none).")
-
-
-# --- Building outputs -------------------------------------------------------------------
-def _username(user) -> str | None:
-    return user.get_username() if user is not None else None
-
-
-def _run_ref(run, project: Project) -> dict | None:
-    if run is None:
-        return None
-    return {
-        "id": run.pk,
-        "name": run.display_name,
-        "ticket": f"{project.key}-{run.ticket.number}" if run.ticket_id else None,
-    }
-
-
-def dataset_out(dataset: EvaluationDataset) -> dict:
-    return {
-        "version": dataset.version,
-        "original_name": dataset.original_name,
-        "sha256": dataset.sha256,
-        "size": dataset.size,
-        "n_rows": dataset.n_rows,
-        "n_groups": dataset.n_groups,
-        "class_counts": dataset.class_counts,
-        "note": dataset.note,
-        "uploaded_by": _username(dataset.uploaded_by) if dataset.uploaded_by_id else None,
-        "created_at": dataset.created_at,
-    }
-
-
-def benchmark_out(benchmark: Benchmark) -> dict:
-    project = benchmark.project
-    champion = None
-    if benchmark.champion_id:
-        champion = {
-            "run": _run_ref(benchmark.champion, project),
-            "since": benchmark.champion_since,
-            "primary": {
-                "value": benchmark.champion_value,
-                "ci_low": benchmark.champion_ci_low,
-                "ci_high": benchmark.champion_ci_high,
-            },
-        }
-    return {
-        "id": benchmark.pk,
-        "project": project.key,
-        "name": benchmark.name,
-        "task": benchmark.task,
-        "primary_metric": benchmark.primary_metric,
-        "threshold": benchmark.threshold,
-        "guardrails": benchmark.guardrails,
-        "description": benchmark.description,
-        "champion": champion,
-        "current_dataset": dataset_out(benchmark.current_dataset) if benchmark.current_dataset else None,
-        "evaluation_count": benchmark.evaluation_count or 0,
-        "url": f"/p/{project.key}/benchmarks/{benchmark.pk}/",
-    }
-
-
-def change_out(change: ChampionChange, project: Project) -> dict:
-    return {
-        "id": change.pk,
-        "run": {"id": change.run_id, "name": change.run_name, "ticket": change.ticket.key if change.ticket_id else None}
-        if change.run_id
-        else None,
-        "previous_run": {"id": change.previous_run_id, "name": change.previous_run_name, "ticket": None}
-        if change.previous_run_id
-        else None,
-        "evaluation": change.evaluation_id,
-        "dataset_version": change.dataset.version if change.dataset_id else None,
-        "ticket": change.ticket.key if change.ticket_id else None,
-        "sprint": change.sprint.name if change.sprint_id else None,
-        "promoted_by": _username(change.promoted_by) if change.promoted_by_id else None,
-        "promoted_at": change.promoted_at,
-        "note": change.note,
-        "gate_allowed": change.gate_allowed,
-        "gate_reasons": change.gate_reasons,
-        "override_reason": change.override_reason,
-        "primary_metric": change.primary_metric,
-        "primary": {"value": change.primary_value, "ci_low": change.primary_ci_low, "ci_high": change.primary_ci_high},
-        "comparison": change.comparison,
-    }
-
-
-def evaluation_out(evaluation: Evaluation, project: Project) -> dict:
-    comparison = None
-    if evaluation.verdict:
-        comparison = {
-            "primary": evaluation.primary_metric,
-            "delta": evaluation.delta,
-            "ci_low": evaluation.delta_ci_low,
-            "ci_high": evaluation.delta_ci_high,
-            "p_value": evaluation.p_value,
-            "verdict": evaluation.verdict,
-        }
-    summary = ""
-    if evaluation.status == EvaluationStatus.SUCCEEDED:
-        summary = comparison_sentence(
-            comparison, guardrails=evaluation.guardrails, gate_reasons=evaluation.gate_reasons
-        )
-    return {
-        "id": evaluation.pk,
-        "benchmark": evaluation.benchmark_id,
-        "benchmark_name": evaluation.benchmark.name,
-        "dataset_version": evaluation.dataset.version,
-        "run": _run_ref(evaluation.run, project),
-        "champion_run": _run_ref(evaluation.champion_run, project) if evaluation.champion_run_id else None,
-        "status": evaluation.status,
-        "stage": evaluation.stage,
-        "progress": evaluation.progress,
-        "attempts": evaluation.attempts,
-        "error": evaluation.error,
-        "primary_metric": evaluation.primary_metric,
-        "primary": {
-            "value": evaluation.primary_value,
-            "ci_low": evaluation.primary_ci_low,
-            "ci_high": evaluation.primary_ci_high,
-        },
-        "comparison": comparison,
-        "summary": summary,
-        "gate": {"allowed": evaluation.gate_allowed, "reasons": evaluation.gate_reasons},
-        "requested_by": _username(evaluation.requested_by) if evaluation.requested_by_id else None,
-        "queued_at": evaluation.queued_at,
-        "started_at": evaluation.started_at,
-        "finished_at": evaluation.finished_at,
-        "url": f"/p/{project.key}/evaluations/{evaluation.pk}/",
-    }
-
-
-def predictions_out(prediction_set: PredictionSet) -> dict:
-    dataset = prediction_set.dataset
-    return {
-        "id": prediction_set.pk,
-        "run": prediction_set.run_id,
-        "benchmark": dataset.benchmark_id,
-        "benchmark_name": dataset.benchmark.name,
-        "dataset_version": dataset.version,
-        "original_name": prediction_set.original_name,
-        "sha256": prediction_set.sha256,
-        "size": prediction_set.size,
-        "n_rows": prediction_set.n_rows,
-        "n_covered": prediction_set.n_covered,
-        "source": prediction_set.source,
-        "uploaded_by": _username(prediction_set.uploaded_by) if prediction_set.uploaded_by_id else None,
-        "uploaded_at": prediction_set.uploaded_at,
-    }
 
 
 def _benchmark_row(benchmark: Benchmark) -> Benchmark:
@@ -530,16 +249,15 @@ EVALUATION_FILTERS = [
 
 def _dataset_version(benchmark: Benchmark, version: int | None) -> EvaluationDataset:
     if version is None:
-        dataset = services.latest_dataset(benchmark)
+        dataset = selectors.latest_dataset(benchmark=benchmark)
         if dataset is None:
             raise ValidationError(
                 {"dataset": f"Benchmark {benchmark.name} has no dataset yet; a lead must upload its ground truth."}
             )
     else:
-        dataset = EvaluationDataset.objects.filter(benchmark=benchmark, version=version).first()
+        dataset = selectors.dataset_version(benchmark=benchmark, version=version)
         if dataset is None:
             raise ValidationError({"dataset": f"Benchmark {benchmark.name} has no dataset version {version}."})
-    dataset.benchmark = benchmark
     return dataset
 
 
@@ -621,22 +339,11 @@ def _run_of_project(request: Request, run_ref: str, project: Project):
 
 
 def _evaluation_response(evaluation: Evaluation, project: Project, created: bool) -> Response:
-    fresh = evaluation_for_user_unchecked(evaluation.pk, project)
+    fresh = selectors.evaluation_with_joins(evaluation_id=evaluation.pk, project=project)
     body = {"created": created, "evaluation": evaluation_out(fresh, project)}
     return Response(
         EvaluationRequestOutput(body).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
     )
-
-
-def evaluation_for_user_unchecked(evaluation_id: int, project: Project) -> Evaluation:
-    """The evaluation with its joins, for a caller whose access was already checked."""
-    evaluation = (
-        Evaluation.objects.select_related("benchmark", "dataset", "run__ticket", "champion_run", "requested_by")
-        .defer("result")
-        .get(pk=evaluation_id)
-    )
-    selectors.attach_project([evaluation], project)
-    return evaluation
 
 
 class EvaluationDetailApi(APIView):
@@ -677,11 +384,7 @@ class PromoteApi(APIView):
         data = PromoteInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        evaluation = (
-            Evaluation.objects.select_related("run__ticket", "champion_run", "dataset")
-            .filter(pk=values["evaluation"], benchmark=benchmark)
-            .first()
-        )
+        evaluation = selectors.evaluation_of_benchmark(benchmark=benchmark, evaluation_id=values["evaluation"])
         if evaluation is None:
             raise ValidationError(
                 {"evaluation": f"Benchmark {benchmark.name} has no evaluation {values['evaluation']}."}
@@ -696,9 +399,7 @@ class PromoteApi(APIView):
             )
         except services.PromotionConflict as conflict:
             raise Conflict(str(conflict)) from None
-        change = ChampionChange.objects.select_related("ticket", "sprint", "promoted_by", "dataset").get(pk=change.pk)
-        if change.ticket_id:
-            change.ticket.project = benchmark.project
+        change = selectors.champion_change(change_id=change.pk, project=benchmark.project)
         return Response(ChampionChangeOutput(change_out(change, benchmark.project)).data)
 
 
@@ -740,39 +441,32 @@ class RunPredictionsApi(UploadApiView):
         benchmark = _benchmark_by_ref(run.project, values["benchmark"])
         dataset = _dataset_version(benchmark, values.get("dataset"))
         upload = values["file"]
-        prediction_set = services.predictions_upload(
+        submission = services.predictions_submit(
             run=run,
             dataset=dataset,
             user=request.user,
             path=_upload_path(upload),
             original_name=upload.name,
             source=PredictionSource.API,
-            move=True,
+            evaluate=values["evaluate"],
+            force=values["force"],
         )
-        evaluation, created = None, False
-        if values["evaluate"]:
-            evaluation, created = services.evaluation_request(
-                run=run, dataset=dataset, user=request.user, predictions=prediction_set, force=values["force"]
-            )
-        prediction_set.dataset = dataset
+        evaluation = submission.evaluation
         body = {
-            "predictions": predictions_out(prediction_set),
-            "evaluation": evaluation_out(evaluation_for_user_unchecked(evaluation.pk, run.project), run.project)
+            "predictions": predictions_out(submission.predictions),
+            "evaluation": evaluation_out(
+                selectors.evaluation_with_joins(evaluation_id=evaluation.pk, project=run.project), run.project
+            )
             if evaluation
             else None,
-            "created": created,
+            "created": submission.created,
         }
         return Response(PredictionUploadOutput(body).data, status=status.HTTP_201_CREATED)
 
 
 def _benchmark_by_ref(project: Project, ref: str) -> Benchmark:
-    ref = str(ref).strip()
-    rows = Benchmark.objects.filter(project=project)
-    number = id_or_none(ref)
-    benchmark = rows.filter(pk=number).first() if number is not None else None
-    benchmark = benchmark or rows.filter(name=ref).first()
+    benchmark = selectors.benchmark_by_ref(project=project, ref=ref)
     if benchmark is None:
-        known = ", ".join(rows.values_list("name", flat=True)) or "none yet"
+        known = ", ".join(b.name for b in selectors.benchmark_names(project=project)) or "none yet"
         raise ValidationError({"benchmark": f"{project.key} has no benchmark {ref!r} (benchmarks: {known})."})
-    benchmark.project = project
     return benchmark

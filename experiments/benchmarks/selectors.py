@@ -16,6 +16,7 @@ from experiments.benchmarks.models import (
     PredictionSet,
 )
 from experiments.tracking.models import Run
+from tickets.access import id_or_none
 from tickets.models import Project, Ticket
 
 # Large JSON the lists never show.
@@ -241,6 +242,73 @@ def evaluations_of_ticket(*, ticket: Ticket) -> list[Evaluation]:
         evaluation.run.project = ticket.project
         evaluation.run.ticket = ticket
     return rows
+
+
+def current_predictions(*, run_id: int, dataset: EvaluationDataset) -> PredictionSet | None:
+    return PredictionSet.objects.filter(run_id=run_id, dataset=dataset).order_by("-uploaded_at", "-id").first()
+
+
+def dataset_version(*, benchmark: Benchmark, version: int) -> EvaluationDataset | None:
+    """Version ``version`` of the benchmark's dataset, with the benchmark attached; or None."""
+    dataset = EvaluationDataset.objects.filter(benchmark=benchmark, version=version).first()
+    if dataset is not None:
+        dataset.benchmark = benchmark
+    return dataset
+
+
+def latest_dataset(*, benchmark: Benchmark) -> EvaluationDataset | None:
+    """The benchmark's newest dataset version, with the benchmark attached; or None."""
+    dataset = EvaluationDataset.objects.filter(benchmark=benchmark).order_by("-version").first()
+    if dataset is not None:
+        dataset.benchmark = benchmark
+    return dataset
+
+
+def benchmark_fresh(*, benchmark: Benchmark) -> Benchmark:
+    """The benchmark read again (its champion may have moved), with its project kept."""
+    fresh = Benchmark.objects.get(pk=benchmark.pk)
+    fresh.project = benchmark.project
+    return fresh
+
+
+def benchmark_by_ref(*, project: Project, ref: str) -> Benchmark | None:
+    """The project's benchmark with id or name ``ref``, with the project attached; or None."""
+    ref = str(ref).strip()
+    rows = Benchmark.objects.filter(project=project)
+    number = id_or_none(ref)
+    benchmark = rows.filter(pk=number).first() if number is not None else None
+    benchmark = benchmark or rows.filter(name=ref).first()
+    if benchmark is not None:
+        benchmark.project = project
+    return benchmark
+
+
+def evaluation_with_joins(*, evaluation_id: int, project: Project) -> Evaluation:
+    """An evaluation with what the API shows of it joined, for a caller whose access was already checked."""
+    evaluation = (
+        Evaluation.objects.select_related("benchmark", "dataset", "run__ticket", "champion_run", "requested_by")
+        .defer(*LIST_DEFER)
+        .get(pk=evaluation_id)
+    )
+    attach_project([evaluation], project)
+    return evaluation
+
+
+def evaluation_of_benchmark(*, benchmark: Benchmark, evaluation_id: int) -> Evaluation | None:
+    """Evaluation ``evaluation_id`` if it belongs to ``benchmark``, with run, champion and dataset joined."""
+    return (
+        Evaluation.objects.select_related("run__ticket", "champion_run", "dataset")
+        .filter(pk=evaluation_id, benchmark=benchmark)
+        .first()
+    )
+
+
+def champion_change(*, change_id: int, project: Project) -> ChampionChange:
+    """One promotion with ticket, sprint, promoter and dataset joined."""
+    change = ChampionChange.objects.select_related("ticket", "sprint", "promoted_by", "dataset").get(pk=change_id)
+    if change.ticket_id:
+        change.ticket.project = project
+    return change
 
 
 def prediction_sets_of_run(*, run: Run) -> list[PredictionSet]:

@@ -14,7 +14,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -42,9 +41,8 @@ from experiments.benchmarks.models import (
 from experiments.benchmarks.text import comparison_sentence, guardrail_states, metric_label
 from experiments.benchmarks.uploads import install_upload_handlers, too_large_error
 from experiments.evaluation import HIGHER_IS_BETTER, METRICS
-from experiments.tracking import services as run_services
 from experiments.tracking.access import run_for_user
-from experiments.tracking.models import Run
+from experiments.tracking.selectors import run_of_project
 from tickets.access import id_or_none, project_for_user, ticket_for_user
 from tickets.models import Role
 
@@ -308,42 +306,21 @@ def benchmark_datasets(request: HttpRequest, key: str, benchmark_id: int) -> Htt
 
 
 # --- Submitting predictions -------------------------------------------------------------
-def _submission_run(request: HttpRequest, benchmark: Benchmark, form: SubmitPredictionsForm) -> Run:
-    """The run the predictions belong to: an existing one of the project, or a new one."""
-    project = benchmark.project
-    run_id = form.cleaned_data.get("run")
-    if run_id:
-        run = Run.objects.filter(project=project, pk=run_id).select_related("ticket").first()
-        if run is None:
-            raise ValidationError({"run": f"There is no run {run_id} in {project.key}."})
-        run.project = project
-        return run
-    return run_services.run_create(
-        project=project,
-        user=request.user,
-        name=form.cleaned_data.get("run_name", "").strip(),
-        ticket_key=form.cleaned_data.get("ticket", "").strip() or None,
-        tags=[(services.TAG_BENCHMARK, benchmark.name)],
-    )
-
-
 @streamed_uploads
 @login_required
 @require_http_methods(["GET", "POST"])
 def benchmark_submit(request: HttpRequest, key: str, benchmark_id: int) -> HttpResponse:
     """Upload a run's predictions (creating the run if needed) and evaluate them at once."""
     benchmark = benchmark_for_user(request.user, benchmark_id, need=Role.ENGINEER, project_key=key)
-    dataset = services.latest_dataset(benchmark)
+    dataset = selectors.latest_dataset(benchmark=benchmark)
     status = 200
     if request.method == "POST":
         form = _upload_form(SubmitPredictionsForm, request)
         if dataset is None:
             form.add_error(None, f"{benchmark.name} has no dataset yet; a lead must upload its ground truth first.")
         elif form.is_valid():
-            upload = form.cleaned_data["file"]
-            dataset.benchmark = benchmark
             try:
-                evaluation = _submit(request, benchmark, dataset, form, Path(upload.temporary_file_path()), upload.name)
+                evaluation = _submit(request, benchmark, dataset, form)
             except ValidationError as error:
                 _form_error(form, error)
             else:
@@ -363,30 +340,26 @@ def benchmark_submit(request: HttpRequest, key: str, benchmark_id: int) -> HttpR
     return render(request, "benchmarks/benchmark_submit.html", context, status=status)
 
 
-def _submit(
-    request: HttpRequest,
-    benchmark: Benchmark,
-    dataset: EvaluationDataset,
-    form: SubmitPredictionsForm,
-    path: Path,
-    name: str,
-) -> Evaluation:
-    # One transaction: a file the engine rejects rolls back the run created for it.
-    with transaction.atomic():
-        run = _submission_run(request, benchmark, form)
-        prediction_set = services.predictions_upload(
-            run=run,
-            dataset=dataset,
-            user=request.user,
-            path=path,
-            original_name=name,
-            source=PredictionSource.BROWSER,
-            move=True,
-        )
-        evaluation, _ = services.evaluation_request(
-            run=run, dataset=dataset, user=request.user, predictions=prediction_set
-        )
-    return evaluation
+def _submit(request: HttpRequest, benchmark: Benchmark, dataset: EvaluationDataset, form: SubmitPredictionsForm):
+    """The predictions, for an existing run of the project or a new one, evaluated at once."""
+    run = None
+    run_id = form.cleaned_data.get("run")
+    if run_id:
+        run = run_of_project(project=benchmark.project, run_id=run_id)
+        if run is None:
+            raise ValidationError({"run": f"There is no run {run_id} in {benchmark.project.key}."})
+    upload = form.cleaned_data["file"]
+    submission = services.predictions_submit(
+        dataset=dataset,
+        user=request.user,
+        path=Path(upload.temporary_file_path()),
+        original_name=upload.name,
+        source=PredictionSource.BROWSER,
+        run=run,
+        run_name=form.cleaned_data.get("run_name", ""),
+        ticket_key=form.cleaned_data.get("ticket", "").strip() or None,
+    )
+    return submission.evaluation
 
 
 # --- Evaluations ------------------------------------------------------------------------
@@ -419,8 +392,8 @@ def _metric_rows(evaluation: Evaluation) -> list[dict]:
 def _evaluation_context(evaluation: Evaluation, **extra) -> dict:
     benchmark = evaluation.benchmark
     project = benchmark.project
-    fresh = Benchmark.objects.get(pk=benchmark.pk)
-    latest = services.latest_dataset(fresh)
+    fresh = selectors.benchmark_fresh(benchmark=benchmark)
+    latest = selectors.latest_dataset(benchmark=fresh)
     problem = services.promotion_problem(benchmark=fresh, evaluation=evaluation, latest=latest)
     comparison = (evaluation.result or {}).get("comparison")
     curves = (evaluation.result or {}).get("curves") or {}
@@ -499,7 +472,7 @@ def evaluation_rerun(request: HttpRequest, key: str, evaluation_id: int) -> Http
     changed, or always with ``force``)."""
     evaluation = evaluation_for_user(request.user, evaluation_id, need=Role.ENGINEER, project_key=key)
     benchmark = evaluation.benchmark
-    dataset = services.latest_dataset(benchmark)
+    dataset = selectors.latest_dataset(benchmark=benchmark)
     if dataset is None:
         messages.error(request, f"{benchmark.name} has no dataset to evaluate on.")
         return redirect("evaluation-detail", key=key, evaluation_id=evaluation.pk)

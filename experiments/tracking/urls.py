@@ -4,7 +4,7 @@ import re
 
 from django.urls import path, re_path
 
-from experiments.tracking import mlflow_api, views
+from experiments.tracking import mlflow_api, mlflow_artifacts, views
 
 # The MLflow client calls /api/2.0/...; the MLflow web UI calls /ajax-api/2.0/...
 _MLFLOW_PREFIXES = ("mlflow/api/2.0", "mlflow/ajax-api/2.0")
@@ -28,10 +28,10 @@ urlpatterns = [
 for _prefix in _MLFLOW_PREFIXES:
     _name = "mlflow" if "ajax" not in _prefix else "mlflow-ajax"
     urlpatterns += [
-        path(f"{_prefix}/mlflow-artifacts/artifacts", mlflow_api.artifact_list, name=f"{_name}-artifact-list"),
+        path(f"{_prefix}/mlflow-artifacts/artifacts", mlflow_artifacts.artifact_list, name=f"{_name}-artifact-list"),
         re_path(
             rf"^{re.escape(_prefix)}/mlflow-artifacts/artifacts/(?P<path>.+)$",
-            mlflow_api.artifact,
+            mlflow_artifacts.artifact,
             name=f"{_name}-artifact",
         ),
         path(f"{_prefix}/mlflow/<path:path>", mlflow_api.dispatch, name=f"{_name}-api"),

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from experiments.tracking import charts, selectors, services
 from experiments.tracking.access import run_for_user
 from experiments.tracking.forms import AttachRunForm, AttachTicketForm, RunFilterForm, RunNotesForm
-from experiments.tracking.mlflow_api import artifact_download_response
+from experiments.tracking.mlflow_artifacts import artifact_download_response
 from experiments.tracking.models import Run, RunStatus
 from tickets.access import id_or_none, project_by_id_for_user, project_for_user, ticket_for_user
 from tickets.models import Project, Role, Ticket

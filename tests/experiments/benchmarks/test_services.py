@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from experiments.benchmarks import services
+from experiments.benchmarks.services import worker
 from experiments.evaluation import evaluate, read_predictions, read_truth
 from experiments.models import Evaluation, EvaluationStatus, PredictionSet
 from tests.experiments.benchmark_helpers import (  # noqa: F401
@@ -141,8 +142,8 @@ def test_the_final_write_needs_the_claim(bench, case, cast):
     )
     swept = services.evaluation_sweep()
     assert swept.requeued == [evaluation.pk]
-    late = services._Job(evaluation.pk, "a" * 32)
-    assert services._finish_failed(late, "too late") == "claim-lost"
+    late = worker._Job(evaluation.pk, "a" * 32)
+    assert worker._finish_failed(late, "too late") == "claim-lost"
     evaluation.refresh_from_db()
     assert evaluation.status == EvaluationStatus.QUEUED
     assert evaluation.claim == ""
