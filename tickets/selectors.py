@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Case, Count, Prefetch, Q, QuerySet, Sum, When
+from django.db.models import Case, Count, Max, Prefetch, Q, QuerySet, Sum, When
+from django.utils import timezone
 
 from tickets.access import id_or_none
 from tickets.models import (
@@ -514,3 +516,14 @@ def epic_in_project(*, project: Project, epic_id: int) -> Epic | None:
 
 def sprint_in_project(*, project: Project, sprint_id: int) -> Sprint | None:
     return Sprint.objects.filter(project=project, pk=sprint_id).first()
+
+
+def new_sprint_defaults(*, project: Project) -> dict:
+    """Name and dates for the next sprint: numbered after the last, starting after it (or today), two weeks long."""
+    last = Sprint.objects.filter(project=project).aggregate(end=Max("end_date"), count=Count("id"))
+    start = max(last["end"] + datetime.timedelta(days=1), timezone.localdate()) if last["end"] else timezone.localdate()
+    return {
+        "name": f"Sprint {last['count'] + 1}",
+        "start_date": start,
+        "end_date": start + datetime.timedelta(days=13),
+    }

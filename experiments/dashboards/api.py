@@ -16,13 +16,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agileml.api import ErrorSerializer
-from experiments.dashboards import services
+from experiments.dashboards import selectors, services
 from experiments.dashboards.access import share_link_for_user
-from experiments.dashboards.models import ShareLink, ShareLinkState, ShareLinkUse
+from experiments.dashboards.models import ShareLink, ShareLinkState
 from tickets import clock
 from tickets.access import project_for_user
 from tickets.api import E400, E401, E404
-from tickets.models import Role, Sprint
+from tickets.models import Role
 
 E403 = OpenApiResponse(ErrorSerializer, description="Only a lead of this project manages share links.")
 USES_SHOWN = 100
@@ -105,8 +105,8 @@ class ShareLinkListApi(APIView):
     )
     def get(self, request: Request, key: str) -> Response:
         project = project_for_user(request.user, key, need=Role.LEAD)
-        links = ShareLink.objects.filter(project=project).select_related("sprint", "created_by", "revoked_by")
         now = clock.now()
+        links = selectors.share_links_of_project(project=project, now=now)
         return Response(ShareLinkOutput([_link_out(link, now) for link in links], many=True).data)
 
     @extend_schema(
@@ -121,7 +121,7 @@ class ShareLinkListApi(APIView):
         values = data.validated_data
         sprint = None
         if values["sprint"] is not None:
-            sprint = Sprint.objects.filter(project=project, pk=values["sprint"]).first()
+            sprint = selectors.sprint_of_project(project=project, sprint_id=values["sprint"])
             if sprint is None:
                 raise serializers.ValidationError({"sprint": [f"There is no sprint {values['sprint']} in {key}."]})
         now = clock.now()
@@ -143,11 +143,7 @@ class ShareLinkDetailApi(APIView):
     def get(self, request: Request, key: str, link_id: int) -> Response:
         link = share_link_for_user(request.user, key, link_id)
         body = _link_out(link, clock.now())
-        body["uses"] = list(
-            ShareLinkUse.objects.filter(link=link)
-            .order_by("-at", "-id")
-            .values("at", "ip_address", "user_agent")[:USES_SHOWN]
-        )
+        body["uses"] = selectors.share_link_uses(link=link, limit=USES_SHOWN)
         return Response(ShareLinkDetailOutput(body).data)
 
 

@@ -82,7 +82,7 @@ class SprintOutcome:
     gain: float | None
 
 
-def _num(value: float | None) -> float | None:
+def json_number(value: float | None) -> float | None:
     """A JSON-safe number: NaN and infinities (which JSON cannot carry) become None."""
     if value is None:
         return None
@@ -90,15 +90,15 @@ def _num(value: float | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _iso(moment: datetime.datetime | datetime.date) -> str:
+def iso_time(moment: datetime.datetime | datetime.date) -> str:
     return moment.isoformat()
 
 
-def _axis(title: str = "", **extra) -> dict:
+def axis(title: str = "", **extra) -> dict:
     return {"title": {"text": title}, "gridcolor": GRID, "zeroline": False, "automargin": True, **extra}
 
 
-def _layout(title: str, *, height: int, **extra) -> dict:
+def base_layout(title: str, *, height: int, **extra) -> dict:
     layout = {
         "title": {"text": title, "font": {"size": 14}, "x": 0.01},
         "height": height,
@@ -107,8 +107,8 @@ def _layout(title: str, *, height: int, **extra) -> dict:
         "plot_bgcolor": "#ffffff",
         "hovermode": "closest",
         "legend": {"orientation": "h", "y": -0.18},
-        "xaxis": _axis(),
-        "yaxis": _axis(),
+        "xaxis": axis(),
+        "yaxis": axis(),
     }
     layout.update(extra)
     return layout
@@ -126,7 +126,7 @@ def burndown_figure(progress: SprintProgress, *, names: Mapping[int, str] | None
     does not fall is explained by what came in.
     """
     names = names or {}
-    xs = [_iso(progress.start)] + [_iso(d.shown_at) for d in progress.days]
+    xs = [iso_time(progress.start)] + [iso_time(d.shown_at) for d in progress.days]
     remaining = [progress.start_open] + [d.remaining for d in progress.days]
     ideal = progress.ideal()
     day_x = [d.day.isoformat() + "T12:00:00" for d in progress.days]
@@ -159,7 +159,7 @@ def burndown_figure(progress: SprintProgress, *, names: Mapping[int, str] | None
             "type": "scatter",
             "mode": "lines",
             "name": "Ideal",
-            "x": [_iso(m) for m, _ in ideal],
+            "x": [iso_time(m) for m, _ in ideal],
             "y": [v for _, v in ideal],
             "line": {"color": "#9ca3af", "dash": "dash", "width": 1.5},
             "hoverinfo": "skip",
@@ -175,12 +175,12 @@ def burndown_figure(progress: SprintProgress, *, names: Mapping[int, str] | None
             "hovertemplate": "%{y} open<extra></extra>",
         },
     ]
-    layout = _layout(
+    layout = base_layout(
         "Burndown: open tickets",
         height=height,
         barmode="relative",
-        xaxis=_axis(type="date", tickformat="%a %d %b"),
-        yaxis=_axis("tickets", rangemode="tozero"),
+        xaxis=axis(type="date", tickformat="%a %d %b"),
+        yaxis=axis("tickets", rangemode="tozero"),
     )
     return {"data": data, "layout": layout}
 
@@ -189,7 +189,7 @@ def burnup_figure(progress: SprintProgress, *, names: Mapping[int, str] | None =
     """Scope and done tickets at each day's end: the gap is the work left, steps in the scope
     line are tickets added or removed (hover names them)."""
     names = names or {}
-    xs = [_iso(progress.start)] + [_iso(d.shown_at) for d in progress.days]
+    xs = [iso_time(progress.start)] + [iso_time(d.shown_at) for d in progress.days]
     scope = [progress.start_scope] + [d.scope for d in progress.days]
     done = [progress.start_done] + [d.done for d in progress.days]
     changes = ["committed: " + _keys(progress.committed, names) if progress.committed else "nothing committed"]
@@ -225,11 +225,11 @@ def burnup_figure(progress: SprintProgress, *, names: Mapping[int, str] | None =
             "hovertemplate": "%{y} done<extra></extra>",
         },
     ]
-    layout = _layout(
+    layout = base_layout(
         "Burnup: scope and done",
         height=height,
-        xaxis=_axis(type="date", tickformat="%a %d %b"),
-        yaxis=_axis("tickets", rangemode="tozero"),
+        xaxis=axis(type="date", tickformat="%a %d %b"),
+        yaxis=axis("tickets", rangemode="tozero"),
     )
     return {"data": data, "layout": layout}
 
@@ -262,262 +262,14 @@ def ticket_mix_figure(
                 "hovertemplate": f"%{{y}}: %{{x}} {status_label.lower()}<extra></extra>",
             }
         )
-    layout = _layout(
+    layout = base_layout(
         title,
         height=height or max(180, 60 + 34 * len(labels)),
         barmode="stack",
-        xaxis=_axis("tickets", dtick=1 if sum(sum(c.values()) for _, c in rows) <= 12 else None),
-        yaxis=_axis(autorange="reversed"),
+        xaxis=axis("tickets", dtick=1 if sum(sum(c.values()) for _, c in rows) <= 12 else None),
+        yaxis=axis(autorange="reversed"),
         margin={"l": 150, "r": 20, "t": 44, "b": 44},
     )
-    return {"data": data, "layout": layout}
-
-
-# --- Results: challengers and the champion ---------------------------------------------
-def _error(points: Sequence[MetricPoint]) -> dict:
-    plus = [None if p.high is None or p.value is None else _num(p.high - p.value) for p in points]
-    minus = [None if p.low is None or p.value is None else _num(p.value - p.low) for p in points]
-    return {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus, "thickness": 1.5, "width": 3}
-
-
-def _interval_text(point: MetricPoint) -> str:
-    if point.low is None or point.high is None:
-        return ""
-    return f" [{point.low:.4g}, {point.high:.4g}]"
-
-
-def challengers_figure(
-    challengers: Sequence[MetricPoint],
-    champions: Sequence[MetricPoint],
-    *,
-    metric: str,
-    title: str = "",
-    height: int = 340,
-) -> dict:
-    """Challengers in evaluation order on the primary metric, interval bars, coloured by verdict,
-    against the champion each was compared with (a dashed step line with its interval band).
-
-    ``champions[i]`` is the champion ``challengers[i]`` was measured against (same length).
-    """
-    if len(champions) != len(challengers):
-        raise ValueError("champions must give one reference point per challenger")
-    xs = [f"{i + 1}. {p.label}" for i, p in enumerate(challengers)]
-    data: list[dict] = []
-    if challengers:
-        lows = [_num(c.low if c.low is not None else c.value) for c in champions]
-        highs = [_num(c.high if c.high is not None else c.value) for c in champions]
-        data += [
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "x": xs,
-                "y": highs,
-                "line": {"width": 0, "shape": "hvh"},
-                "hoverinfo": "skip",
-                "showlegend": False,
-            },
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": "Champion interval",
-                "x": xs,
-                "y": lows,
-                "fill": "tonexty",
-                "fillcolor": "rgba(79,70,229,0.10)",
-                "line": {"width": 0, "shape": "hvh"},
-                "hoverinfo": "skip",
-            },
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": "Champion",
-                "x": xs,
-                "y": [_num(c.value) for c in champions],
-                "customdata": [c.label for c in champions],
-                "line": {"color": ACCENT, "dash": "dash", "width": 2, "shape": "hvh"},
-                "hovertemplate": f"champion %{{customdata}}<br>{metric} %{{y:.4g}}<extra></extra>",
-            },
-        ]
-    for verdict in VERDICT_COLORS:
-        picked = [(x, p) for x, p in zip(xs, challengers, strict=True) if p.verdict == verdict]
-        if not picked:
-            continue
-        points = [p for _, p in picked]
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "name": VERDICT_LABELS[verdict],
-                "x": [x for x, _ in picked],
-                "y": [_num(p.value) for p in points],
-                "error_y": {**_error(points), "color": VERDICT_COLORS[verdict]},
-                "marker": {"color": VERDICT_COLORS[verdict], "size": 10, "line": {"color": "#fff", "width": 1}},
-                "customdata": [[p.label, p.ticket, _interval_text(p)] for p in points],
-                "hovertemplate": (
-                    f"%{{customdata[0]}} %{{customdata[1]}}<br>{metric} %{{y:.4g}}%{{customdata[2]}}<extra></extra>"
-                ),
-            }
-        )
-    layout = _layout(
-        title or f"Challengers on {metric}",
-        height=height,
-        xaxis=_axis(type="category", showticklabels=len(xs) <= 12, tickangle=-20),
-        yaxis=_axis(metric),
-    )
-    return {"data": data, "layout": layout}
-
-
-def champion_steps(
-    promotions: Sequence[Promotion], *, until: datetime.datetime
-) -> tuple[list[str], list[float | None], list[float | None], list[float | None], list[str]]:
-    """The champion's value as a step series: x, value, low, high, hover label.
-
-    Each promotion starts a step that holds until the next one (or ``until``).
-    """
-    ordered = sorted(promotions, key=lambda p: p.at)
-    xs, ys, lows, highs, labels = [], [], [], [], []
-    for promotion in ordered:
-        xs.append(_iso(promotion.at))
-        ys.append(_num(promotion.value))
-        lows.append(_num(promotion.low if promotion.low is not None else promotion.value))
-        highs.append(_num(promotion.high if promotion.high is not None else promotion.value))
-        labels.append(f"{promotion.label} {promotion.ticket}".strip())
-    if ordered and until > ordered[-1].at:
-        xs.append(_iso(until))
-        ys.append(ys[-1])
-        lows.append(lows[-1])
-        highs.append(highs[-1])
-        labels.append(labels[-1])
-    return xs, ys, lows, highs, labels
-
-
-def champion_progress_figure(
-    *,
-    metric: str,
-    promotions: Sequence[Promotion],
-    challengers: Sequence[MetricPoint],
-    sprints: Sequence[SprintSpan],
-    until: datetime.datetime,
-    title: str = "",
-    height: int = 400,
-    max_sprint_labels: int = 14,
-) -> dict:
-    """The champion's primary metric over time as a step line with its interval band, every
-    challenger as a point (interval bar, verdict colour), promotions annotated with their
-    ticket, and the sprints as alternating bands in the background."""
-    xs, ys, lows, highs, labels = champion_steps(promotions, until=until)
-    data: list[dict] = []
-    if xs:
-        data += [
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "x": xs,
-                "y": highs,
-                "line": {"width": 0, "shape": "hv"},
-                "hoverinfo": "skip",
-                "showlegend": False,
-            },
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": "Champion interval (95%)",
-                "x": xs,
-                "y": lows,
-                "fill": "tonexty",
-                "fillcolor": "rgba(79,70,229,0.12)",
-                "line": {"width": 0, "shape": "hv"},
-                "hoverinfo": "skip",
-            },
-            {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "name": "Champion",
-                "x": xs,
-                "y": ys,
-                "customdata": labels,
-                "line": {"color": ACCENT, "width": 3, "shape": "hv"},
-                "marker": {"size": [9] * len(promotions) + [0] * (len(xs) - len(promotions)), "color": ACCENT},
-                "hovertemplate": f"champion %{{customdata}}<br>{metric} %{{y:.4g}}<extra></extra>",
-            },
-        ]
-    for verdict in VERDICT_COLORS:
-        points = [p for p in challengers if p.verdict == verdict]
-        if not points:
-            continue
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "name": VERDICT_LABELS[verdict],
-                "x": [_iso(p.at) for p in points],
-                "y": [_num(p.value) for p in points],
-                "error_y": {**_error(points), "color": VERDICT_COLORS[verdict]},
-                "marker": {"color": VERDICT_COLORS[verdict], "size": 7, "opacity": 0.85},
-                "customdata": [[p.label, p.ticket, _interval_text(p)] for p in points],
-                "hovertemplate": (
-                    f"%{{customdata[0]}} %{{customdata[1]}}<br>{metric} %{{y:.4g}}%{{customdata[2]}}<extra></extra>"
-                ),
-            }
-        )
-    annotations = []
-    for promotion in sorted(promotions, key=lambda p: p.at)[1:]:
-        annotations.append(
-            {
-                "x": _iso(promotion.at),
-                "y": _num(promotion.value),
-                "text": f"↑ {promotion.ticket or promotion.label}",
-                "showarrow": True,
-                "arrowhead": 2,
-                "ax": 0,
-                "ay": -32,
-                "font": {"size": 11, "color": ACCENT},
-                "bgcolor": "rgba(255,255,255,0.85)",
-            }
-        )
-    shapes = []
-    every = max(1, math.ceil(len(sprints) / max_sprint_labels))
-    for index, span in enumerate(sprints):
-        x0 = _iso(span.start)
-        x1 = _iso(span.end + datetime.timedelta(days=1))
-        if index % 2 == 0:
-            shapes.append(
-                {
-                    "type": "rect",
-                    "xref": "x",
-                    "yref": "paper",
-                    "x0": x0,
-                    "x1": x1,
-                    "y0": 0,
-                    "y1": 1,
-                    "fillcolor": "rgba(15,23,42,0.035)",
-                    "line": {"width": 0},
-                    "layer": "below",
-                }
-            )
-        if index % every == 0:
-            annotations.append(
-                {
-                    "x": _iso(span.start + (span.end - span.start) / 2),
-                    "y": 1.0,
-                    "xref": "x",
-                    "yref": "paper",
-                    "yanchor": "bottom",
-                    "text": span.name,
-                    "showarrow": False,
-                    "font": {"size": 10, "color": "#6b7280"},
-                }
-            )
-    layout = _layout(
-        title or f"Champion {metric}, sprint by sprint",
-        height=height,
-        xaxis=_axis(type="date"),
-        yaxis=_axis(metric),
-        shapes=shapes,
-        annotations=annotations,
-        margin={"l": 55, "r": 20, "t": 64, "b": 44},
-    )
-    layout["title"]["y"] = 0.98
     return {"data": data, "layout": layout}
 
 
@@ -544,13 +296,13 @@ def sprint_outcomes_figure(rows: Sequence[SprintOutcome], *, metric: str = "", h
         },
     ]
     most = max([0, *(r.answered for r in rows), *(r.shipped for r in rows)])
-    layout = _layout(
+    layout = base_layout(
         "What each sprint delivered",
         height=height,
         barmode="group",
-        xaxis=_axis(type="category"),
+        xaxis=axis(type="category"),
         # Whole tickets: no 0.2 ticks on small counts.
-        yaxis=_axis("tickets", rangemode="tozero", dtick=1 if most <= 10 else None),
+        yaxis=axis("tickets", rangemode="tozero", dtick=1 if most <= 10 else None),
     )
     if metric and any(r.gain is not None for r in rows):
         data.append(
@@ -559,7 +311,7 @@ def sprint_outcomes_figure(rows: Sequence[SprintOutcome], *, metric: str = "", h
                 "mode": "lines+markers",
                 "name": f"Champion {metric} gain",
                 "x": names,
-                "y": [_num(r.gain) for r in rows],
+                "y": [json_number(r.gain) for r in rows],
                 "yaxis": "y2",
                 "connectgaps": False,
                 "line": {"color": ACCENT, "width": 2},
@@ -567,7 +319,7 @@ def sprint_outcomes_figure(rows: Sequence[SprintOutcome], *, metric: str = "", h
                 "hovertemplate": f"%{{x}}: %{{y:+.4g}} {metric}<extra></extra>",
             }
         )
-        layout["yaxis2"] = _axis(f"{metric} gain", overlaying="y", side="right", showgrid=False, zeroline=True)
+        layout["yaxis2"] = axis(f"{metric} gain", overlaying="y", side="right", showgrid=False, zeroline=True)
         layout["margin"] = {**layout["margin"], "r": 60}
     return {"data": data, "layout": layout}
 
@@ -587,6 +339,6 @@ def outcomes_figure(counts: Mapping[str, int], *, labels: Mapping[str, str], hei
             "hovertemplate": "%{label}: %{value}<extra></extra>",
         }
     ]
-    layout = _layout("Answers", height=height, showlegend=True, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    layout = base_layout("Answers", height=height, showlegend=True, margin={"l": 10, "r": 10, "t": 40, "b": 10})
     layout["legend"] = {"orientation": "v", "x": 1, "y": 0.5}
     return {"data": data, "layout": layout}

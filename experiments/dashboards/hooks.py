@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from experiments.dashboards.models import DemoMaterial
+from experiments.dashboards import selectors
 from tickets.extensions import TicketPanel, register_ticket_panel
 from tickets.models import Role, Ticket
 
@@ -15,9 +15,7 @@ def demo_material_panel(request: HttpRequest, ticket: Ticket) -> TicketPanel | N
     """Question tickets show their show-and-tell: how many pictures and notes, and where to add them."""
     if not ticket.is_question:
         return None
-    counts = {"image": 0, "note": 0}
-    for kind in DemoMaterial.objects.filter(ticket=ticket).values_list("kind", flat=True):
-        counts[kind] = counts.get(kind, 0) + 1
+    counts = selectors.material_counts(ticket=ticket)
     role = getattr(ticket.project, "role", None)
     return TicketPanel(
         template="dashboards/demo/ticket_panel.html",

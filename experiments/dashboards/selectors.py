@@ -16,7 +16,7 @@ from typing import Any
 from django.db.models import Count, Q, Subquery
 from django.utils import timezone
 
-from experiments.dashboards.models import DemoMaterial, GoalVerdict, SprintReview
+from experiments.dashboards.models import DemoMaterial, GoalVerdict, ShareLink, ShareLinkUse, SprintReview
 from tickets import clock
 from tickets.burndown import Change, SprintProgress, replay_sprint
 from tickets.models import (
@@ -440,3 +440,58 @@ def upcoming(*, project: Project, after: Sprint | None = None, sprints: int = 2,
     for sprint in found:
         sprint.project = project
     return [Upcoming(sprint=s, tickets=_rows(project, by_sprint[s.pk])) for s in found]
+
+
+# --- Menus, share links and demo material -----------------------------------------------
+def sprint_menu(*, project: Project) -> list[dict[str, Any]]:
+    """``[{"id", "name"}]`` of every sprint, newest first, for the sprint dashboard's menu: one query."""
+    return list(Sprint.objects.filter(project=project).order_by("-start_date", "-id").values("id", "name"))
+
+
+def sprints_newest_first(*, project: Project) -> list[Sprint]:
+    return list(Sprint.objects.filter(project=project).order_by("-start_date", "-id"))
+
+
+def sprint_of_project(*, project: Project, sprint_id: int) -> Sprint | None:
+    return Sprint.objects.filter(project=project, pk=sprint_id).first()
+
+
+def latest_started_sprint(*, project: Project) -> Sprint | None:
+    """The sprint that started last (the active one, when there is one)."""
+    return (
+        Sprint.objects.filter(project=project, started_at__isnull=False)
+        .order_by("-started_at", "-id")
+        .only("id")
+        .first()
+    )
+
+
+def share_links_of_project(*, project: Project, now: datetime.datetime) -> list[ShareLink]:
+    """The project's share links, newest first, each with its ``state`` at ``now``: one query."""
+    links = list(ShareLink.objects.filter(project=project).select_related("sprint", "created_by", "revoked_by"))
+    for link in links:
+        link.project = project
+        link.state = link.state_at(now)
+    return links
+
+
+def share_link_uses(*, link: ShareLink, limit: int | None = None) -> list[ShareLinkUse]:
+    rows = ShareLinkUse.objects.filter(link=link).order_by("-at", "-id")
+    return list(rows[:limit] if limit else rows)
+
+
+def shared_material(*, link: ShareLink, material_id: int, limit: int | None) -> DemoMaterial | None:
+    """Demo material ``material_id`` if the link's demo page shows it (its question is on the page); or None."""
+    shown = answered_question_ids(project=link.project, sprint=link.sprint, limit=limit)
+    material = DemoMaterial.objects.select_related("ticket").filter(pk=material_id, ticket_id__in=shown).first()
+    if material is not None:
+        material.ticket.project = link.project
+    return material
+
+
+def material_counts(*, ticket: Ticket) -> dict[str, int]:
+    """How many pictures and notes a ticket's demo holds: one query."""
+    counts = {"image": 0, "note": 0}
+    for kind in DemoMaterial.objects.filter(ticket=ticket).values_list("kind", flat=True):
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts

@@ -12,35 +12,22 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from experiments.dashboards import charts, selectors, services
-from experiments.dashboards.access import material_for_user, share_link_for_user
-from experiments.dashboards.forms import EXPIRY_CHOICES, DemoMaterialForm, ShareLinkForm, SprintReviewForm
-from experiments.dashboards.material import IMAGE_MAX_BYTES, NOTE_MAX_BYTES
-from experiments.dashboards.models import DemoMaterial, MaterialKind, ShareLink, ShareLinkState, ShareLinkUse
+from experiments.dashboards import charts, result_charts, selectors, services
+from experiments.dashboards.forms import SprintReviewForm
+from experiments.dashboards.models import MaterialKind
 from experiments.dashboards.result_selectors import BenchmarkProgress, benchmark_progress
-from experiments.dashboards.sharing import ShareLinkGone, share_link_for_token
 from tickets import clock
-from tickets.access import project_for_user, sprint_for_user, ticket_for_user
+from tickets.access import project_for_user, sprint_for_user
 from tickets.models import Outcome, Project, Role, Sprint, SprintState, TicketStatus
 
 # The project demo tells the recent story in full; older answers live on their sprint's page.
 DEMO_QUESTIONS = 12
 DEMO_SHIPPED = 15
-SHARED_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex, nofollow",
-    # Only this app's own scripts, styles and images; no forms, no framing.
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        "font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-    ),
-}
 
 
 def _figure(figure: dict, dom_id: str, label: str) -> dict[str, Any]:
@@ -67,7 +54,7 @@ def _champion_figures(benchmarks: list[BenchmarkProgress], sprints: list[Sprint]
     return [
         {
             **_figure(
-                charts.champion_progress_figure(
+                result_charts.champion_progress_figure(
                     metric=b.metric,
                     promotions=b.promotions,
                     challengers=b.challengers,
@@ -155,7 +142,7 @@ def _sprint_figures(board: selectors.SprintDashboard, benchmarks: list[Benchmark
         challenger_figures.append(
             {
                 **_figure(
-                    charts.challengers_figure(
+                    result_charts.challengers_figure(
                         points, references, metric=b.metric, title=f"{b.name}: challengers this sprint"
                     ),
                     f"challengers-{b.id}",
@@ -184,7 +171,7 @@ def sprint_dashboard(request: HttpRequest, key: str, sprint_id: int) -> HttpResp
         "board": board,
         "figures": _sprint_figures(board, benchmarks, now),
         "benchmarks": benchmarks,
-        "sprints": list(Sprint.objects.filter(project=project).order_by("-start_date", "-id").values("id", "name")),
+        "sprints": selectors.sprint_menu(project=project),
         "gains": [(b, _gain(b, sprint, now)) for b in benchmarks],
     }
     return render(request, "dashboards/sprint.html", context)
@@ -195,12 +182,7 @@ def sprint_dashboard(request: HttpRequest, key: str, sprint_id: int) -> HttpResp
 def sprint_dashboard_current(request: HttpRequest, key: str) -> HttpResponse:
     """The active sprint's dashboard (else the latest started one, else the project dashboard)."""
     project = project_for_user(request.user, key)
-    sprint = (
-        Sprint.objects.filter(project=project, started_at__isnull=False)
-        .order_by("-started_at", "-id")
-        .only("id")
-        .first()
-    )
+    sprint = selectors.latest_started_sprint(project=project)
     if sprint is None:
         messages.info(request, "No sprint has started yet: the sprint dashboard fills in once one does.")
         return redirect("dashboard", key=project.key)
@@ -227,7 +209,7 @@ def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.4g}"
 
 
-def _demo_context(project: Project, sprint: Sprint | None, *, material_url, now: datetime.datetime) -> dict[str, Any]:
+def demo_context(project: Project, sprint: Sprint | None, *, material_url, now: datetime.datetime) -> dict[str, Any]:
     benchmarks = benchmark_progress(project=project)
     if sprint is None:
         deliveries = selectors.sprint_deliveries(project=project)
@@ -279,7 +261,7 @@ def _demo_context(project: Project, sprint: Sprint | None, *, material_url, now:
 @require_GET
 def demo(request: HttpRequest, key: str) -> HttpResponse:
     project = project_for_user(request.user, key)
-    context = _demo_context(
+    context = demo_context(
         project,
         None,
         material_url=lambda m: reverse("demo-material", kwargs={"key": project.key, "material_id": m.pk}),
@@ -295,7 +277,7 @@ def sprint_demo(request: HttpRequest, key: str, sprint_id: int) -> HttpResponse:
     """The sprint's demo: its review (show-and-tell) page once it has closed."""
     sprint = sprint_for_user(request.user, key, sprint_id)
     project = sprint.project
-    context = _demo_context(
+    context = demo_context(
         project,
         sprint,
         material_url=lambda m: reverse("demo-material", kwargs={"key": project.key, "material_id": m.pk}),
@@ -341,232 +323,3 @@ def sprint_review_edit(request: HttpRequest, key: str, sprint_id: int) -> HttpRe
         else:
             messages.success(request, f"The review of {sprint.name} is saved.")
     return redirect("demo-sprint", key=sprint.project.key, sprint_id=sprint.pk)
-
-
-def _material_response(material: DemoMaterial, *, download: bool = False) -> HttpResponse:
-    """The stored (re-encoded) image, with headers that keep a browser from treating it as anything else."""
-    if material.kind != MaterialKind.IMAGE or material.content_type not in ("image/png", "image/jpeg"):
-        raise Http404("This demo material is not an image.")
-    response = HttpResponse(bytes(material.content), content_type=material.content_type)
-    filename = f"{material.ticket.key}-{material.pk}.{material.extension}"
-    response["Content-Disposition"] = f'{"attachment" if download else "inline"}; filename="{filename}"'
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    response["Cross-Origin-Resource-Policy"] = "same-origin"
-    response["Cache-Control"] = "private, max-age=300"
-    response["Content-Length"] = str(len(response.content))
-    return response
-
-
-@login_required
-@require_GET
-def demo_material_file(request: HttpRequest, key: str, material_id: int) -> HttpResponse:
-    material = material_for_user(request.user, key, material_id)
-    return _material_response(material, download=request.GET.get("download") == "1")
-
-
-# --- Demo material on a question ticket -------------------------------------------------
-@login_required
-@require_http_methods(["GET", "POST"])
-def ticket_demo_material(request: HttpRequest, ticket_key: str) -> HttpResponse:
-    need = Role.ENGINEER if request.method == "POST" else Role.STAKEHOLDER
-    ticket = ticket_for_user(request.user, ticket_key, need=need)
-    project = ticket.project
-    form = DemoMaterialForm(request.POST or None, request.FILES or None)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                material = _add_material(request, ticket, form.cleaned_data)
-            except ValidationError as error:
-                for field, errors in error.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                label = "Image" if material.kind == MaterialKind.IMAGE else "Note"
-                messages.success(request, f"{label} added to {ticket.key}'s demo.")
-                return redirect("ticket-demo-material", ticket_key=ticket.key)
-        status = 400
-    material = selectors.material_of_ticket(ticket=ticket)
-    for item in material:
-        item.url = reverse("demo-material", kwargs={"key": project.key, "material_id": item.pk})
-    context = {
-        "project": project,
-        "ticket": ticket,
-        "material": material,
-        "form": form,
-        "can_edit": project.role.allows(Role.ENGINEER),
-        "is_question": ticket.is_question,
-    }
-    return render(request, "dashboards/demo/material.html", context, status=status)
-
-
-def _add_material(request: HttpRequest, ticket, data: dict) -> DemoMaterial:
-    upload = data.get("file")
-    if data["kind"] == MaterialKind.IMAGE:
-        if upload.size > IMAGE_MAX_BYTES:
-            # Refuse before reading a byte of it.
-            raise ValidationError(
-                {
-                    "file": f"{upload.name} is {upload.size / 1048576:.1f} MB; images may be at most "
-                    f"{IMAGE_MAX_BYTES / 1048576:.1f} MB."
-                }
-            )
-        return services.demo_material_add_image(
-            ticket=ticket, actor=request.user, data=upload.read(), filename=upload.name, title=data["title"]
-        )
-    if upload is not None:
-        if upload.size > NOTE_MAX_BYTES:
-            raise ValidationError(
-                {
-                    "note": f"{upload.name} is {upload.size // 1024} KB; notes may be at most "
-                    f"{NOTE_MAX_BYTES // 1024} KB."
-                }
-            )
-        return services.demo_material_add_note(
-            ticket=ticket, actor=request.user, text=upload.read(), filename=upload.name, title=data["title"]
-        )
-    return services.demo_material_add_note(ticket=ticket, actor=request.user, text=data["text"], title=data["title"])
-
-
-@login_required
-@require_POST
-def ticket_demo_material_delete(request: HttpRequest, ticket_key: str, material_id: int) -> HttpResponse:
-    ticket = ticket_for_user(request.user, ticket_key, need=Role.ENGINEER)
-    material = material_for_user(request.user, ticket.project.key, material_id, need=Role.ENGINEER)
-    if material.ticket_id != ticket.pk:
-        raise Http404(f"Demo material {material_id} is not on {ticket.key}.")
-    services.demo_material_delete(material=material)
-    messages.success(request, f"Removed from {ticket.key}'s demo.")
-    return redirect("ticket-demo-material", ticket_key=ticket.key)
-
-
-# --- Share links (leads) ----------------------------------------------------------------
-def _links_context(project: Project, form: ShareLinkForm, now: datetime.datetime) -> dict[str, Any]:
-    links = list(ShareLink.objects.filter(project=project).select_related("sprint", "created_by", "revoked_by"))
-    for link in links:
-        link.project = project
-        link.state = link.state_at(now)
-    return {
-        "project": project,
-        "links": links,
-        "form": form,
-        "sprints": form.sprints.values(),
-        "expiry_choices": EXPIRY_CHOICES,
-        "active_count": sum(1 for link in links if link.state == ShareLinkState.ACTIVE),
-    }
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def share_links(request: HttpRequest, key: str) -> HttpResponse:
-    project = project_for_user(request.user, key, need=Role.LEAD)
-    sprints = list(Sprint.objects.filter(project=project).order_by("-start_date", "-id"))
-    form = ShareLinkForm(request.POST or None, sprints=sprints, initial={"target": request.GET.get("sprint", "")})
-    now = clock.now()
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                link, token = services.share_link_create(
-                    project=project,
-                    actor=request.user,
-                    sprint=data["target"],
-                    label=data["label"],
-                    expires_at=now + datetime.timedelta(days=data["expires_in_days"]),
-                )
-            except ValidationError as error:
-                for field, errors in error.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                # Shown once, in this response only: the token is not stored and not put in a cookie.
-                context = _links_context(project, ShareLinkForm(sprints=sprints), now)
-                context["created"] = link
-                context["created_url"] = request.build_absolute_uri(reverse("shared-demo", args=[token]))
-                return render(request, "dashboards/demo/share_links.html", context, status=201)
-        return render(request, "dashboards/demo/share_links.html", _links_context(project, form, now), status=400)
-    return render(request, "dashboards/demo/share_links.html", _links_context(project, form, now))
-
-
-@login_required
-@require_GET
-def share_link_detail(request: HttpRequest, key: str, link_id: int) -> HttpResponse:
-    link = share_link_for_user(request.user, key, link_id)
-    link.state = link.state_at(clock.now())
-    uses = list(ShareLinkUse.objects.filter(link=link).order_by("-at", "-id")[:200])
-    return render(
-        request,
-        "dashboards/demo/share_link_detail.html",
-        {"project": link.project, "link": link, "uses": uses},
-    )
-
-
-@login_required
-@require_POST
-def share_link_revoke(request: HttpRequest, key: str, link_id: int) -> HttpResponse:
-    link = share_link_for_user(request.user, key, link_id)
-    try:
-        services.share_link_revoke(link=link, actor=request.user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, f"Share link {link.token_hint}… is revoked: it no longer opens the demo.")
-    return redirect("share-links", key=link.project.key)
-
-
-# --- The demo through a share link (no account, no session) -----------------------------
-def _shared(request: HttpRequest, token: str) -> ShareLink | HttpResponse:
-    try:
-        return share_link_for_token(token, now=clock.now())
-    except ShareLinkGone as gone:
-        response = render(
-            request,
-            "dashboards/demo/gone.html",
-            {"state": gone.state, "gone_link": gone.link, "revoked": gone.state == ShareLinkState.REVOKED},
-            status=410,
-        )
-        for name, value in SHARED_HEADERS.items():
-            response[name] = value
-        return response
-
-
-@require_GET
-def shared_demo(request: HttpRequest, token: str) -> HttpResponse:
-    """The one page a share link opens. It reads no session and sets no cookie."""
-    link = _shared(request, token)
-    if isinstance(link, HttpResponse):
-        return link
-    services.share_link_record_use(
-        link=link, ip_address=request.META.get("REMOTE_ADDR"), user_agent=request.headers.get("User-Agent", "")
-    )
-    project = link.project
-    context = _demo_context(
-        project,
-        link.sprint,
-        material_url=lambda m: reverse("shared-material", kwargs={"token": token, "material_id": m.pk}),
-        now=clock.now(),
-    )
-    context.update(
-        {"base_template": "dashboards/demo/shared_base.html", "shared": True, "link": link, "can_manage": False}
-    )
-    response = render(request, "dashboards/demo/page.html", context)
-    for name, value in SHARED_HEADERS.items():
-        response[name] = value
-    return response
-
-
-@require_GET
-def shared_material(request: HttpRequest, token: str, material_id: int) -> HttpResponse:
-    """An image shown on the shared page, and only those: anything else is 404."""
-    link = _shared(request, token)
-    if isinstance(link, HttpResponse):
-        return link
-    limit = None if link.sprint_id else DEMO_QUESTIONS
-    shown = selectors.answered_question_ids(project=link.project, sprint=link.sprint, limit=limit)
-    material = DemoMaterial.objects.select_related("ticket").filter(pk=material_id, ticket_id__in=shown).first()
-    if material is None:
-        raise Http404("This picture is not part of the shared demo.")
-    material.ticket.project = link.project
-    response = _material_response(material)
-    response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
-    return response

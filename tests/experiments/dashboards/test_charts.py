@@ -6,7 +6,7 @@ import json
 import plotly.graph_objects as go
 import pytest
 
-from experiments.dashboards import charts
+from experiments.dashboards import charts, result_charts
 from tests.tickets.test_burndown import CLOSED, HISTORY, SPRINT, STARTED
 from tickets.burndown import replay_sprint
 
@@ -115,7 +115,7 @@ CHALLENGERS = [
 
 def test_challengers_are_coloured_by_verdict_with_interval_bars():
     figure = valid(
-        charts.challengers_figure(CHALLENGERS, [CHAMPION_A, CHAMPION_B, CHAMPION_B, CHAMPION_B], metric="auc")
+        result_charts.challengers_figure(CHALLENGERS, [CHAMPION_A, CHAMPION_B, CHAMPION_B, CHAMPION_B], metric="auc")
     )
     better = trace(figure, "Better than the champion")
     assert better["y"] == [0.85]
@@ -132,11 +132,11 @@ def test_challengers_are_coloured_by_verdict_with_interval_bars():
 
 def test_challengers_need_one_champion_each():
     with pytest.raises(ValueError, match="one reference point per challenger"):
-        charts.challengers_figure(CHALLENGERS, [CHAMPION_A], metric="auc")
+        result_charts.challengers_figure(CHALLENGERS, [CHAMPION_A], metric="auc")
 
 
 def test_no_challengers_gives_an_empty_but_valid_figure():
-    figure = valid(charts.challengers_figure([], [], metric="auc"))
+    figure = valid(result_charts.challengers_figure([], [], metric="auc"))
     assert figure["data"] == []
 
 
@@ -147,7 +147,7 @@ PROMOTIONS = [
 
 
 def test_champion_steps_hold_each_value_until_the_next_promotion():
-    xs, ys, lows, highs, labels = charts.champion_steps(PROMOTIONS, until=moment(10))
+    xs, ys, lows, highs, labels = result_charts.champion_steps(PROMOTIONS, until=moment(10))
     assert xs == [moment(1).isoformat(), moment(4).isoformat(), moment(10).isoformat()]
     assert ys == [0.80, 0.85, 0.85]
     assert lows == [0.78, 0.83, 0.83]
@@ -161,7 +161,7 @@ def test_champion_progress_annotates_promotions_with_their_tickets_and_shades_sp
         charts.SprintSpan("Sprint 2", datetime.date(2026, 11, 9), datetime.date(2026, 11, 13)),
     ]
     figure = valid(
-        charts.champion_progress_figure(
+        result_charts.champion_progress_figure(
             metric="auc", promotions=PROMOTIONS, challengers=CHALLENGERS, sprints=sprints, until=moment(12)
         )
     )
@@ -184,7 +184,7 @@ def test_many_sprints_get_thinned_labels():
         for i in range(50)
     ]
     figure = valid(
-        charts.champion_progress_figure(
+        result_charts.champion_progress_figure(
             metric="auc", promotions=[], challengers=[], sprints=sprints, until=moment(1), max_sprint_labels=10
         )
     )
