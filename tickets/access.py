@@ -155,6 +155,24 @@ def object_for_user(
     return obj
 
 
+# Projects are created by staff and by users an administrator allowed to (the demo lead is one).
+PROJECT_CREATORS_ONLY = (
+    "Creating projects is for staff and for users an administrator has allowed to "
+    "(the permission 'tickets.add_project'); ask an administrator, or a lead to add you to a project."
+)
+
+
+def can_create_projects(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Whether ``user`` may create projects: a site permission, not a role in some project."""
+    return bool(user.is_authenticated and (user.is_staff or user.has_perm("tickets.add_project")))
+
+
+def require_project_creator(user: AbstractBaseUser | AnonymousUser) -> None:
+    """403 with :data:`PROJECT_CREATORS_ONLY` unless :func:`can_create_projects`."""
+    if not can_create_projects(user):
+        raise PermissionDenied(PROJECT_CREATORS_ONLY)
+
+
 def require_role(project: Project, need: Role, message: str | None = None) -> None:
     """For a project already fetched with :func:`project_for_user`: 403 unless the caller's role allows ``need``.
 

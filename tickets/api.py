@@ -15,6 +15,7 @@ from agileml.api import ErrorSerializer
 from tickets import selectors, services
 from tickets.access import (
     project_for_user,
+    require_project_creator,
 )
 from tickets.models import (
     Epic,
@@ -100,10 +101,11 @@ class ProjectListApi(APIView):
 
     @extend_schema(
         request=ProjectCreateInput,
-        responses={201: ProjectOutput, 400: E400, 401: E401},
-        summary="Create a project (you become its lead)",
+        responses={201: ProjectOutput, 400: E400, 401: E401, 403: E403},
+        summary="Create a project (you become its lead); staff and users allowed to create projects",
     )
     def post(self, request: Request) -> Response:
+        require_project_creator(request.user)
         data = ProjectCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         project = services.project_create(**data.validated_data, lead=request.user)

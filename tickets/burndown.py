@@ -23,7 +23,7 @@ Definitions (at a moment ``m``, for the tickets whose sprint at ``m`` is this on
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -285,13 +285,3 @@ def replay_sprint(
         reopened=reopened,
         closed=closed,
     )
-
-
-def tickets_ever_in(sprint_id: int, changes: Sequence[Change]) -> set[int]:
-    """Tickets that were in sprint ``sprint_id`` at some point of ``changes``."""
-    found = set()
-    for change in changes:
-        entered = change.field == CREATED and isinstance(change.new, dict) and change.new.get("sprint") == sprint_id
-        if entered or (change.field == SPRINT and sprint_id in (change.old, change.new)):
-            found.add(change.ticket)
-    return found

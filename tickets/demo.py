@@ -6,6 +6,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.utils import timezone
 
@@ -63,6 +64,10 @@ def seed_people() -> DemoPeople:
             user.save(update_fields=["password"])
         Membership.objects.get_or_create(user=user, project=project, defaults={"role": role})
         users[username] = user
+    # The demo lead may start projects of their own; the others may not (a site permission).
+    users["lead"].user_permissions.add(
+        Permission.objects.get(content_type__app_label="tickets", codename="add_project")
+    )
     return DemoPeople(project=project, **users)
 
 

@@ -182,7 +182,6 @@ class Sprint(models.Model):
 
 
 OPEN_STATUSES = (TicketStatus.TODO, TicketStatus.IN_PROGRESS, TicketStatus.REVIEW)
-CLOSED_STATUSES = (TicketStatus.DONE, TicketStatus.SKIPPED)
 
 
 class Ticket(models.Model):

@@ -12,7 +12,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from tickets import selectors, services
 from tickets.access import (
+    can_create_projects,
     project_for_user,
+    require_project_creator,
 )
 from tickets.forms import (
     MemberAddForm,
@@ -34,6 +36,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def project_list(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        require_project_creator(request.user)
     form = ProjectCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -44,7 +48,8 @@ def project_list(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Project {project.key} created. You are its lead.")
             return redirect("project-home", key=project.key)
     memberships = selectors.memberships_for_user(user=request.user)
-    return render(request, "tickets/project_list.html", {"memberships": memberships, "form": form})
+    context = {"memberships": memberships, "form": form, "can_create": can_create_projects(request.user)}
+    return render(request, "tickets/project_list.html", context)
 
 
 @login_required

@@ -215,10 +215,6 @@ class Evaluation(models.Model):
     def is_finished(self) -> bool:
         return self.status in (EvaluationStatus.SUCCEEDED, EvaluationStatus.FAILED)
 
-    @property
-    def has_comparison(self) -> bool:
-        return bool(self.verdict)
-
 
 class ChampionChange(models.Model):
     """One promotion: who made which run the champion, when, during which sprint, and on what evidence.
@@ -258,7 +254,3 @@ class ChampionChange(models.Model):
     @property
     def is_baseline(self) -> bool:
         return self.previous_run_name == "" and self.previous_run_id is None
-
-    @property
-    def overridden(self) -> bool:
-        return not self.gate_allowed

@@ -264,10 +264,6 @@ def run_tags(run: Run, stored: dict[str, str]) -> dict[str, str]:
     return tags
 
 
-def tag_keys_of_project(*, project: Project) -> list[str]:
-    return list(Tag.objects.filter(run__project=project).order_by("key").values_list("key", flat=True).distinct())
-
-
 def artifacts_of_run(*, run: Run) -> QuerySet[Artifact]:
     return Artifact.objects.filter(run=run).order_by("path")
 

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from tickets.burndown import Change, replay_sprint, tickets_ever_in
+from tickets.burndown import Change, replay_sprint
 
 UTC = datetime.UTC
 SPRINT, NEXT = 7, 8
@@ -193,8 +193,3 @@ def test_an_empty_sprint_has_flat_zero_lines():
 def test_the_end_may_not_come_before_the_start():
     with pytest.raises(ValueError, match="before"):
         replay(started=at(6, 9), ended=at(2, 9))
-
-
-def test_tickets_ever_in_a_sprint():
-    assert tickets_ever_in(SPRINT, HISTORY) == {1, 2, 3, 4, 5, 6, 7}
-    assert tickets_ever_in(NEXT, HISTORY) == {1, 3, 7}
