@@ -1,4 +1,8 @@
-"""Demo data for planning. Idempotent: running it again changes nothing."""
+"""Demo data for planning. Idempotent: running it again changes nothing.
+
+Longer than ~500 lines on purpose: most of it is the demo project's story as data (epics,
+sprints, tickets with their questions and answers), which reads best in one place.
+"""
 
 from __future__ import annotations
 

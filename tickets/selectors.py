@@ -25,6 +25,7 @@ from tickets.models import (
     SprintState,
     Ticket,
     TicketEvent,
+    TicketFacts,
     TicketKind,
     TicketStatus,
 )
@@ -160,7 +161,7 @@ class Plan:
 
 
 @dataclass(slots=True)
-class PlanRow:
+class PlanRow(TicketFacts):
     """A ticket as the backlog lists it: plain values, because building a model instance per row
     costs five times as much as the query, and a plan has thousands of rows."""
 
@@ -180,33 +181,9 @@ class PlanRow:
     epic: Epic | None = None
     assignee: Any = None
 
-    @property
-    def key(self) -> str:
-        return f"{self.project.key}-{self.number}"
 
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
-
-    @property
-    def is_question(self) -> bool:
-        return self.kind == TicketKind.QUESTION
-
-
-PLAN_ROW_COLUMNS = (
-    "id",
-    "number",
-    "kind",
-    "work_type",
-    "title",
-    "status",
-    "assignee_id",
-    "epic_id",
-    "sprint_id",
-    "rank",
-    "estimate",
-    "outcome",
-)
+# The columns a PlanRow is built from, in its fields' order.
+PLAN_ROW_COLUMNS = tuple(name for name in PLAN_COLUMNS if name != "project_id")
 
 
 def plan_for_project(*, project: Project, filters: TicketFilters = TicketFilters()) -> Plan:
