@@ -71,7 +71,9 @@ def _routes(resolver: URLResolver | None = None, prefix: str = "") -> list[tuple
 
 ROUTES = _routes()
 OBJECT_ROUTES = sorted(
-    name for name, params in ROUTES if params & OBJECT_PARAMS or (name in PATH_ROUTES and "path" in params)
+    name
+    for name, params in ROUTES
+    if (params & OBJECT_PARAMS or (name in PATH_ROUTES and "path" in params)) and "token" not in params
 )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -59,7 +58,7 @@ class TokenApi(APIView):
         user = authenticate(request, **data.validated_data)
         if user is None:
             raise serializers.ValidationError({"password": ["Unknown username or wrong password."]})
-        token, _ = Token.objects.get_or_create(user=user)
+        token = services.api_token_for(user=user)
         return Response({"token": token.key})
 
 

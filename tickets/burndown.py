@@ -192,6 +192,27 @@ class _Replay:
             self._set(ticket, status=change.new)
 
 
+def _record(
+    today: DayProgress, totals: dict[str, list[int]], change: Change, *, was_in: bool, now_in: bool, old_status: str
+) -> None:
+    """File a replayed change under the day's lists: a ticket added, removed, skipped, completed or reopened."""
+    ticket = change.ticket
+    if now_in and not was_in:
+        today.added.append(ticket)
+        totals["added"].append(ticket)
+    elif was_in and not now_in:
+        today.removed.append(ticket)
+        totals["removed"].append(ticket)
+    elif now_in and change.field == STATUS:
+        if change.new == SKIPPED:
+            today.skipped_today.append(ticket)
+        elif change.new == DONE and old_status != DONE:
+            today.completed.append(ticket)
+        elif old_status == DONE and change.new in OPEN_STATUSES:
+            today.reopened.append(ticket)
+            totals["reopened"].append(ticket)
+
+
 def replay_sprint(
     *,
     sprint_id: int,
@@ -231,41 +252,22 @@ def replay_sprint(
     start_open, start_done = replay.counts["open"], replay.counts["done"]
 
     last_day = max(end_date, ended_at.astimezone(tz).date()) if closed else ended_at.astimezone(tz).date()
-    last_day = max(last_day, start_date)
+    totals: dict[str, list[int]] = {"added": [], "removed": [], "reopened": []}
     days: list[DayProgress] = []
-    added: list[int] = []
-    removed: list[int] = []
-    reopened: list[int] = []
     day = start_date
-    while day <= last_day:
+    while day <= max(last_day, start_date):
         ends = _day_end(day, tz)
         moment = min(max(ends, started_at), ended_at)
         today = DayProgress(day=day, at=moment, ends=ends, open=0, done=0, skipped=0)
         while position < len(ordered) and ordered[position].at <= moment:
             change = ordered[position]
             position += 1
-            ticket = change.ticket
-            was_in = replay.in_sprint(ticket)
-            old_status = replay.status.get(ticket, change.old if change.field == STATUS else "todo")
+            was_in = replay.in_sprint(change.ticket)
             if closed and change.field == SPRINT and was_in and change.at >= ended_at:
                 continue  # the close's carry-over: the ticket ends the sprint unfinished
+            old_status = replay.status.get(change.ticket, change.old if change.field == STATUS else "todo")
             replay.apply(change)
-            now_in = replay.in_sprint(ticket)
-            if now_in and not was_in:
-                today.added.append(ticket)
-                added.append(ticket)
-            elif was_in and not now_in:
-                today.removed.append(ticket)
-                removed.append(ticket)
-            elif now_in and change.field == STATUS:
-                new_status = change.new
-                if new_status == SKIPPED:
-                    today.skipped_today.append(ticket)
-                elif new_status == DONE and old_status != DONE:
-                    today.completed.append(ticket)
-                elif old_status == DONE and new_status in OPEN_STATUSES:
-                    today.reopened.append(ticket)
-                    reopened.append(ticket)
+            _record(today, totals, change, was_in=was_in, now_in=replay.in_sprint(change.ticket), old_status=old_status)
         today.open, today.done, today.skipped = replay.counts["open"], replay.counts["done"], replay.counts["skipped"]
         days.append(today)
         day += datetime.timedelta(days=1)
@@ -280,8 +282,8 @@ def replay_sprint(
         start_done=start_done,
         days=days,
         final=final,
-        added=added,
-        removed=removed,
-        reopened=reopened,
+        added=totals["added"],
+        removed=totals["removed"],
+        reopened=totals["reopened"],
         closed=closed,
     )

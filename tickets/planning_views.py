@@ -28,7 +28,6 @@ from tickets.forms import (
 )
 from tickets.models import (
     Role,
-    Sprint,
     SprintState,
     TicketKind,
     TicketStatus,
@@ -110,7 +109,7 @@ def board(request: HttpRequest, key: str) -> HttpResponse:
         "project": project,
         "sprint": sprint,
         "columns": [(TicketStatus(status), tickets) for status, tickets in columns.items()],
-        "sprints": Sprint.objects.filter(project=project).order_by("-start_date", "-id"),
+        "sprints": selectors.sprints_newest_first(project=project),
         "can_edit": allows(project, Role.ENGINEER) and sprint is not None and sprint.state != SprintState.CLOSED,
         "total": sum(len(t) for t in columns.values()),
         "done": len(columns.get(TicketStatus.DONE, [])),
@@ -165,7 +164,7 @@ def sprint_detail(request: HttpRequest, key: str, sprint_id: int) -> HttpRespons
             return redirect("sprint-detail", key=key, sprint_id=sprint.pk)
     tickets = selectors.tickets_of_sprint(sprint=sprint)
     by_key = {t.key: t for t in tickets}
-    planned = list(Sprint.objects.filter(project=project, state=SprintState.PLANNED).exclude(pk=sprint.pk))
+    planned = selectors.planned_sprints(project=project, exclude=sprint)
     context = {
         "project": project,
         "sprint": sprint,
@@ -178,7 +177,7 @@ def sprint_detail(request: HttpRequest, key: str, sprint_id: int) -> HttpRespons
         "done": sum(1 for t in tickets if t.status == TicketStatus.DONE),
         "skipped": sum(1 for t in tickets if t.status == TicketStatus.SKIPPED),
         "open_count": sum(1 for t in tickets if t.is_open),
-        "active_sprint": Sprint.objects.filter(project=project, state=SprintState.ACTIVE).first(),
+        "active_sprint": selectors.active_sprint(project=project),
         "snapshot_rows": _snapshot_rows(sprint.snapshot),
     }
     return render(request, "tickets/sprint_detail.html", context, status=400 if form.errors else 200)
@@ -220,7 +219,7 @@ def sprint_start(request: HttpRequest, key: str, sprint_id: int) -> HttpResponse
 @require_POST
 def sprint_close(request: HttpRequest, key: str, sprint_id: int) -> HttpResponse:
     sprint = sprint_for_user(request.user, key, sprint_id, need=Role.LEAD)
-    planned = list(Sprint.objects.filter(project=sprint.project, state=SprintState.PLANNED))
+    planned = selectors.planned_sprints(project=sprint.project)
     form = SprintCloseForm(request.POST, planned=planned)
     fallback = reverse("sprint-detail", kwargs={"key": key, "sprint_id": sprint.pk})
     if not form.is_valid():

@@ -504,3 +504,24 @@ def new_sprint_defaults(*, project: Project) -> dict:
         "start_date": start,
         "end_date": start + datetime.timedelta(days=13),
     }
+
+
+def sprints_newest_first(*, project: Project) -> QuerySet[Sprint]:
+    return Sprint.objects.filter(project=project).order_by("-start_date", "-id")
+
+
+def planned_sprints(*, project: Project, exclude: Sprint | None = None) -> list[Sprint]:
+    """The project's planned sprints (where unfinished work may go), but ``exclude``."""
+    rows = Sprint.objects.filter(project=project, state=SprintState.PLANNED)
+    if exclude is not None:
+        rows = rows.exclude(pk=exclude.pk)
+    return list(rows)
+
+
+def active_sprint(*, project: Project) -> Sprint | None:
+    return Sprint.objects.filter(project=project, state=SprintState.ACTIVE).first()
+
+
+def sprint_by_id(*, sprint_id: int) -> QuerySet[Sprint]:
+    """A one-sprint queryset, for a form field that may only show the sprint a ticket is in."""
+    return Sprint.objects.filter(pk=sprint_id)

@@ -32,7 +32,6 @@ from tickets.models import (
     Decision,
     Outcome,
     Role,
-    Sprint,
     SprintState,
     Ticket,
     TicketStatus,
@@ -125,7 +124,7 @@ def ticket_edit(request: HttpRequest, ticket_key: str) -> HttpResponse:
     form = TicketForm(request.POST or None, project=project, members=members, can_plan=can_plan, initial=initial)
     if can_plan and ticket.sprint is not None and ticket.sprint.state == SprintState.CLOSED:
         form.fields["sprint"].disabled = True
-        form.fields["sprint"].queryset = Sprint.objects.filter(pk=ticket.sprint_id)
+        form.fields["sprint"].queryset = selectors.sprint_by_id(sprint_id=ticket.sprint_id)
         form.fields["sprint"].help_text = "The sprint is closed: its tickets stay where they were."
     if request.method == "POST" and form.is_valid():
         fields = _ticket_kwargs(form, members)
@@ -238,21 +237,7 @@ def ticket_reassess(request: HttpRequest, ticket_key: str) -> HttpResponse:
         if not candidates:
             error = "There are no open tickets to reassess."
         elif note_form.is_valid() and all(form.is_valid() for _, form in rows):
-            decisions = []
-            for ticket, form in rows:
-                data = form.cleaned_data
-                changes = {}
-                if data["decision"] == Decision.EDIT:
-                    changes = {
-                        name: data[name]
-                        for name in ("title", "kind", "work_type")
-                        if data[name] and data[name] != getattr(ticket, name)
-                    }
-                decisions.append(
-                    services.DecisionInput(
-                        ticket=ticket.key, decision=data["decision"], reason=data["reason"], changes=changes
-                    )
-                )
+            decisions = [_decision(ticket, form.cleaned_data) for ticket, form in rows]
             try:
                 services.reassessment_create(
                     question=question, actor=request.user, decisions=decisions, note=note_form.cleaned_data["note"]
@@ -277,6 +262,18 @@ def ticket_reassess(request: HttpRequest, ticket_key: str) -> HttpResponse:
         "reassessments": selectors.reassessments_of_question(question=question),
     }
     return render(request, "tickets/reassess.html", context, status=400 if error else 200)
+
+
+def _decision(ticket, data: dict) -> services.DecisionInput:
+    """One row of the reassessment form as the service takes it; an edit keeps only what changed."""
+    changes = {}
+    if data["decision"] == Decision.EDIT:
+        changes = {
+            name: data[name]
+            for name in ("title", "kind", "work_type")
+            if data[name] and data[name] != getattr(ticket, name)
+        }
+    return services.DecisionInput(ticket=ticket.key, decision=data["decision"], reason=data["reason"], changes=changes)
 
 
 def _attach_decision_errors(error: ValidationError, rows) -> str:

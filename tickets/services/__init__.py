@@ -22,6 +22,7 @@ from tickets.services.tickets import (
     ticket_transition,
     ticket_update,
 )
+from tickets.services.tokens import api_token_for
 
 __all__ = [
     "EDITABLE_IN_REASSESSMENT",
@@ -30,6 +31,7 @@ __all__ = [
     "TRANSITIONS",
     "UNSET",
     "DecisionInput",
+    "api_token_for",
     "comment_create",
     "comment_delete",
     "comment_update",
