@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tickets import selectors, services
+from tickets import selectors, services, timeline_selectors
 from tickets.access import (
     comment_for_user,
     id_or_none,
@@ -78,7 +78,7 @@ def _render_ticket(request: HttpRequest, ticket: Ticket, *, status: int = 200, *
     context = {
         "project": project,
         "ticket": ticket,
-        "timeline": selectors.ticket_timeline(ticket=ticket),
+        "timeline": timeline_selectors.ticket_timeline(ticket=ticket),
         "can_edit": can_edit,
         "can_plan": can_plan,
         "frozen": frozen,
