@@ -68,7 +68,11 @@ ASGI_APPLICATION = "agileml.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # Site-wide and planning templates, then each experiments capability's own folder.
+        "DIRS": [
+            BASE_DIR / "templates",
+            *(BASE_DIR / "experiments" / part / "templates" for part in ("tracking", "benchmarks", "dashboards")),
+        ],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -192,7 +196,7 @@ SPECTACULAR_SETTINGS = {
         "EvaluationStatusEnum": "experiments.models.EvaluationStatus",
         # Two "state" fields: sprints and share links.
         "SprintStateEnum": "tickets.models.SprintState",
-        "ShareLinkStateEnum": "experiments.dashboards_models.ShareLinkState",
+        "ShareLinkStateEnum": "experiments.models.ShareLinkState",
     },
 }
 

@@ -54,7 +54,7 @@ def _build(key: str, scale: float):
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from experiments import dashboards_services
+    from experiments.dashboards import services as dashboards_services
     from experiments.models import (
         Benchmark,
         ChampionChange,

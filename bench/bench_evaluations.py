@@ -104,9 +104,9 @@ def _setup() -> None:
     django.setup()
     from rest_framework.authtoken.models import Token
 
-    from experiments import benchmark_services as services
-    from experiments import services as run_services
+    from experiments.benchmarks import services
     from experiments.models import PredictionSource
+    from experiments.tracking import services as run_services
     from tests.experiments.benchmark_helpers import write_large_binary_case
     from tickets.demo import DEMO_PASSWORD, seed_people
 

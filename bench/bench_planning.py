@@ -133,7 +133,9 @@ def _build(project_key: str, tickets: int, *, open_share: float | None = None):
     Project.objects.filter(pk=project.pk).update(ticket_counter=tickets)
     TicketEvent.objects.bulk_create(
         [
-            TicketEvent(ticket=t, actor=users[0], field="created", new=services._state(t), created_at=t.created_at)
+            TicketEvent(
+                ticket=t, actor=users[0], field="created", new=services.ticket_state(t), created_at=t.created_at
+            )
             for t in rows
         ],
         batch_size=500,

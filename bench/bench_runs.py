@@ -370,7 +370,7 @@ def _list() -> None:
             client.get(url)
         results[label] = {"median_ms": statistics.median(timings), "queries": len(queries)}
     # One run with a 100,000-point history: its page draws a min/max-preserving sample.
-    from experiments import services
+    from experiments.tracking import services
 
     long_run = Run.objects.filter(project=project, name="bench-long-history").first()
     if long_run is None:

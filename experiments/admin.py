@@ -3,23 +3,9 @@ keep derived state (latest metrics, champion history, stored files) consistent."
 
 from django.contrib import admin
 
-from experiments.models import (
-    Artifact,
-    Benchmark,
-    ChampionChange,
-    DemoMaterial,
-    Evaluation,
-    EvaluationDataset,
-    LatestMetric,
-    Metric,
-    Param,
-    PredictionSet,
-    Run,
-    ShareLink,
-    ShareLinkUse,
-    SprintReview,
-    Tag,
-)
+from experiments.benchmarks.models import Benchmark, ChampionChange, Evaluation, EvaluationDataset, PredictionSet
+from experiments.dashboards.models import DemoMaterial, ShareLink, ShareLinkUse, SprintReview
+from experiments.tracking.models import Artifact, LatestMetric, Metric, Param, Run, Tag
 from tickets.admin import ReadOnlyAdmin
 
 

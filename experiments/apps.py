@@ -6,5 +6,8 @@ class ExperimentsConfig(AppConfig):
     verbose_name = "Experiments"
 
     def ready(self) -> None:
-        # Panels this app adds to planning's ticket page.
-        from experiments import dashboards_panels, ticket_panels  # noqa: F401
+        # What each capability adds to other parts (panels on planning's ticket page, the
+        # predictions.csv artifact hook): registered here, so planning never imports this app.
+        from experiments.benchmarks import hooks as benchmark_hooks  # noqa: F401
+        from experiments.dashboards import hooks as dashboard_hooks  # noqa: F401
+        from experiments.tracking import hooks as tracking_hooks  # noqa: F401

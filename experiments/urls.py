@@ -1,41 +1,7 @@
-import re
+"""Every page of the experiments app, by capability."""
 
-from django.urls import path, re_path
+from experiments.benchmarks import urls as benchmark_urls
+from experiments.dashboards import urls as dashboard_urls
+from experiments.tracking import urls as tracking_urls
 
-from experiments import benchmark_urls, dashboards_urls, mlflow_api, views
-
-# The MLflow client calls /api/2.0/...; the MLflow web UI calls /ajax-api/2.0/...
-_MLFLOW_PREFIXES = ("mlflow/api/2.0", "mlflow/ajax-api/2.0")
-
-urlpatterns = [
-    path("p/<str:key>/runs/", views.run_list, name="run-list"),
-    path("p/<str:key>/runs/compare/", views.run_compare, name="run-compare"),
-    path("p/<str:key>/runs/<int:run_id>/", views.run_detail, name="run-detail"),
-    path("p/<str:key>/runs/<int:run_id>/ticket/", views.run_ticket, name="run-ticket"),
-    path("p/<str:key>/runs/<int:run_id>/notes/", views.run_notes, name="run-notes"),
-    path("p/<str:key>/runs/<int:run_id>/artifacts/<path:path>", views.run_artifact, name="run-artifact"),
-    path("t/<str:ticket_key>/runs/", views.ticket_runs, name="ticket-runs"),
-    path("t/<str:ticket_key>/runs/attach/", views.ticket_runs_attach, name="ticket-runs-attach"),
-    path("t/<str:ticket_key>/runs/<int:run_id>/detach/", views.ticket_runs_detach, name="ticket-runs-detach"),
-    # MLflow: the printed links, then the tracking and artifact APIs.
-    path("mlflow/", views.mlflow_home, name="mlflow-home"),
-    path("mlflow/runs/<str:run_uuid>/", views.mlflow_run_redirect, name="mlflow-run"),
-    path("mlflow/experiments/<str:experiment_id>/", views.mlflow_experiment_redirect, name="mlflow-experiment"),
-    path("mlflow/api/3.0/mlflow/server-info", mlflow_api.server_info, name="mlflow-server-info"),
-]
-for _prefix in _MLFLOW_PREFIXES:
-    _name = "mlflow" if "ajax" not in _prefix else "mlflow-ajax"
-    urlpatterns += [
-        path(f"{_prefix}/mlflow-artifacts/artifacts", mlflow_api.artifact_list, name=f"{_name}-artifact-list"),
-        re_path(
-            rf"^{re.escape(_prefix)}/mlflow-artifacts/artifacts/(?P<path>.+)$",
-            mlflow_api.artifact,
-            name=f"{_name}-artifact",
-        ),
-        path(f"{_prefix}/mlflow/<path:path>", mlflow_api.dispatch, name=f"{_name}-api"),
-    ]
-
-# Benchmarks, evaluations and the champion; panels for the run and ticket pages.
-urlpatterns += benchmark_urls.urlpatterns
-# Dashboards, the stakeholder demo and share links.
-urlpatterns += dashboards_urls.urlpatterns
+urlpatterns = tracking_urls.urlpatterns + benchmark_urls.urlpatterns + dashboard_urls.urlpatterns

@@ -1,14 +1,24 @@
 """The one place that decides who may see or change what.
 
-Every view and API endpoint gets its project (and, later, the objects inside it)
-through these helpers. Outsiders get 404 — they must not learn that a project
-exists — and members whose role is too low get 403.
+Every view and API endpoint gets its project, and the objects inside it, through
+:func:`object_for_user` (or :func:`project_for_user` for the project itself); each capability's
+``access`` module only names its models. The rules:
+
+- An outsider (anonymous, a member of other projects only, or nobody) gets the same 404 —
+  same status, same body — whether the object does not exist or belongs to a project they
+  cannot see, so no response tells them that something exists.
+- A member who can see the project may get a specific message ("There is no epic 7 in AUTH.").
+- A member whose role is too low gets 403 with what the action needs.
+- Ids in URLs are ASCII digits (:func:`parse_id`); anything else is not found.
 """
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
 from django.http import Http404
 
 from tickets.models import Comment, Epic, Membership, Project, Role, Sprint, Ticket
@@ -18,16 +28,42 @@ ROLE_NEEDED_MESSAGE = {
     Role.ENGINEER: "Stakeholders have read-only access; this needs an engineer or lead.",
     Role.LEAD: "Only a lead of this project can do this.",
 }
+# What every outsider is told, whatever they asked for: it must not depend on what exists.
+NOT_FOUND = "There is nothing here, or you are not a member of this project."
+# Larger ids cannot be stored (a 64-bit primary key), so they cannot exist.
+_MAX_ID = 2**63 - 1
+
+M = TypeVar("M", bound=Model)
+
+
+def parse_id(text: object) -> int:
+    """An id from a URL or a query: ASCII digits only, within a 64-bit key; ``Http404`` otherwise.
+
+    ``str.isdigit`` alone accepts '³' or '٣', which ``int()`` then refuses or reads as another
+    number; ids are written in ASCII.
+    """
+    value = str(text).strip()
+    if not (value.isascii() and value.isdigit()) or int(value) > _MAX_ID:
+        raise Http404(NOT_FOUND)
+    return int(value)
+
+
+def id_or_none(text: object) -> int | None:
+    """An optional id from a query string (a menu choice, a filter): the id, or None for anything else."""
+    try:
+        return parse_id(text)
+    except Http404:
+        return None
 
 
 def membership_for_user(user: AbstractBaseUser | AnonymousUser, key: str) -> Membership:
-    """The caller's membership in project ``key``; 404 for anonymous users and outsiders."""
+    """The caller's membership in project ``key``; the outsiders' 404 for anonymous users and outsiders."""
     if not user.is_authenticated:
-        raise Http404("No such project.")
+        raise Http404(NOT_FOUND)
     try:
         return Membership.objects.select_related("project").get(project__key=key, user=user)
     except Membership.DoesNotExist:
-        raise Http404("No such project.") from None
+        raise Http404(NOT_FOUND) from None
 
 
 def project_for_user(
@@ -50,6 +86,93 @@ def project_for_user(
     return project
 
 
+def project_by_id_for_user(
+    user: AbstractBaseUser | AnonymousUser, project_id: object, *, need: Role = Role.STAKEHOLDER
+) -> Project:
+    """Project number ``project_id`` (an MLflow experiment id) for a member; the outsiders' 404 otherwise."""
+    number = parse_id(project_id)
+    if not user.is_authenticated:
+        raise Http404(NOT_FOUND)
+    membership = Membership.objects.select_related("project").filter(project_id=number, user=user).first()
+    if membership is None:
+        raise Http404(NOT_FOUND)
+    if not membership.role_enum.allows(need):
+        raise PermissionDenied(ROLE_NEEDED_MESSAGE[Role(need)])
+    project = membership.project
+    project.role = membership.role_enum
+    return project
+
+
+def _attach(obj: Model, path: str, project: Project) -> None:
+    """Set the project (with the caller's role) at the end of ``path``, e.g. ``benchmark__project``."""
+    *hops, last = path.split("__")
+    for hop in hops:
+        obj = getattr(obj, hop)
+    setattr(obj, last, project)
+
+
+def object_for_user(
+    user: AbstractBaseUser | AnonymousUser,
+    source: type[M] | QuerySet[M],
+    pk: object,
+    *,
+    need: Role = Role.STAKEHOLDER,
+    project_key: str | None = None,
+    project_path: str = "project",
+    lookup: str = "pk",
+    missing: str | None = None,
+) -> M:
+    """Object ``pk`` of ``source`` (a model or a queryset with its joins) if ``user`` holds at least
+    ``need`` in its project; the project, with the caller's role, is attached along ``project_path``.
+
+    With ``project_key`` (pages nest objects under ``/p/<key>/``) the object must belong to that
+    project, and a member of it who asks for something that is not there is told so (``missing``,
+    by default "There is no <model> <pk> in <KEY>."). Without it, the object's own project decides,
+    and a missing object gets the outsiders' 404 since there is no project to be a member of.
+    ``lookup`` names the field ``pk`` is matched on; ids (the default) go through :func:`parse_id`.
+    """
+    queryset = source if isinstance(source, QuerySet) else source._default_manager.all()
+    value = parse_id(pk) if lookup == "pk" else pk
+    hops = project_path.rpartition("__")[0]
+    if project_key is not None:
+        project = project_for_user(user, project_key, need=need)
+        rows = queryset.select_related(hops) if hops else queryset
+        obj = rows.filter(**{project_path: project, lookup: value}).first()
+        if obj is None:
+            what = queryset.model._meta.verbose_name
+            raise Http404(missing or f"There is no {what} {pk} in {project.key}.")
+    else:
+        if not user.is_authenticated:
+            raise Http404(NOT_FOUND)
+        obj = queryset.select_related(project_path).filter(**{lookup: value}).first()
+        if obj is None:
+            raise Http404(NOT_FOUND)
+        owner = obj
+        for hop in project_path.split("__"):
+            owner = getattr(owner, hop)
+        project = project_for_user(user, owner.key, need=need)
+    _attach(obj, project_path, project)
+    return obj
+
+
+# Projects are created by staff and by users an administrator allowed to (the demo lead is one).
+PROJECT_CREATORS_ONLY = (
+    "Creating projects is for staff and for users an administrator has allowed to "
+    "(the permission 'tickets.add_project'); ask an administrator, or a lead to add you to a project."
+)
+
+
+def can_create_projects(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Whether ``user`` may create projects: a site permission, not a role in some project."""
+    return bool(user.is_authenticated and (user.is_staff or user.has_perm("tickets.add_project")))
+
+
+def require_project_creator(user: AbstractBaseUser | AnonymousUser) -> None:
+    """403 with :data:`PROJECT_CREATORS_ONLY` unless :func:`can_create_projects`."""
+    if not can_create_projects(user):
+        raise PermissionDenied(PROJECT_CREATORS_ONLY)
+
+
 def require_role(project: Project, need: Role, message: str | None = None) -> None:
     """For a project already fetched with :func:`project_for_user`: 403 unless the caller's role allows ``need``.
 
@@ -63,9 +186,9 @@ def require_role(project: Project, need: Role, message: str | None = None) -> No
 def parse_ticket_key(ticket_key: str) -> tuple[str, int]:
     """``"AUTH-12"`` → ``("AUTH", 12)``; ``Http404`` for anything that is not a key."""
     project_key, sep, number = str(ticket_key).rpartition("-")
-    if not sep or not project_key or not number.isdigit():
+    if not sep or not project_key or not (number.isascii() and number.isdigit()):
         raise Http404(f"{ticket_key!r} is not a ticket key; keys look like AUTH-12.")
-    return project_key, int(number)
+    return project_key, parse_id(number)
 
 
 def ticket_for_user(
@@ -80,53 +203,43 @@ def ticket_for_user(
     ``ticket.key`` and ``ticket.project.role`` cost no further queries.
     """
     project_key, number = parse_ticket_key(ticket_key)
-    project = project_for_user(user, project_key, need=need)
-    try:
-        ticket = Ticket.objects.select_related("epic", "sprint", "assignee").get(project=project, number=number)
-    except Ticket.DoesNotExist:
-        raise Http404(f"There is no ticket {project_key}-{number}.") from None
-    ticket.project = project
-    return ticket
+    return object_for_user(
+        user,
+        Ticket.objects.select_related("epic", "sprint", "assignee"),
+        number,
+        need=need,
+        project_key=project_key,
+        lookup="number",
+        missing=f"There is no ticket {project_key}-{number}.",
+    )
 
 
 def epic_for_user(
     user: AbstractBaseUser | AnonymousUser,
     key: str,
-    epic_id: int,
+    epic_id: int | str,
     *,
     need: Role = Role.STAKEHOLDER,
 ) -> Epic:
     """Epic ``epic_id`` of project ``key`` if ``user`` holds at least ``need`` there (404 / 403 otherwise)."""
-    project = project_for_user(user, key, need=need)
-    try:
-        epic = Epic.objects.get(project=project, pk=epic_id)
-    except Epic.DoesNotExist:
-        raise Http404(f"There is no epic {epic_id} in {project.key}.") from None
-    epic.project = project
-    return epic
+    return object_for_user(user, Epic, epic_id, need=need, project_key=key)
 
 
 def sprint_for_user(
     user: AbstractBaseUser | AnonymousUser,
     key: str,
-    sprint_id: int,
+    sprint_id: int | str,
     *,
     need: Role = Role.STAKEHOLDER,
 ) -> Sprint:
     """Sprint ``sprint_id`` of project ``key`` if ``user`` holds at least ``need`` there (404 / 403 otherwise)."""
-    project = project_for_user(user, key, need=need)
-    try:
-        sprint = Sprint.objects.get(project=project, pk=sprint_id)
-    except Sprint.DoesNotExist:
-        raise Http404(f"There is no sprint {sprint_id} in {project.key}.") from None
-    sprint.project = project
-    return sprint
+    return object_for_user(user, Sprint, sprint_id, need=need, project_key=key)
 
 
 def comment_for_user(
     user: AbstractBaseUser | AnonymousUser,
     ticket_key: str,
-    comment_id: int,
+    comment_id: int | str,
     *,
     need: Role = Role.STAKEHOLDER,
     own: bool = False,
@@ -137,10 +250,9 @@ def comment_for_user(
     ``own``: only its author may go on (and a lead too, with ``lead_may``); others get 403.
     """
     ticket = ticket_for_user(user, ticket_key, need=need)
-    try:
-        comment = Comment.objects.select_related("author").get(ticket=ticket, pk=comment_id)
-    except Comment.DoesNotExist:
-        raise Http404(f"There is no comment {comment_id} on {ticket.key}.") from None
+    comment = Comment.objects.select_related("author").filter(ticket=ticket, pk=parse_id(comment_id)).first()
+    if comment is None:
+        raise Http404(f"There is no comment {comment_id} on {ticket.key}.")
     comment.ticket = ticket
     if own and comment.author_id != user.pk and not (lead_may and ticket.project.role == Role.LEAD):
         raise PermissionDenied(

@@ -1,4 +1,8 @@
-"""Demo data for planning. Idempotent: running it again changes nothing."""
+"""Demo data for planning. Idempotent: running it again changes nothing.
+
+Longer than ~500 lines on purpose: most of it is the demo project's story as data (epics,
+sprints, tickets with their questions and answers), which reads best in one place.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.utils import timezone
 
@@ -63,6 +68,10 @@ def seed_people() -> DemoPeople:
             user.save(update_fields=["password"])
         Membership.objects.get_or_create(user=user, project=project, defaults={"role": role})
         users[username] = user
+    # The demo lead may start projects of their own; the others may not (a site permission).
+    users["lead"].user_permissions.add(
+        Permission.objects.get(content_type__app_label="tickets", codename="add_project")
+    )
     return DemoPeople(project=project, **users)
 
 

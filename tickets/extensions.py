@@ -7,7 +7,7 @@ The experiments app, for instance, lists a ticket's runs on the ticket page::
 
     @register_ticket_panel
     def runs_panel(request, ticket):
-        return TicketPanel(template="experiments/ticket_runs.html", context={"runs": ...}, order=10)
+        return TicketPanel(template="tracking/ticket_runs.html", context={"runs": ...}, order=10)
 
 The ticket page includes each panel's template in its ``ticket_extra`` block, with the
 panel's context available as ``panel``.

@@ -1,5 +1,6 @@
 from django import forms
 
+from tickets.access import id_or_none
 from tickets.models import (
     Decision,
     Epic,
@@ -137,7 +138,7 @@ class PlanFilterForm(forms.Form):
             q=data["q"],
             kind=data["kind"],
             work_type=data["work_type"],
-            epic=int(epic) if epic.isdigit() else (epic or None),
+            epic=id_or_none(epic) or (epic or None),
             assignee=data["assignee"],
         )
 

@@ -182,10 +182,28 @@ class Sprint(models.Model):
 
 
 OPEN_STATUSES = (TicketStatus.TODO, TicketStatus.IN_PROGRESS, TicketStatus.REVIEW)
-CLOSED_STATUSES = (TicketStatus.DONE, TicketStatus.SKIPPED)
 
 
-class Ticket(models.Model):
+class TicketFacts:
+    """What a ticket says about itself from its own fields, for model instances and for the
+    backlog's plain rows (``tickets.selectors.PlanRow``) alike."""
+
+    __slots__ = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.project.key}-{self.number}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_question(self) -> bool:
+        return self.kind == TicketKind.QUESTION
+
+
+class Ticket(TicketFacts, models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tickets")
     # Per-project sequence: the key is f"{project.key}-{number}", allocated gap-free.
     number = models.PositiveIntegerField()
@@ -226,18 +244,6 @@ class Ticket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} {self.title}"
-
-    @property
-    def key(self) -> str:
-        return f"{self.project.key}-{self.number}"
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
-
-    @property
-    def is_question(self) -> bool:
-        return self.kind == TicketKind.QUESTION
 
 
 class TicketEvent(models.Model):

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Case, Count, Prefetch, Q, QuerySet, Sum, When
+from django.db.models import Case, Count, Max, Prefetch, Q, QuerySet, Sum, When
+from django.utils import timezone
 
+from tickets.access import id_or_none
 from tickets.models import (
     OPEN_STATUSES,
     Comment,
     Epic,
     Membership,
-    Outcome,
     Project,
     Reassessment,
     ReassessmentDecision,
@@ -22,6 +24,7 @@ from tickets.models import (
     SprintState,
     Ticket,
     TicketEvent,
+    TicketFacts,
     TicketKind,
     TicketStatus,
 )
@@ -109,8 +112,8 @@ def _filtered(rows: QuerySet[Ticket], project: Project, filters: TicketFilters) 
     if text:
         match = Q(title__icontains=text) | Q(description__icontains=text) | Q(question__icontains=text)
         number = text.upper().removeprefix(f"{project.key}-")
-        if number.isdigit():
-            match |= Q(number=int(number))
+        if id_or_none(number) is not None:
+            match |= Q(number=id_or_none(number))
         rows = rows.filter(match)
     return rows
 
@@ -157,7 +160,7 @@ class Plan:
 
 
 @dataclass(slots=True)
-class PlanRow:
+class PlanRow(TicketFacts):
     """A ticket as the backlog lists it: plain values, because building a model instance per row
     costs five times as much as the query, and a plan has thousands of rows."""
 
@@ -177,33 +180,9 @@ class PlanRow:
     epic: Epic | None = None
     assignee: Any = None
 
-    @property
-    def key(self) -> str:
-        return f"{self.project.key}-{self.number}"
 
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
-
-    @property
-    def is_question(self) -> bool:
-        return self.kind == TicketKind.QUESTION
-
-
-PLAN_ROW_COLUMNS = (
-    "id",
-    "number",
-    "kind",
-    "work_type",
-    "title",
-    "status",
-    "assignee_id",
-    "epic_id",
-    "sprint_id",
-    "rank",
-    "estimate",
-    "outcome",
-)
+# The columns a PlanRow is built from, in its fields' order.
+PLAN_ROW_COLUMNS = tuple(name for name in PLAN_COLUMNS if name != "project_id")
 
 
 def plan_for_project(*, project: Project, filters: TicketFilters = TicketFilters()) -> Plan:
@@ -357,97 +336,6 @@ def tickets_of_sprint(*, sprint: Sprint) -> list[Ticket]:
     return rows
 
 
-@dataclass
-class TimelineEntry:
-    """One line of a ticket's timeline: a change (``event``) or a ``comment``."""
-
-    at: Any
-    actor: Any
-    event: TicketEvent | None = None
-    comment: Comment | None = None
-    label: str = ""
-    old: str = ""
-    new: str = ""
-    icon: str = "bi-dot"
-
-
-_EVENT_ICONS = {
-    TicketEvent.Field.CREATED: "bi-plus-circle",
-    TicketEvent.Field.STATUS: "bi-arrow-right-circle",
-    TicketEvent.Field.SPRINT: "bi-calendar-range",
-    TicketEvent.Field.ASSIGNEE: "bi-person",
-    TicketEvent.Field.EPIC: "bi-flag",
-    TicketEvent.Field.KIND: "bi-shuffle",
-    TicketEvent.Field.ANSWER: "bi-chat-square-quote",
-    TicketEvent.Field.OUTCOME: "bi-patch-check",
-    TicketEvent.Field.ESTIMATE: "bi-123",
-    TicketEvent.Field.RUN: "bi-activity",
-}
-
-
-def ticket_timeline(*, ticket: Ticket) -> list[TimelineEntry]:
-    """Events and comments, oldest first, with sprint/epic/user ids spelled out: five queries."""
-    events = list(TicketEvent.objects.filter(ticket=ticket).select_related("actor", "reassessment__question"))
-    comments = list(Comment.objects.filter(ticket=ticket).select_related("author"))
-    sprint_ids: set[int] = set()
-    epic_ids: set[int] = set()
-    user_ids: set[int] = set()
-    for event in events:
-        if event.field == TicketEvent.Field.CREATED and isinstance(event.new, dict):
-            values = [
-                ("sprint", event.new.get("sprint")),
-                ("epic", event.new.get("epic")),
-                ("assignee", event.new.get("assignee")),
-            ]
-        else:
-            values = [(event.field, event.old), (event.field, event.new)]
-        for field, value in values:
-            if value is None:
-                continue
-            {"sprint": sprint_ids, "epic": epic_ids, "assignee": user_ids}.get(field, set()).add(value)
-    sprints = dict(Sprint.objects.filter(pk__in=sprint_ids).values_list("pk", "name")) if sprint_ids else {}
-    epics = dict(Epic.objects.filter(pk__in=epic_ids).values_list("pk", "title")) if epic_ids else {}
-    users = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "username")) if user_ids else {}
-
-    def show(field: str, value: Any) -> str:
-        if field == "sprint":
-            return sprints.get(value, f"sprint {value}") if value is not None else "Backlog"
-        if field == "epic":
-            return epics.get(value, f"epic {value}") if value is not None else "no epic"
-        if field == "assignee":
-            return users.get(value, "a former member") if value is not None else "nobody"
-        if field == "status":
-            return TicketStatus(value).label if value in TicketStatus.values else str(value)
-        if field == "kind":
-            return TicketKind(value).label if value in TicketKind.values else str(value)
-        if field == "outcome":
-            return Outcome(value).label if value in Outcome.values else "none"
-        if field == "estimate":
-            return str(value) if value is not None else "none"
-        return ""
-
-    entries = []
-    for event in events:
-        entry = TimelineEntry(at=event.created_at, actor=event.actor, event=event, icon=_EVENT_ICONS.get(event.field))
-        if event.field == TicketEvent.Field.CREATED:
-            state = event.new or {}
-            entry.label = "created"
-            entry.new = show("sprint", state.get("sprint"))
-        elif event.field == TicketEvent.Field.RUN:
-            entry.label = "attached the run" if event.new else "detached the run"
-            entry.new = event.new or event.old or ""
-        elif event.field == TicketEvent.Field.ANSWER:
-            entry.label = "answered" if not event.old else "revised the answer"
-        else:
-            entry.label = TicketEvent.Field(event.field).label.lower()
-            entry.old = show(event.field, event.old)
-            entry.new = show(event.field, event.new)
-        entries.append(entry)
-    entries += [TimelineEntry(at=c.created_at, actor=c.author, comment=c, icon="bi-chat-left-text") for c in comments]
-    entries.sort(key=lambda e: (e.at, 0 if e.event else 1, e.event.pk if e.event else e.comment.pk))
-    return entries
-
-
 def reassessment_candidates(*, question: Ticket) -> list[Ticket]:
     """Open tickets sharing the question's sprint or epic (not the question), sprint ones first."""
     scope = Q()
@@ -500,3 +388,35 @@ def epic_in_project(*, project: Project, epic_id: int) -> Epic | None:
 
 def sprint_in_project(*, project: Project, sprint_id: int) -> Sprint | None:
     return Sprint.objects.filter(project=project, pk=sprint_id).first()
+
+
+def new_sprint_defaults(*, project: Project) -> dict:
+    """Name and dates for the next sprint: numbered after the last, starting after it (or today), two weeks long."""
+    last = Sprint.objects.filter(project=project).aggregate(end=Max("end_date"), count=Count("id"))
+    start = max(last["end"] + datetime.timedelta(days=1), timezone.localdate()) if last["end"] else timezone.localdate()
+    return {
+        "name": f"Sprint {last['count'] + 1}",
+        "start_date": start,
+        "end_date": start + datetime.timedelta(days=13),
+    }
+
+
+def sprints_newest_first(*, project: Project) -> QuerySet[Sprint]:
+    return Sprint.objects.filter(project=project).order_by("-start_date", "-id")
+
+
+def planned_sprints(*, project: Project, exclude: Sprint | None = None) -> list[Sprint]:
+    """The project's planned sprints (where unfinished work may go), but ``exclude``."""
+    rows = Sprint.objects.filter(project=project, state=SprintState.PLANNED)
+    if exclude is not None:
+        rows = rows.exclude(pk=exclude.pk)
+    return list(rows)
+
+
+def active_sprint(*, project: Project) -> Sprint | None:
+    return Sprint.objects.filter(project=project, state=SprintState.ACTIVE).first()
+
+
+def sprint_by_id(*, sprint_id: int) -> QuerySet[Sprint]:
+    """A one-sprint queryset, for a form field that may only show the sprint a ticket is in."""
+    return Sprint.objects.filter(pk=sprint_id)

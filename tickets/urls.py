@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets import views
+from tickets import planning_views, ticket_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,24 +10,24 @@ urlpatterns = [
     path("p/<str:key>/members/<str:username>/role/", views.member_role, name="member-role"),
     path("p/<str:key>/members/<str:username>/remove/", views.member_remove, name="member-remove"),
     # Planning
-    path("p/<str:key>/backlog/", views.backlog, name="backlog"),
-    path("p/<str:key>/backlog/tickets/", views.ticket_quick_create, name="ticket-quick-create"),
-    path("p/<str:key>/board/", views.board, name="board"),
-    path("p/<str:key>/tickets/new/", views.ticket_create, name="ticket-create"),
-    path("p/<str:key>/epics/", views.epic_list, name="epic-list"),
-    path("p/<str:key>/epics/<int:epic_id>/", views.epic_detail, name="epic-detail"),
-    path("p/<str:key>/epics/<int:epic_id>/delete/", views.epic_delete, name="epic-delete"),
-    path("p/<str:key>/sprints/", views.sprint_list, name="sprint-list"),
-    path("p/<str:key>/sprints/<int:sprint_id>/", views.sprint_detail, name="sprint-detail"),
-    path("p/<str:key>/sprints/<int:sprint_id>/start/", views.sprint_start, name="sprint-start"),
-    path("p/<str:key>/sprints/<int:sprint_id>/close/", views.sprint_close, name="sprint-close"),
-    path("p/<str:key>/sprints/<int:sprint_id>/delete/", views.sprint_delete, name="sprint-delete"),
-    path("t/<str:ticket_key>/", views.ticket_detail, name="ticket-detail"),
-    path("t/<str:ticket_key>/edit/", views.ticket_edit, name="ticket-edit"),
-    path("t/<str:ticket_key>/status/", views.ticket_status, name="ticket-status"),
-    path("t/<str:ticket_key>/answer/", views.ticket_answer, name="ticket-answer"),
-    path("t/<str:ticket_key>/comments/", views.ticket_comment, name="ticket-comment"),
-    path("t/<str:ticket_key>/comments/<int:comment_id>/delete/", views.comment_delete, name="comment-delete"),
-    path("t/<str:ticket_key>/reassess/", views.ticket_reassess, name="ticket-reassess"),
-    path("t/<str:ticket_key>/delete/", views.ticket_delete, name="ticket-delete"),
+    path("p/<str:key>/backlog/", planning_views.backlog, name="backlog"),
+    path("p/<str:key>/backlog/tickets/", planning_views.ticket_quick_create, name="ticket-quick-create"),
+    path("p/<str:key>/board/", planning_views.board, name="board"),
+    path("p/<str:key>/tickets/new/", ticket_views.ticket_create, name="ticket-create"),
+    path("p/<str:key>/epics/", planning_views.epic_list, name="epic-list"),
+    path("p/<str:key>/epics/<int:epic_id>/", planning_views.epic_detail, name="epic-detail"),
+    path("p/<str:key>/epics/<int:epic_id>/delete/", planning_views.epic_delete, name="epic-delete"),
+    path("p/<str:key>/sprints/", planning_views.sprint_list, name="sprint-list"),
+    path("p/<str:key>/sprints/<int:sprint_id>/", planning_views.sprint_detail, name="sprint-detail"),
+    path("p/<str:key>/sprints/<int:sprint_id>/start/", planning_views.sprint_start, name="sprint-start"),
+    path("p/<str:key>/sprints/<int:sprint_id>/close/", planning_views.sprint_close, name="sprint-close"),
+    path("p/<str:key>/sprints/<int:sprint_id>/delete/", planning_views.sprint_delete, name="sprint-delete"),
+    path("t/<str:ticket_key>/", ticket_views.ticket_detail, name="ticket-detail"),
+    path("t/<str:ticket_key>/edit/", ticket_views.ticket_edit, name="ticket-edit"),
+    path("t/<str:ticket_key>/status/", ticket_views.ticket_status, name="ticket-status"),
+    path("t/<str:ticket_key>/answer/", ticket_views.ticket_answer, name="ticket-answer"),
+    path("t/<str:ticket_key>/comments/", ticket_views.ticket_comment, name="ticket-comment"),
+    path("t/<str:ticket_key>/comments/<int:comment_id>/delete/", ticket_views.comment_delete, name="comment-delete"),
+    path("t/<str:ticket_key>/reassess/", ticket_views.ticket_reassess, name="ticket-reassess"),
+    path("t/<str:ticket_key>/delete/", ticket_views.ticket_delete, name="ticket-delete"),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from experiments import benchmark_text as text
+from experiments.benchmarks import text
 
 register = template.Library()
 
@@ -21,7 +21,7 @@ STATUS_BADGE = {
 }
 
 
-@register.inclusion_tag("experiments/partials/verdict_badge.html")
+@register.inclusion_tag("benchmarks/partials/verdict_badge.html")
 def verdict_badge(evaluation) -> dict:
     """The verdict of a succeeded evaluation, or its status while it is not done (or not compared)."""
     status = getattr(evaluation, "status", "")

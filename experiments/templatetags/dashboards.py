@@ -8,7 +8,7 @@ from django import template
 from django.urls import NoReverseMatch, reverse
 from django.utils.safestring import SafeString
 
-from experiments.demo_material import render_note
+from experiments.dashboards.material import render_note
 
 register = template.Library()
 

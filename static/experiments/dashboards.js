@@ -1,26 +1,6 @@
-// Dashboards and demo pages: draw the plotly figures Python built; copy and print buttons.
+// Dashboards and demo pages: copy and print buttons, the material form's kind switch (charts: agileml/charts.js).
 (function () {
-  const plots = [];
-
-  function drawCharts(root) {
-    root.querySelectorAll("[data-figure]").forEach((el) => {
-      if (el.dataset.drawn) return;
-      const source = document.getElementById(el.dataset.figure);
-      if (!source || typeof Plotly === "undefined") return;
-      const figure = JSON.parse(source.textContent);
-      el.dataset.drawn = "1";
-      el.style.minHeight = "";
-      Plotly.newPlot(el, figure.data, figure.layout, { displaylogo: false, responsive: true, displayModeBar: false });
-      plots.push(el);
-    });
-  }
-
-  function resizeAll() {
-    plots.forEach((el) => Plotly.Plots.resize(el));
-  }
-
   document.addEventListener("DOMContentLoaded", () => {
-    drawCharts(document);
     document.querySelectorAll("[data-print]").forEach((button) => {
       button.addEventListener("click", () => window.print());
     });
@@ -45,7 +25,4 @@
       sync();
     });
   });
-  // Charts follow the paper's width when printed, and the window's again afterwards.
-  window.addEventListener("beforeprint", resizeAll);
-  window.addEventListener("afterprint", resizeAll);
 })();

@@ -1,16 +1,5 @@
-// Run pages: draw plotly figures that Python built, and keep the compare button in step.
+// Run pages: keep the compare button in step with the ticked runs (charts: agileml/charts.js).
 (function () {
-  function drawCharts(root) {
-    root.querySelectorAll("[data-figure]").forEach((el) => {
-      if (el.dataset.drawn) return;
-      const source = document.getElementById(el.dataset.figure);
-      if (!source || typeof Plotly === "undefined") return;
-      const figure = JSON.parse(source.textContent);
-      el.dataset.drawn = "1";
-      Plotly.newPlot(el, figure.data, figure.layout, { displaylogo: false, responsive: true });
-    });
-  }
-
   function syncCompare(root) {
     const form = root.querySelector("#compare-form");
     if (!form) return;
@@ -26,12 +15,6 @@
     update();
   }
 
-  document.addEventListener("DOMContentLoaded", () => {
-    drawCharts(document);
-    syncCompare(document);
-  });
-  document.addEventListener("htmx:afterSettle", (event) => {
-    drawCharts(event.target);
-    syncCompare(document);
-  });
+  document.addEventListener("DOMContentLoaded", () => syncCompare(document));
+  document.addEventListener("htmx:afterSettle", () => syncCompare(document));
 })();

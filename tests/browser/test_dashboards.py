@@ -7,7 +7,7 @@ import datetime
 
 import pytest
 
-from experiments import dashboards_services
+from experiments.dashboards import services as dashboards_services
 from tests.browser.conftest import login
 from tests.experiments.dashboard_story import add_picture, add_results, build_story
 from tickets import clock

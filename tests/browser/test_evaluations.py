@@ -8,6 +8,7 @@ import time
 
 import pytest
 from django.conf import settings
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from experiments.models import Benchmark, ChampionChange
 from tests.browser.conftest import login
@@ -40,7 +41,10 @@ def _progress_until_verdict(page, timeout: float = 120) -> list[int]:
             return seen
         bar = page.locator("[data-testid=evaluation-progress] .progress")
         if bar.count():
-            value = bar.get_attribute("aria-valuenow")
+            try:
+                value = bar.get_attribute("aria-valuenow", timeout=1000)
+            except PlaywrightTimeoutError:
+                continue  # the verdict replaced the bar between the two reads; look again
             if value is not None and (not seen or int(value) != seen[-1]):
                 seen.append(int(value))
         page.wait_for_timeout(50)

@@ -255,3 +255,19 @@ def test_lead_moves_several_selected_tickets_at_once(page, cast, plan):
     assert target.locator(".ticket-row").evaluate_all("rows => rows.map(r => r.dataset.key)") == ["AUTH-3", "AUTH-4"]
     assert not bar.is_visible()
     assert set(Ticket.objects.filter(sprint=plan["planned"]).values_list("number", flat=True)) == {3, 4}
+
+
+def test_only_those_allowed_see_and_use_the_new_project_form(page, cast):
+    from django.contrib.auth.models import Permission
+
+    login(page, "engineer")
+    assert page.get_by_role("button", name="New project").count() == 0
+    page.context.clear_cookies()
+    cast.lead.user_permissions.add(Permission.objects.get(content_type__app_label="tickets", codename="add_project"))
+    login(page, "lead")
+    page.get_by_role("button", name="New project").click()
+    page.fill("#id_key", "VOICE")
+    page.fill("#id_name", "Voice ID")
+    page.get_by_role("button", name="Create project").click()
+    page.wait_for_url(re.compile(r".*/p/VOICE/$"))
+    assert page.get_by_role("heading", name=re.compile("Voice ID")).count() >= 1

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from experiments import benchmark_services as services
-from experiments import services as run_services
+from experiments.benchmarks import services
 from experiments.models import Benchmark, EvaluationDataset, PredictionSource, Run
+from experiments.tracking import services as run_services
 
 
 @pytest.fixture(name="media_root")

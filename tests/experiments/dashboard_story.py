@@ -118,7 +118,7 @@ def png_bytes(width: int = 40, height: int = 24, color=(79, 70, 229)) -> bytes:
 
 
 def add_picture(story: Story, key: str = "AUTH-1", title: str = "Rhythm over a week"):
-    from experiments import dashboards_services
+    from experiments.dashboards import services as dashboards_services
 
     return dashboards_services.demo_material_add_image(
         ticket=story.ticket(key), actor=story.cast.engineer, data=png_bytes(), filename="chart.png", title=title

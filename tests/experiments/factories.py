@@ -7,8 +7,8 @@ import datetime as dt
 import factory
 from django.utils import timezone
 
-from experiments import services
 from experiments.models import Param, Run, RunStatus, Tag
+from experiments.tracking import services
 from tests.factories import ProjectFactory
 
 

@@ -1,8 +1,10 @@
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import MembershipFactory, ProjectFactory
+from tickets.access import PROJECT_CREATORS_ONLY
 from tickets.models import Membership, Project, Role
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +56,12 @@ def test_project_list_query_count_does_not_grow(api, cast):
     assert len(few) == len(many) == 2
 
 
+def _may_create_projects(user) -> None:
+    user.user_permissions.add(Permission.objects.get(content_type__app_label="tickets", codename="add_project"))
+
+
 def test_create_project_makes_caller_lead(api, cast):
+    _may_create_projects(cast.engineer)
     response = api(cast.engineer).post("/api/v1/projects/", {"key": "VOICE", "name": "Voice"}, format="json")
     assert response.status_code == 201
     assert response.json()["role"] == "lead"
@@ -71,6 +78,7 @@ def test_create_project_makes_caller_lead(api, cast):
     ],
 )
 def test_create_project_rejects_bad_input_and_changes_nothing(api, cast, payload, field):
+    _may_create_projects(cast.lead)
     before = Project.objects.count()
     response = api(cast.lead).post("/api/v1/projects/", payload, format="json")
     assert response.status_code == 400
@@ -78,3 +86,27 @@ def test_create_project_rejects_bad_input_and_changes_nothing(api, cast, payload
     assert body["message"].startswith(f"{field}:")
     assert field in body["errors"]
     assert Project.objects.count() == before
+
+
+@pytest.mark.parametrize("who", ["lead", "engineer", "stakeholder", "outsider"])
+def test_creating_a_project_is_a_site_permission_not_a_role(api, cast, who):
+    """Leading a project does not let anyone start new ones; the answer says who may."""
+    before = Project.objects.count()
+    response = api(cast.user(who)).post("/api/v1/projects/", {"key": "VOICE", "name": "Voice"}, format="json")
+    assert response.status_code == 403
+    assert response.json()["message"] == PROJECT_CREATORS_ONLY
+    assert Project.objects.count() == before
+
+
+def test_staff_may_create_projects(api, cast):
+    cast.stakeholder.is_staff = True
+    cast.stakeholder.save(update_fields=["is_staff"])
+    response = api(cast.stakeholder).post("/api/v1/projects/", {"key": "VOICE", "name": "Voice"}, format="json")
+    assert response.status_code == 201
+    assert Membership.objects.get(project__key="VOICE").user == cast.stakeholder
+
+
+def test_anonymous_callers_cannot_create_projects(api, cast):
+    response = api(None).post("/api/v1/projects/", {"key": "VOICE", "name": "Voice"}, format="json")
+    assert response.status_code == 401
+    assert not Project.objects.filter(key="VOICE").exists()

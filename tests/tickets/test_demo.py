@@ -96,3 +96,12 @@ def test_history_replays_to_each_sprints_commitment_and_to_today(plan):
 
     now = _replay_sprint_at(timezone.now())
     assert now == dict(Ticket.objects.values_list("number", "sprint_id"))
+
+
+def test_only_the_demo_lead_may_create_projects():
+    from tickets.access import can_create_projects
+
+    people = demo.seed_people()
+    assert can_create_projects(people.lead)
+    assert not can_create_projects(people.engineer)
+    assert not can_create_projects(people.stakeholder)

@@ -1,6 +1,7 @@
 import datetime
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -47,17 +48,24 @@ def test_project_list_query_count_is_constant(web, cast):
         MembershipFactory(user=cast.engineer, project=ProjectFactory(key=f"MORE{n}"), role=Role.ENGINEER)
     with CaptureQueriesContext(connection) as many:
         assert client.get("/projects/").status_code == 200
-    # session, user, memberships for the list, memberships for the switcher.
-    assert len(few) == len(many) == 4
+    # session, user, the user's permissions (direct and through groups: may they create projects?),
+    # memberships for the list, memberships for the switcher.
+    assert len(few) == len(many) == 6
+
+
+def _may_create_projects(user) -> None:
+    user.user_permissions.add(Permission.objects.get(content_type__app_label="tickets", codename="add_project"))
 
 
 def test_create_project_from_the_page(web, cast):
+    _may_create_projects(cast.stakeholder)
     response = web(cast.stakeholder).post("/projects/", {"key": "VOICE", "name": "Voice ID"})
     assert response.status_code == 302
     assert Membership.objects.get(project__key="VOICE").role == Role.LEAD
 
 
 def test_create_project_with_bad_key_explains(web, cast):
+    _may_create_projects(cast.lead)
     response = web(cast.lead).post("/projects/", {"key": "voice!", "name": "Voice ID"})
     assert response.status_code == 200
     assert "Use 2–10 upper-case letters" in response.content.decode()
@@ -113,3 +121,18 @@ def test_overview_query_count_is_constant(web, cast, make_sprint, make_ticket):
         page = client.get("/p/AUTH/").content.decode()
     assert page.count('class="ticket-key"') == 8
     assert len(few) == len(many)
+
+
+def test_the_new_project_button_is_only_for_those_who_may_create(web, cast):
+    assert "New project" not in web(cast.lead).get("/projects/").content.decode()
+    _may_create_projects(cast.engineer)
+    page = web(cast.engineer).get("/projects/").content.decode()
+    assert "New project" in page
+    assert 'id="new-project"' in page
+
+
+def test_creating_a_project_from_the_page_needs_the_permission(web, cast):
+    response = web(cast.lead).post("/projects/", {"key": "VOICE", "name": "Voice ID"})
+    assert response.status_code == 403
+    assert "Creating projects is for staff" in response.content.decode()
+    assert not Project.objects.filter(key="VOICE").exists()

@@ -2,9 +2,9 @@ import os
 
 from django.core.management.base import BaseCommand
 
-from experiments import benchmark_demo
-from experiments import demo as runs_demo
-from experiments.dashboards_demo import seed_dashboards
+from experiments.seed import benchmarks as benchmark_demo
+from experiments.seed import runs as runs_demo
+from experiments.seed.dashboards import seed_dashboards
 from tickets import demo as planning_demo
 
 

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from experiments.benchmarks import api
+
+urlpatterns = [
+    path("projects/<str:key>/benchmarks/", api.BenchmarkListApi.as_view(), name="api-benchmark-list"),
+    path("benchmarks/<str:benchmark_id>/", api.BenchmarkDetailApi.as_view(), name="api-benchmark-detail"),
+    path("benchmarks/<str:benchmark_id>/datasets/", api.DatasetListApi.as_view(), name="api-benchmark-datasets"),
+    path(
+        "benchmarks/<str:benchmark_id>/datasets/<str:version>/",
+        api.DatasetDetailApi.as_view(),
+        name="api-benchmark-dataset",
+    ),
+    path(
+        "benchmarks/<str:benchmark_id>/evaluations/", api.EvaluationListApi.as_view(), name="api-benchmark-evaluations"
+    ),
+    path("benchmarks/<str:benchmark_id>/promote/", api.PromoteApi.as_view(), name="api-benchmark-promote"),
+    path("evaluations/<str:evaluation_id>/", api.EvaluationDetailApi.as_view(), name="api-evaluation-detail"),
+    path("runs/<str:run_id>/predictions/", api.RunPredictionsApi.as_view(), name="api-run-predictions"),
+]

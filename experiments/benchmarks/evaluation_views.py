@@ -1,0 +1,151 @@
+"""Evaluation pages: one evaluation's progress (polled while it runs) and verdict, promoting its run
+(the promotion gate), and evaluating again."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from experiments.benchmarks import selectors, services
+from experiments.benchmarks.access import evaluation_for_user
+from experiments.benchmarks.charts import det_figure, roc_figure
+from experiments.benchmarks.forms import (
+    PromoteForm,
+)
+from experiments.benchmarks.models import (
+    Evaluation,
+    EvaluationStatus,
+)
+from experiments.benchmarks.text import comparison_sentence, guardrail_states, metric_label
+from experiments.evaluation import HIGHER_IS_BETTER
+from tickets.models import Role
+
+
+def _metric_rows(evaluation: Evaluation) -> list[dict]:
+    report = evaluation.result or {}
+    champion = report.get("champion_metrics", {})
+    comparisons = report.get("comparisons", {})
+    methods = report.get("interval_methods", {})
+    states = dict(guardrail_states(evaluation.guardrails, evaluation.gate_reasons))
+    rows = []
+    for metric, value in report.get("metrics", {}).items():
+        role = "primary" if metric == evaluation.primary_metric else ("guardrail" if metric in states else "")
+        rows.append(
+            {
+                "metric": metric,
+                "label": metric_label(metric),
+                "role": role,
+                "margin": evaluation.guardrails.get(metric),
+                "held": states.get(metric),
+                "higher_is_better": metric in HIGHER_IS_BETTER,
+                "value": value,
+                "champion": champion.get(metric),
+                "comparison": comparisons.get(metric),
+                "method": methods.get(metric, ""),
+            }
+        )
+    return rows
+
+
+def _evaluation_context(evaluation: Evaluation, **extra) -> dict:
+    benchmark = evaluation.benchmark
+    project = benchmark.project
+    fresh = selectors.benchmark_fresh(benchmark=benchmark)
+    latest = selectors.latest_dataset(benchmark=fresh)
+    problem = services.promotion_problem(benchmark=fresh, evaluation=evaluation, latest=latest)
+    comparison = (evaluation.result or {}).get("comparison")
+    curves = (evaluation.result or {}).get("curves") or {}
+    names = {
+        "champion": evaluation.champion_run.display_name if evaluation.champion_run_id else "champion",
+        "challenger": evaluation.run.display_name,
+    }
+    context = {
+        "project": project,
+        "benchmark": benchmark,
+        "evaluation": evaluation,
+        "run": evaluation.run,
+        "metric_rows": _metric_rows(evaluation) if evaluation.status == EvaluationStatus.SUCCEEDED else [],
+        "sentence": comparison_sentence(
+            comparison, guardrails=evaluation.guardrails, gate_reasons=evaluation.gate_reasons
+        ),
+        "coverage": (evaluation.result or {}).get("coverage", {}),
+        "roc": roc_figure(curves, names=names) if curves else None,
+        "det": det_figure(curves, names=names) if curves else None,
+        "is_champion": fresh.champion_id == evaluation.run_id,
+        "problem": problem,
+        "is_baseline": evaluation.champion_run_id is None,
+        "can_promote": project.role.allows(Role.LEAD),
+        "can_evaluate": project.role.allows(Role.ENGINEER),
+        "promote_form": PromoteForm(),
+        "latest_dataset": latest,
+    }
+    context.update(extra)
+    return context
+
+
+@login_required
+@require_GET
+def evaluation_detail(request: HttpRequest, key: str, evaluation_id: int) -> HttpResponse:
+    evaluation = evaluation_for_user(request.user, evaluation_id, project_key=key)
+    return render(request, "benchmarks/evaluation_detail.html", _evaluation_context(evaluation))
+
+
+@login_required
+@require_GET
+def evaluation_status(request: HttpRequest, key: str, evaluation_id: int) -> HttpResponse:
+    """The evaluation's body, polled by htmx while it is queued or running; it stops polling when done."""
+    evaluation = evaluation_for_user(request.user, evaluation_id, project_key=key)
+    return render(request, "benchmarks/partials/evaluation_body.html", _evaluation_context(evaluation))
+
+
+@login_required
+@require_POST
+def evaluation_promote(request: HttpRequest, key: str, evaluation_id: int) -> HttpResponse:
+    evaluation = evaluation_for_user(request.user, evaluation_id, need=Role.LEAD, project_key=key)
+    form = PromoteForm(request.POST)
+    form.is_valid()
+    try:
+        change = services.champion_promote(
+            benchmark=evaluation.benchmark,
+            evaluation=evaluation,
+            user=request.user,
+            note=form.cleaned_data.get("note", ""),
+            override_reason=form.cleaned_data.get("override_reason", ""),
+        )
+    except services.PromotionConflict as conflict:
+        context = _evaluation_context(evaluation, promote_error=str(conflict), promote_form=form)
+        return render(request, "benchmarks/evaluation_detail.html", context, status=409)
+    except ValidationError as error:
+        context = _evaluation_context(evaluation, promote_error=" ".join(error.messages), promote_form=form)
+        return render(request, "benchmarks/evaluation_detail.html", context, status=400)
+    what = "baseline champion" if change.is_baseline else "champion"
+    messages.success(request, f"{change.run_name} is now the {what} of {evaluation.benchmark.name}.")
+    return redirect("benchmark-detail", key=key, benchmark_id=evaluation.benchmark_id)
+
+
+@login_required
+@require_POST
+def evaluation_rerun(request: HttpRequest, key: str, evaluation_id: int) -> HttpResponse:
+    """Evaluate the run again on the latest dataset against the current champion (a new job when anything
+    changed, or always with ``force``)."""
+    evaluation = evaluation_for_user(request.user, evaluation_id, need=Role.ENGINEER, project_key=key)
+    benchmark = evaluation.benchmark
+    dataset = selectors.latest_dataset(benchmark=benchmark)
+    if dataset is None:
+        messages.error(request, f"{benchmark.name} has no dataset to evaluate on.")
+        return redirect("evaluation-detail", key=key, evaluation_id=evaluation.pk)
+    dataset.benchmark = benchmark
+    try:
+        fresh, created = services.evaluation_request(
+            run=evaluation.run, dataset=dataset, user=request.user, force=request.POST.get("force") == "1"
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("evaluation-detail", key=key, evaluation_id=evaluation.pk)
+    if not created:
+        messages.info(request, "Nothing changed since this evaluation: it is reused as it is.")
+    return redirect("evaluation-detail", key=key, evaluation_id=fresh.pk)

@@ -1,0 +1,29 @@
+"""What benchmarks add to other parts: the evaluations panel on a ticket's page, and the
+MLflow hook that evaluates a ``predictions.csv`` artifact logged by a run tagged
+``agileml.benchmark=<name>``. Registered at start-up (``ExperimentsConfig.ready``), so
+neither planning nor tracking imports benchmarks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.http import HttpRequest
+
+from experiments.benchmarks import services
+from experiments.tracking.hooks import lazy_panel
+from experiments.tracking.models import Run
+from experiments.tracking.services import register_artifact_hook
+from tickets.extensions import TicketPanel, register_ticket_panel
+from tickets.models import Ticket
+
+
+@register_ticket_panel
+def evaluations_panel(request: HttpRequest, ticket: Ticket) -> TicketPanel:
+    return lazy_panel("ticket-evaluations", ticket, label="evaluations", testid="ticket-evaluations-panel", order=20)
+
+
+@register_artifact_hook
+def predictions_artifact(*, run: Run, path: str, file: Path) -> None:
+    """A run tagged ``agileml.benchmark`` that logs ``predictions.csv``: validated and evaluated, or refused whole."""
+    if path == services.PREDICTIONS_ARTIFACT:
+        services.predictions_from_artifact(run=run, path=file)

@@ -1,0 +1,100 @@
+"""Dataset versions: a benchmark's ground truth, accepted only after the engine has read it; immutable once used."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+
+from experiments.benchmarks.models import (
+    Benchmark,
+    Evaluation,
+    EvaluationDataset,
+    PredictionSet,
+)
+from experiments.benchmarks.services.files import clean_file_name, file_sha256, media_path, place_file
+from experiments.evaluation import (
+    EvaluationInputError,
+    read_truth,
+)
+
+
+def dataset_upload(
+    *,
+    benchmark: Benchmark,
+    user: AbstractBaseUser | None,
+    path: Path,
+    original_name: str,
+    note: str = "",
+    move: bool = False,
+) -> EvaluationDataset:
+    """Accept a ground-truth file as the benchmark's next dataset version, after the engine has read it.
+
+    A file the engine rejects raises ``ValidationError`` with the engine's message (file, line,
+    column); a file identical to an existing version is rejected too. Nothing is stored then.
+    """
+    name = clean_file_name(original_name, "truth.csv")
+    try:
+        truth = read_truth(path, task=benchmark.task, name=name)
+    except EvaluationInputError as error:
+        raise ValidationError({"file": str(error)}) from None
+    sha = file_sha256(path)
+    size = Path(path).stat().st_size
+    target: Path | None = None
+    try:
+        with transaction.atomic():
+            # Lock the benchmark so two uploads cannot take the same version number.
+            Benchmark.objects.select_for_update().filter(pk=benchmark.pk).first()
+            same = EvaluationDataset.objects.filter(benchmark=benchmark, sha256=sha).first()
+            if same is not None:
+                raise ValidationError(
+                    {"file": f"{name} is identical to version {same.version} (sha256 {sha[:12]}…); nothing to add."}
+                )
+            last = EvaluationDataset.objects.filter(benchmark=benchmark).aggregate(last=Max("version"))["last"]
+            version = (last or 0) + 1
+            relative = f"benchmarks/{benchmark.pk}/truth-v{version}-{sha[:12]}.csv"
+            target = place_file(Path(path), relative, move=move)
+            dataset = EvaluationDataset.objects.create(
+                benchmark=benchmark,
+                version=version,
+                file=relative,
+                original_name=name,
+                sha256=sha,
+                size=size,
+                n_rows=truth.n_rows,
+                n_groups=truth.n_groups,
+                class_counts=truth.class_counts,
+                note=note,
+                uploaded_by=user,
+            )
+    except BaseException:
+        if target is not None:
+            target.unlink(missing_ok=True)
+        raise
+    dataset.benchmark = benchmark
+    return dataset
+
+
+def dataset_is_used(dataset: EvaluationDataset) -> bool:
+    return PredictionSet.objects.filter(dataset=dataset).exists() or Evaluation.objects.filter(dataset=dataset).exists()
+
+
+def dataset_delete(*, dataset: EvaluationDataset) -> None:
+    """Remove a version nobody has used yet (a mistaken upload); used versions are immutable."""
+    if dataset_is_used(dataset):
+        raise ValidationError(
+            {
+                "dataset": f"Version {dataset.version} already has predictions or evaluations and cannot change; "
+                "upload a new version instead."
+            }
+        )
+    path = media_path(dataset.file)
+    dataset.delete()
+    path.unlink(missing_ok=True)
+
+
+def latest_dataset(benchmark: Benchmark) -> EvaluationDataset | None:
+    return EvaluationDataset.objects.filter(benchmark=benchmark).order_by("-version").first()

@@ -1,0 +1,1 @@
+"""Sprint and project dashboards, the stakeholder demo, share links and demo material."""

@@ -1,0 +1,325 @@
+"""Pages: the project ("kaizen") dashboard, the sprint dashboard, the stakeholder demo (for
+members and through share links), demo material, share-link management.
+
+Thin: access helper → selector/service → figures from the pure builders → render.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from experiments.dashboards import charts, result_charts, selectors, services
+from experiments.dashboards.forms import SprintReviewForm
+from experiments.dashboards.models import MaterialKind
+from experiments.dashboards.result_selectors import BenchmarkProgress, benchmark_progress
+from tickets import clock
+from tickets.access import project_for_user, sprint_for_user
+from tickets.models import Outcome, Project, Role, Sprint, SprintState, TicketStatus
+
+# The project demo tells the recent story in full; older answers live on their sprint's page.
+DEMO_QUESTIONS = 12
+DEMO_SHIPPED = 15
+
+
+def _figure(figure: dict, dom_id: str, label: str) -> dict[str, Any]:
+    return {"figure": figure, "dom_id": dom_id, "label": label}
+
+
+def _span(sprint: Sprint) -> charts.SprintSpan:
+    return charts.SprintSpan(sprint.name, sprint.start_date, sprint.end_date)
+
+
+def _window(sprint: Sprint, now: datetime.datetime) -> tuple[datetime.datetime, datetime.datetime] | None:
+    return selectors.sprint_window(sprint, now=now)
+
+
+def _gain(benchmark: BenchmarkProgress | None, sprint: Sprint, now: datetime.datetime) -> float | None:
+    window = _window(sprint, now)
+    if benchmark is None or window is None:
+        return None
+    return benchmark.gain(*window)
+
+
+def _champion_figures(benchmarks: list[BenchmarkProgress], sprints: list[Sprint], now) -> list[dict[str, Any]]:
+    spans = [_span(s) for s in sprints]
+    return [
+        {
+            **_figure(
+                result_charts.champion_progress_figure(
+                    metric=b.metric,
+                    promotions=b.promotions,
+                    challengers=b.challengers,
+                    sprints=spans,
+                    until=now,
+                    title=f"{b.name}: champion {b.metric}, sprint by sprint",
+                ),
+                f"champion-{b.id}",
+                f"{b.name}: the champion's {b.metric} over time, with every challenger",
+            ),
+            "benchmark": b,
+        }
+        for b in benchmarks
+    ]
+
+
+# --- The project ("kaizen") dashboard ---------------------------------------------------
+@login_required
+@require_GET
+def dashboard(request: HttpRequest, key: str) -> HttpResponse:
+    project = project_for_user(request.user, key)
+    now = clock.now()
+    deliveries = selectors.sprint_deliveries(project=project)
+    benchmarks = benchmark_progress(project=project)
+    primary = benchmarks[0] if benchmarks else None
+    rows = []
+    for delivery in deliveries:
+        gains = [_gain(b, delivery.sprint, now) for b in benchmarks]
+        rows.append({"delivery": delivery, "gains": gains, "gain": gains[0] if gains else None})
+    started = [r for r in rows if r["delivery"].sprint.started_at is not None]
+    outcomes = charts.sprint_outcomes_figure(
+        [
+            charts.SprintOutcome(r["delivery"].sprint.name, r["delivery"].answered, r["delivery"].shipped, r["gain"])
+            for r in started
+        ],
+        metric=primary.metric if primary else "",
+    )
+    context = {
+        "project": project,
+        "rows": list(reversed(rows)),
+        "benchmarks": benchmarks,
+        "champion_figures": _champion_figures(benchmarks, [d.sprint for d in deliveries], now),
+        "outcomes_figure": _figure(outcomes, "sprint-outcomes", "Questions answered and code shipped per sprint"),
+        "has_sprints": bool(started),
+        "totals": {
+            "answered": sum(d.answered for d in deliveries),
+            "shipped": sum(d.shipped for d in deliveries),
+            "closed": sum(1 for d in deliveries if d.sprint.state == SprintState.CLOSED),
+            "sprints": len(deliveries),
+        },
+        "primary": primary,
+        "current_sprint": next((d.sprint for d in deliveries if d.sprint.state == SprintState.ACTIVE), None),
+    }
+    return render(request, "dashboards/kaizen.html", context)
+
+
+# --- The sprint dashboard ---------------------------------------------------------------
+def _sprint_figures(board: selectors.SprintDashboard, benchmarks: list[BenchmarkProgress], now) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    if board.progress is not None:
+        figures["burndown"] = _figure(
+            charts.burndown_figure(board.progress, names=board.names), "burndown", "Burndown of open tickets"
+        )
+        figures["burnup"] = _figure(
+            charts.burnup_figure(board.progress, names=board.names), "burnup", "Burnup: scope and done tickets"
+        )
+    if board.tickets:
+        figures["mix"] = _figure(
+            charts.ticket_mix_figure(board.work_type_rows, statuses=TicketStatus.choices),
+            "ticket-mix",
+            "Tickets by work type and status",
+        )
+    if board.answered_questions:
+        figures["outcomes"] = _figure(
+            charts.outcomes_figure(board.outcome_counts, labels=dict(Outcome.choices)), "outcomes", "Answers by outcome"
+        )
+    window = _window(board.sprint, now)
+    challenger_figures = []
+    for b in benchmarks:
+        if window is None:
+            break
+        points, references = b.challengers_between(*window)
+        if not points:
+            continue
+        challenger_figures.append(
+            {
+                **_figure(
+                    result_charts.challengers_figure(
+                        points, references, metric=b.metric, title=f"{b.name}: challengers this sprint"
+                    ),
+                    f"challengers-{b.id}",
+                    f"Challengers evaluated on {b.name} during {board.sprint.name}",
+                ),
+                "benchmark": b,
+                "count": len(points),
+                "better": sum(1 for p in points if p.verdict == "better"),
+            }
+        )
+    figures["challengers"] = challenger_figures
+    return figures
+
+
+@login_required
+@require_GET
+def sprint_dashboard(request: HttpRequest, key: str, sprint_id: int) -> HttpResponse:
+    sprint = sprint_for_user(request.user, key, sprint_id)
+    project = sprint.project
+    now = clock.now()
+    board = selectors.sprint_dashboard(project=project, sprint=sprint, now=now)
+    benchmarks = benchmark_progress(project=project)
+    context = {
+        "project": project,
+        "sprint": sprint,
+        "board": board,
+        "figures": _sprint_figures(board, benchmarks, now),
+        "benchmarks": benchmarks,
+        "sprints": selectors.sprint_menu(project=project),
+        "gains": [(b, _gain(b, sprint, now)) for b in benchmarks],
+    }
+    return render(request, "dashboards/sprint.html", context)
+
+
+@login_required
+@require_GET
+def sprint_dashboard_current(request: HttpRequest, key: str) -> HttpResponse:
+    """The active sprint's dashboard (else the latest started one, else the project dashboard)."""
+    project = project_for_user(request.user, key)
+    sprint = selectors.latest_started_sprint(project=project)
+    if sprint is None:
+        messages.info(request, "No sprint has started yet: the sprint dashboard fills in once one does.")
+        return redirect("dashboard", key=project.key)
+    return redirect("dashboard-sprint", key=project.key, sprint_id=sprint.pk)
+
+
+# --- The stakeholder demo ---------------------------------------------------------------
+def _plain_progress(benchmark: BenchmarkProgress) -> str:
+    """The champion's progress in one sentence a stakeholder can read aloud."""
+    if not benchmark.promotions:
+        return f"No champion on {benchmark.name} yet: the first evaluated model becomes the baseline."
+    first, last = benchmark.promotions[0], benchmark.promotions[-1]
+    if len(benchmark.promotions) == 1 or first.value is None or last.value is None:
+        return f"The baseline ({first.label}) holds {benchmark.metric} {_fmt(first.value)} on {benchmark.name}."
+    delta = last.value - first.value
+    return (
+        f"On {benchmark.name}, {benchmark.metric} went from {_fmt(first.value)} (baseline, {first.label}) to "
+        f"{_fmt(last.value)} ({last.label}): {delta:+.4g}, in {len(benchmark.promotions) - 1} "
+        f"promotion{'s' if len(benchmark.promotions) != 2 else ''}."
+    )
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4g}"
+
+
+def demo_context(project: Project, sprint: Sprint | None, *, material_url, now: datetime.datetime) -> dict[str, Any]:
+    benchmarks = benchmark_progress(project=project)
+    if sprint is None:
+        deliveries = selectors.sprint_deliveries(project=project)
+        questions = selectors.answered_questions(project=project, limit=DEMO_QUESTIONS)
+        shipped = selectors.shipped_tickets(project=project, limit=DEMO_SHIPPED)
+        coming = selectors.upcoming(project=project)
+        sprints = [d.sprint for d in deliveries]
+        context: dict[str, Any] = {
+            "deliveries": list(reversed(deliveries)),
+            "totals": {
+                "sprints": sum(1 for d in deliveries if d.sprint.started_at is not None),
+                "answered": sum(d.answered for d in deliveries),
+                "shipped": sum(d.shipped for d in deliveries),
+            },
+            "champion_figures": _champion_figures(benchmarks, sprints, now),
+            "older_questions": max(0, sum(d.answered for d in deliveries) - len(questions)),
+        }
+    else:
+        board = selectors.sprint_dashboard(project=project, sprint=sprint, now=now)
+        questions = selectors.answered_questions(project=project, sprint=sprint)
+        shipped = board.shipped
+        coming = selectors.upcoming(project=project, after=sprint, sprints=1)
+        figures = _sprint_figures(board, benchmarks, now)
+        context = {
+            "board": board,
+            "burnup": figures.get("burnup"),
+            "challenger_figures": figures["challengers"],
+            "gains": [(b, _gain(b, sprint, now)) for b in benchmarks],
+        }
+    for question in questions:
+        for material in question.material:
+            material.url = material_url(material) if material.kind == MaterialKind.IMAGE else ""
+    context.update(
+        {
+            "project": project,
+            "sprint": sprint,
+            "benchmarks": benchmarks,
+            "progress_sentences": [_plain_progress(b) for b in benchmarks],
+            "questions": questions,
+            "shipped": shipped,
+            "coming": coming,
+            "now": now,
+        }
+    )
+    return context
+
+
+@login_required
+@require_GET
+def demo(request: HttpRequest, key: str) -> HttpResponse:
+    project = project_for_user(request.user, key)
+    context = demo_context(
+        project,
+        None,
+        material_url=lambda m: reverse("demo-material", kwargs={"key": project.key, "material_id": m.pk}),
+        now=clock.now(),
+    )
+    context.update(_member_demo_extras(request, project, context))
+    return render(request, "dashboards/demo/page.html", context)
+
+
+@login_required
+@require_GET
+def sprint_demo(request: HttpRequest, key: str, sprint_id: int) -> HttpResponse:
+    """The sprint's demo: its review (show-and-tell) page once it has closed."""
+    sprint = sprint_for_user(request.user, key, sprint_id)
+    project = sprint.project
+    context = demo_context(
+        project,
+        sprint,
+        material_url=lambda m: reverse("demo-material", kwargs={"key": project.key, "material_id": m.pk}),
+        now=clock.now(),
+    )
+    context.update(_member_demo_extras(request, project, context))
+    return render(request, "dashboards/demo/page.html", context)
+
+
+def _member_demo_extras(request: HttpRequest, project: Project, context: dict[str, Any]) -> dict[str, Any]:
+    extras: dict[str, Any] = {
+        "base_template": "base.html",
+        "shared": False,
+        "can_add_material": project.role.allows(Role.ENGINEER),
+        "can_manage": project.role == Role.LEAD,
+    }
+    board = context.get("board")
+    if board is not None and extras["can_manage"]:
+        review = board.review
+        extras["review_form"] = SprintReviewForm(
+            initial={
+                "goal_verdict": review.goal_verdict if review else "",
+                "summary": review.summary if review else "",
+                "next_steps": review.next_steps if review else "",
+            }
+        )
+    return extras
+
+
+@login_required
+@require_POST
+def sprint_review_edit(request: HttpRequest, key: str, sprint_id: int) -> HttpResponse:
+    sprint = sprint_for_user(request.user, key, sprint_id, need=Role.LEAD)
+    form = SprintReviewForm(request.POST)
+    if not form.is_valid():
+        field, errors = next(iter(form.errors.items()))
+        messages.error(request, f"{field}: {errors[0]}")
+    else:
+        try:
+            services.sprint_review_update(sprint=sprint, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"The review of {sprint.name} is saved.")
+    return redirect("demo-sprint", key=sprint.project.key, sprint_id=sprint.pk)

@@ -1,0 +1,11 @@
+"""REST API for runs."""
+
+from django.urls import path
+
+from experiments.tracking import api
+
+urlpatterns = [
+    path("projects/<str:key>/runs/", api.RunListApi.as_view(), name="api-run-list"),
+    path("runs/<str:run_id>/", api.RunDetailApi.as_view(), name="api-run-detail"),
+    path("runs/<str:run_id>/metrics/<path:key>/", api.MetricHistoryApi.as_view(), name="api-run-metric"),
+]

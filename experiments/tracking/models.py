@@ -1,0 +1,181 @@
+"""Experiment runs: what was tried, with which settings, and how the numbers moved.
+
+A run belongs to a project (the MLflow "experiment") and optionally to the ticket that
+asked for it. MLflow clients address runs by a 32-hex ``uuid``; the app uses the
+integer primary key.
+"""
+
+from __future__ import annotations
+
+import uuid as uuid_lib
+
+from django.conf import settings
+from django.db import models
+
+from tickets.models import Project, Ticket
+
+# MLflow's limits, so a script that works against MLflow works here and vice versa.
+MAX_KEY_LENGTH = 250
+MAX_PARAM_VALUE_LENGTH = 6000
+MAX_TAG_VALUE_LENGTH = 8000
+MAX_RUN_NAME_LENGTH = 250
+
+
+def new_run_uuid() -> str:
+    return uuid_lib.uuid4().hex
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    FINISHED = "finished", "Finished"
+    FAILED = "failed", "Failed"
+    KILLED = "killed", "Killed"
+
+
+class Run(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="runs")
+    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    uuid = models.CharField(max_length=32, unique=True, default=new_run_uuid, editable=False)
+    name = models.CharField(max_length=MAX_RUN_NAME_LENGTH, blank=True)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    start_time = models.DateTimeField()
+    end_time = models.DateTimeField(null=True, blank=True)
+    source_commit = models.CharField(max_length=64, blank=True)
+    entry_point = models.CharField(max_length=500, blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-start_time", "-id"]
+        indexes = [
+            models.Index(fields=["project", "-start_time", "-id"], name="run_project_time_idx"),
+            models.Index(fields=["ticket", "-start_time"], name="run_ticket_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.uuid
+
+    @property
+    def display_name(self) -> str:
+        return self.name or f"run {self.uuid[:8]}"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.end_time is None:
+            return None
+        return max((self.end_time - self.start_time).total_seconds(), 0.0)
+
+
+class Param(models.Model):
+    """A setting of a run. Once logged, a key's value never changes (as in MLflow)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="params", db_index=False)
+    # Copied from the run so the list page can offer a project's param keys cheaply.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    key = models.CharField(max_length=MAX_KEY_LENGTH)
+    value = models.TextField()
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [models.UniqueConstraint(fields=["run", "key"], name="param_key_unique_in_run")]
+        indexes = [models.Index(fields=["project", "key"], name="param_project_key_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.project_id is None:
+            self.project_id = self.run.project_id
+        super().save(*args, **kwargs)
+
+
+class Tag(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="tags")
+    key = models.CharField(max_length=MAX_KEY_LENGTH)
+    value = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [models.UniqueConstraint(fields=["run", "key"], name="tag_key_unique_in_run")]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
+
+
+class Metric(models.Model):
+    """One logged point of a metric history.
+
+    Timestamps are milliseconds since the epoch, as MLflow sends them. The unique
+    constraint makes a retried request harmless: the same point is stored once. NaN
+    is stored as ``value=0, is_nan=True`` because SQLite turns NaN into NULL.
+    """
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="metric_points", db_index=False)
+    key = models.CharField(max_length=MAX_KEY_LENGTH)
+    value = models.FloatField()
+    is_nan = models.BooleanField(default=False)
+    step = models.BigIntegerField(default=0)
+    timestamp = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            # Leading (run, key, step) also serves history reads in step order.
+            models.UniqueConstraint(
+                fields=["run", "key", "step", "timestamp", "value", "is_nan"], name="metric_point_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}[{self.step}]={self.value}"
+
+
+class LatestMetric(models.Model):
+    """The latest point of each metric of a run (highest step, then timestamp, then value).
+
+    Kept up to date by every write so run lists never read histories. ``project`` is
+    copied from the run so the list page can offer a project's metric keys cheaply.
+    """
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="latest_metrics", db_index=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    key = models.CharField(max_length=MAX_KEY_LENGTH)
+    value = models.FloatField()
+    is_nan = models.BooleanField(default=False)
+    step = models.BigIntegerField(default=0)
+    timestamp = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [models.UniqueConstraint(fields=["run", "key"], name="latest_metric_unique")]
+        indexes = [
+            models.Index(fields=["project", "key"], name="latest_metric_project_key_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
+
+    @property
+    def number(self) -> float:
+        return float("nan") if self.is_nan else self.value
+
+
+class Artifact(models.Model):
+    """A file logged with a run, stored under ``MEDIA_ROOT/artifacts/<run uuid>/<path>``."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="artifacts")
+    path = models.CharField(max_length=1000)
+    size = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["path"]
+        constraints = [models.UniqueConstraint(fields=["run", "path"], name="artifact_path_unique_in_run")]
+
+    def __str__(self) -> str:
+        return self.path
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]

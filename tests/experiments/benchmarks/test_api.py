@@ -1,0 +1,349 @@
+"""The benchmark REST API: the role matrix on every endpoint, what each returns, and constant query counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from experiments.models import Benchmark, Evaluation, EvaluationStatus, PredictionSet
+from tests.experiments.benchmark_helpers import (  # noqa: F401
+    clone_evaluations,
+    crown,
+    file_field,
+    make_benchmark,
+    make_run,
+    media_root_fixture,
+    submit,
+    write_binary_case,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass
+class World:
+    benchmark: Benchmark
+    baseline: Evaluation
+    challenger: Evaluation
+    case: object
+
+
+@pytest.fixture
+def world(cast, media_root, tmp_path, settings) -> World:
+    settings.EVALUATION_RESAMPLES = 200
+    case = write_binary_case(tmp_path / "case", n_subjects=20, rows_per_subject=10)
+    benchmark = make_benchmark(cast.project, cast.lead, case)
+    dataset = benchmark.datasets.get()
+    baseline = submit(make_run(cast.project, cast.engineer, "rule"), dataset, cast.engineer, case.champion)
+    crown(benchmark, baseline, cast.lead, note="the hand-written rule")
+    challenger = submit(make_run(cast.project, cast.engineer, "gbm"), dataset, cast.engineer, case.challenger)
+    return World(benchmark=benchmark, baseline=baseline, challenger=challenger, case=case)
+
+
+ROLES = ["lead", "engineer", "stakeholder", "outsider", "anonymous"]
+READ = {"lead": 200, "engineer": 200, "stakeholder": 200, "outsider": 404, "anonymous": 401}
+
+
+def _matrix(**codes):
+    return [pytest.param(who, codes[who], id=who) for who in ROLES]
+
+
+def _client(api, cast, who):
+    return api(None if who == "anonymous" else cast.user(who))
+
+
+# --- Role matrix ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/projects/AUTH/benchmarks/",
+        "/api/v1/benchmarks/{b}/",
+        "/api/v1/benchmarks/{b}/datasets/",
+        "/api/v1/benchmarks/{b}/evaluations/",
+        "/api/v1/evaluations/{e}/",
+        "/api/v1/runs/{r}/predictions/",
+    ],
+)
+@pytest.mark.parametrize(("who", "expected"), _matrix(**READ))
+def test_reading_is_for_members(api, cast, world, path, who, expected):
+    url = path.format(b=world.benchmark.pk, e=world.challenger.pk, r=world.challenger.run_id)
+    assert _client(api, cast, who).get(url).status_code == expected
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"), _matrix(lead=201, engineer=403, stakeholder=403, outsider=404, anonymous=401)
+)
+def test_creating_a_benchmark_is_for_leads(api, cast, world, who, expected):
+    response = _client(api, cast, who).post(
+        "/api/v1/projects/AUTH/benchmarks/", {"name": "fraud", "task": "multiclass"}, format="json"
+    )
+    assert response.status_code == expected
+    assert Benchmark.objects.filter(name="fraud").exists() == (expected == 201)
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"), _matrix(lead=200, engineer=403, stakeholder=403, outsider=404, anonymous=401)
+)
+def test_changing_a_benchmark_is_for_leads(api, cast, world, who, expected):
+    response = _client(api, cast, who).patch(
+        f"/api/v1/benchmarks/{world.benchmark.pk}/", {"description": "fewer lock-outs"}, format="json"
+    )
+    assert response.status_code == expected
+    world.benchmark.refresh_from_db()
+    assert (world.benchmark.description == "fewer lock-outs") == (expected == 200)
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"), _matrix(lead=201, engineer=403, stakeholder=403, outsider=404, anonymous=401)
+)
+def test_uploading_a_dataset_version_is_for_leads(api, cast, world, who, expected):
+    content = world.case.truth.read_text() + "extra-1,1,subject999\nextra-2,0,subject999\n"
+    response = _client(api, cast, who).post(
+        f"/api/v1/benchmarks/{world.benchmark.pk}/datasets/",
+        {"file": file_field(content, "v2.csv")},
+        format="multipart",
+    )
+    assert response.status_code == expected
+    assert world.benchmark.datasets.count() == (2 if expected == 201 else 1)
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"), _matrix(lead=201, engineer=201, stakeholder=403, outsider=404, anonymous=401)
+)
+def test_requesting_an_evaluation_is_for_engineers_and_leads(
+    api, cast, world, who, expected, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as queued:
+        response = _client(api, cast, who).post(
+            f"/api/v1/benchmarks/{world.benchmark.pk}/evaluations/",
+            {"run": world.challenger.run_id, "force": True},
+            format="json",
+        )
+    assert response.status_code == expected
+    assert len(queued) == (1 if expected == 201 else 0)  # the worker is nudged once the row is committed
+    if expected == 201:
+        body = response.json()
+        assert body["created"] is True
+        assert body["evaluation"]["status"] == "queued"
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"), _matrix(lead=201, engineer=201, stakeholder=403, outsider=404, anonymous=401)
+)
+def test_uploading_predictions_is_for_engineers_and_leads(api, cast, world, who, expected):
+    response = _client(api, cast, who).post(
+        f"/api/v1/runs/{world.challenger.run_id}/predictions/",
+        {"file": file_field(world.case.worse.read_bytes(), "worse.csv"), "benchmark": "holdout", "evaluate": False},
+        format="multipart",
+    )
+    assert response.status_code == expected
+    assert PredictionSet.objects.filter(original_name="worse.csv").exists() == (expected == 201)
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"), _matrix(lead=200, engineer=403, stakeholder=403, outsider=404, anonymous=401)
+)
+def test_promoting_is_for_leads(api, cast, world, who, expected):
+    response = _client(api, cast, who).post(
+        f"/api/v1/benchmarks/{world.benchmark.pk}/promote/", {"evaluation": world.challenger.pk}, format="json"
+    )
+    assert response.status_code == expected
+    world.benchmark.refresh_from_db()
+    winner = world.challenger.run_id if expected == 200 else world.baseline.run_id
+    assert world.benchmark.champion_id == winner
+
+
+# --- What the endpoints return ----------------------------------------------------------
+def test_a_benchmark_shows_its_champion_dataset_and_history(api, cast, world):
+    body = api(cast.stakeholder).get(f"/api/v1/benchmarks/{world.benchmark.pk}/").json()
+    assert body["name"] == "holdout"
+    assert body["primary_metric"] == "auc"
+    assert body["guardrails"] == {"eer": 0.02}
+    assert body["champion"]["run"]["id"] == world.baseline.run_id
+    assert body["champion"]["primary"]["value"] == pytest.approx(world.baseline.primary_value)
+    assert body["current_dataset"]["version"] == 1
+    assert body["current_dataset"]["n_rows"] == 200
+    assert body["current_dataset"]["n_groups"] == 20
+    assert body["evaluation_count"] == 2
+    [baseline] = body["champion_history"]
+    assert baseline["previous_run"] is None
+    assert baseline["note"] == "the hand-written rule"
+    assert baseline["promoted_by"] == "lead"
+
+
+def test_an_evaluation_reports_metrics_comparison_and_gate(api, cast, world):
+    body = api(cast.stakeholder).get(f"/api/v1/evaluations/{world.challenger.pk}/").json()
+    assert body["status"] == "succeeded"
+    assert body["progress"] == 100
+    assert body["champion_run"]["id"] == world.baseline.run_id
+    assert body["comparison"]["verdict"] == "better"
+    assert body["comparison"]["delta"] == pytest.approx(world.challenger.result["comparison"]["delta"])
+    assert body["gate"] == {"allowed": True, "reasons": []}
+    assert body["summary"].startswith("AUC +")
+    assert "better" in body["summary"] and "guardrail EER held" in body["summary"]
+    assert set(body["report"]["metrics"]) >= {"auc", "eer", "accuracy", "f1"}
+    assert body["report"]["curves"]["challenger"]["far"][0] == 0.0
+
+
+def test_evaluations_filter_by_verdict_and_validate_filters(api, cast, world):
+    client = api(cast.stakeholder)
+    url = f"/api/v1/benchmarks/{world.benchmark.pk}/evaluations/"
+    assert [e["id"] for e in client.get(url, {"verdict": "better"}).json()["results"]] == [world.challenger.pk]
+    assert client.get(url, {"verdict": "meh"}).json()["message"].startswith("verdict: Unknown verdict 'meh'")
+    assert client.get(url, {"dataset": 7}).json()["message"] == "dataset: Benchmark holdout has no dataset version 7."
+
+
+def test_requesting_the_same_evaluation_again_reuses_it(api, cast, world):
+    response = api(cast.engineer).post(
+        f"/api/v1/benchmarks/{world.benchmark.pk}/evaluations/", {"run": world.challenger.run_id}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["created"] is False
+    assert response.json()["evaluation"]["id"] == world.challenger.pk
+
+
+def test_requesting_an_evaluation_without_predictions_says_so(api, cast, world):
+    run = make_run(cast.project, cast.engineer, "empty-handed")
+    response = api(cast.engineer).post(
+        f"/api/v1/benchmarks/{world.benchmark.pk}/evaluations/", {"run": run.pk}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        f"run: Run #{run.pk} has no predictions for holdout v1; upload its predictions file first."
+    )
+
+
+def test_a_run_of_another_project_cannot_be_evaluated(api, cast, world):
+    from tests.factories import ProjectFactory
+
+    other = make_run(ProjectFactory(key="ELSE"), cast.outsider)
+    response = api(cast.engineer).post(
+        f"/api/v1/benchmarks/{world.benchmark.pk}/evaluations/", {"run": other.pk}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["message"] == f"run: There is no run {other.pk} in AUTH."
+
+
+def test_uploaded_predictions_are_evaluated(api, cast, world, django_capture_on_commit_callbacks):
+    run = make_run(cast.project, cast.engineer, "lr")
+    with django_capture_on_commit_callbacks() as queued:
+        response = api(cast.engineer).post(
+            f"/api/v1/runs/{run.uuid}/predictions/",
+            {"file": file_field(world.case.worse.read_bytes(), "lr.csv"), "benchmark": str(world.benchmark.pk)},
+            format="multipart",
+        )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["predictions"]["n_rows"] == 200 and body["predictions"]["source"] == "api"
+    assert body["created"] is True
+    assert body["evaluation"]["status"] == "queued"
+    assert body["evaluation"]["champion_run"]["id"] == world.baseline.run_id
+    assert len(queued) == 1
+
+
+def test_creating_a_benchmark_validates_its_settings(api, cast, world):
+    client = api(cast.lead)
+    url = "/api/v1/projects/AUTH/benchmarks/"
+    cases = [
+        ({"name": "holdout", "task": "binary"}, "name: AUTH already has a benchmark named holdout."),
+        ({"name": "bad name!", "task": "binary"}, "name: Use up to 64 letters"),
+        ({"name": "x", "task": "binary", "primary_metric": "rmse"}, "primary_metric: 'rmse' is not a binary metric"),
+        (
+            {"name": "x", "task": "binary", "guardrails": {"auc": 0.01}},
+            "guardrails: auc is the primary metric; a guardrail protects another metric.",
+        ),
+        ({"name": "x", "task": "binary", "guardrails": {"eer": -1}}, "guardrails.eer: Ensure this value is greater"),
+    ]
+    for body, message in cases:
+        response = client.post(url, body, format="json")
+        assert response.status_code == 400, body
+        assert response.json()["message"].startswith(message), response.json()["message"]
+    assert Benchmark.objects.count() == 1
+
+
+# --- Query counts -----------------------------------------------------------------------
+def _queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_the_evaluation_list_costs_the_same_for_many_evaluations(api, cast, world, django_assert_num_queries):
+    client = api(cast.stakeholder)
+    url = f"/api/v1/benchmarks/{world.benchmark.pk}/evaluations/"
+    clone_evaluations(world.challenger, 3)
+    few = _queries(client, url)
+    clone_evaluations(world.challenger, 40)
+    # token+user, membership+project, benchmark, count, page (runs, tickets, champions, datasets, requesters joined)
+    with django_assert_num_queries(5):
+        response = client.get(url)
+    assert response.json()["count"] == 45
+    assert few == 5
+
+
+def test_the_benchmark_list_costs_the_same_for_many_benchmarks(api, cast, world, django_assert_num_queries):
+    client = api(cast.stakeholder)
+    for i in range(5):
+        make_benchmark(cast.project, cast.lead, name=f"extra-{i}")
+    # token+user, membership+project, benchmarks (champion value, counts annotated), their latest datasets
+    with django_assert_num_queries(4):
+        assert len(client.get("/api/v1/projects/AUTH/benchmarks/").json()) == 6
+
+
+def test_evaluations_that_are_not_done_show_their_state(api, cast, world):
+    Evaluation.objects.filter(pk=world.challenger.pk).update(
+        status=EvaluationStatus.RUNNING, progress=42, stage="resampling"
+    )
+    body = api(cast.engineer).get(f"/api/v1/evaluations/{world.challenger.pk}/").json()
+    assert (body["status"], body["progress"], body["stage"], body["summary"]) == ("running", 42, "resampling", "")
+
+
+def test_the_schema_documents_every_endpoint_with_its_real_error_codes():
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    expected = {
+        ("/api/v1/projects/{key}/benchmarks/", "get"): {"200", "401", "404"},
+        ("/api/v1/projects/{key}/benchmarks/", "post"): {"201", "400", "401", "403", "404"},
+        ("/api/v1/benchmarks/{benchmark_id}/", "patch"): {"200", "400", "401", "403", "404"},
+        ("/api/v1/benchmarks/{benchmark_id}/datasets/", "post"): {"201", "400", "401", "403", "404"},
+        ("/api/v1/benchmarks/{benchmark_id}/evaluations/", "post"): {"200", "201", "400", "401", "403", "404"},
+        ("/api/v1/benchmarks/{benchmark_id}/promote/", "post"): {"200", "400", "401", "403", "404", "409"},
+        ("/api/v1/evaluations/{evaluation_id}/", "get"): {"200", "401", "404"},
+        ("/api/v1/runs/{run_id}/predictions/", "post"): {"201", "400", "401", "403", "404"},
+    }
+    for (path, method), codes in expected.items():
+        assert set(paths[path][method]["responses"]) == codes, (path, method)
+    upload = paths["/api/v1/runs/{run_id}/predictions/"]["post"]["requestBody"]["content"]
+    assert "multipart/form-data" in upload
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"), _matrix(lead=204, engineer=403, stakeholder=403, outsider=404, anonymous=401)
+)
+def test_an_unused_dataset_version_can_be_withdrawn_by_leads(api, cast, world, media_root, who, expected):
+    from experiments.benchmarks import services
+
+    content = world.case.truth.read_text() + "late-1,1,subject-late\n"
+    truth = media_root.parent / "v2.csv"
+    truth.write_text(content)
+    v2 = services.dataset_upload(benchmark=world.benchmark, user=cast.lead, path=truth, original_name="v2.csv")
+    assert (
+        _client(api, cast, who).get(f"/api/v1/benchmarks/{world.benchmark.pk}/datasets/v2/").status_code == (READ[who])
+    )
+    response = _client(api, cast, who).delete(f"/api/v1/benchmarks/{world.benchmark.pk}/datasets/2/")
+    assert response.status_code == expected
+    assert world.benchmark.datasets.filter(pk=v2.pk).exists() == (expected != 204)
+    assert (media_root / v2.file).exists() == (expected != 204)
+
+
+def test_a_used_dataset_version_is_immutable(api, cast, world):
+    response = api(cast.lead).delete(f"/api/v1/benchmarks/{world.benchmark.pk}/datasets/1/")
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        "dataset: Version 1 already has predictions or evaluations and cannot change; upload a new version instead."
+    )
+    assert world.benchmark.datasets.count() == 1

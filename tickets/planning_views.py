@@ -1,0 +1,318 @@
+"""Planning pages: the ranked backlog, the board, sprints (plan, start, close with carry-over) and
+epics. Stakeholders read; engineers add tickets; leads plan. Drag-and-drop calls the REST API."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from tickets import selectors, services
+from tickets.access import (
+    epic_for_user,
+    id_or_none,
+    project_for_user,
+    sprint_for_user,
+)
+from tickets.forms import (
+    EpicForm,
+    PlanFilterForm,
+    QuickTicketForm,
+    SprintCloseForm,
+    SprintForm,
+    apply_errors,
+)
+from tickets.models import (
+    Role,
+    SprintState,
+    TicketKind,
+    TicketStatus,
+    WorkType,
+)
+from tickets.views import allows, error_text, is_htmx, next_or
+
+
+@login_required
+@require_GET
+def backlog(request: HttpRequest, key: str) -> HttpResponse:
+    project = project_for_user(request.user, key)
+    form = PlanFilterForm(request.GET or None)
+    plan = selectors.plan_for_project(project=project, filters=form.filters())
+    context = {
+        "project": project,
+        "plan": plan,
+        "filter_form": form,
+        "filtered": form.is_bound and form.is_valid() and form.filters().active,
+        "can_plan": allows(project, Role.LEAD),
+        "can_edit": allows(project, Role.ENGINEER),
+        "quick_form": QuickTicketForm(),
+        "work_types": WorkType.choices,
+        "kinds": TicketKind.choices,
+    }
+    if context["can_plan"]:
+        context["sprint_form"] = SprintForm(initial=selectors.new_sprint_defaults(project=project))
+    if is_htmx(request) and request.headers.get("HX-Target") == "plan":
+        return render(request, "tickets/partials/plan.html", context)
+    return render(request, "tickets/backlog.html", context)
+
+
+@login_required
+@require_POST
+def ticket_quick_create(request: HttpRequest, key: str) -> HttpResponse:
+    project = project_for_user(request.user, key, need=Role.ENGINEER)
+    form = QuickTicketForm(request.POST)
+    ticket = None
+    if form.is_valid():
+        try:
+            ticket = services.ticket_create(project=project, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            apply_errors(form, error)
+    if not is_htmx(request):
+        if ticket:
+            messages.success(request, f"{ticket.key} was added to the bottom of the backlog.")
+        else:
+            messages.error(
+                request, "The ticket was not created: " + " ".join(e for es in form.errors.values() for e in es)
+            )
+        return redirect("backlog", key=project.key)
+    context = {
+        "project": project,
+        "quick_form": QuickTicketForm(initial={"kind": form.data.get("kind"), "work_type": form.data.get("work_type")})
+        if ticket
+        else form,
+        "created": ticket,
+        "can_plan": allows(project, Role.LEAD),
+        "can_edit": True,
+    }
+    return render(request, "tickets/partials/quick_create.html", context, status=200 if ticket else 422)
+
+
+@login_required
+@require_GET
+def board(request: HttpRequest, key: str) -> HttpResponse:
+    project = project_for_user(request.user, key)
+    raw = request.GET.get("sprint", "")
+    sprint_id = id_or_none(raw)
+    if raw and sprint_id is None:
+        messages.error(request, f"Sprint: {raw!r} is not a sprint id; showing the current sprint.")
+    sprint = selectors.sprint_for_board(project=project, sprint_id=sprint_id)
+    if sprint_id is not None and sprint is None:
+        raise Http404(f"There is no sprint {sprint_id} in {project.key}.")
+    columns = selectors.board_for_sprint(sprint=sprint) if sprint else {}
+    if sprint:
+        sprint.project = project
+    context = {
+        "project": project,
+        "sprint": sprint,
+        "columns": [(TicketStatus(status), tickets) for status, tickets in columns.items()],
+        "sprints": selectors.sprints_newest_first(project=project),
+        "can_edit": allows(project, Role.ENGINEER) and sprint is not None and sprint.state != SprintState.CLOSED,
+        "total": sum(len(t) for t in columns.values()),
+        "done": len(columns.get(TicketStatus.DONE, [])),
+    }
+    return render(request, "tickets/board.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sprint_list(request: HttpRequest, key: str) -> HttpResponse:
+    need = Role.LEAD if request.method == "POST" else Role.STAKEHOLDER
+    project = project_for_user(request.user, key, need=need)
+    form = SprintForm(
+        request.POST or None,
+        initial=selectors.new_sprint_defaults(project=project) if request.method == "GET" else None,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            sprint = services.sprint_create(project=project, **form.cleaned_data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, f"{sprint.name} is planned. Drag tickets into it from the backlog.")
+            return redirect(next_or(request, reverse("sprint-detail", kwargs={"key": key, "sprint_id": sprint.pk})))
+    context = {
+        "project": project,
+        "sprints": selectors.sprints_of_project(project=project),
+        "form": form,
+        "can_plan": allows(project, Role.LEAD),
+    }
+    return render(request, "tickets/sprint_list.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sprint_detail(request: HttpRequest, key: str, sprint_id: int) -> HttpResponse:
+    need = Role.LEAD if request.method == "POST" else Role.STAKEHOLDER
+    sprint = sprint_for_user(request.user, key, sprint_id, need=need)
+    project = sprint.project
+    initial = {"name": sprint.name, "goal": sprint.goal, "start_date": sprint.start_date, "end_date": sprint.end_date}
+    form = SprintForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if sprint.state == SprintState.CLOSED:
+            data = {"name": data["name"], "goal": data["goal"]}
+        try:
+            services.sprint_update(sprint=sprint, **data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, f"{sprint.name} saved.")
+            return redirect("sprint-detail", key=key, sprint_id=sprint.pk)
+    tickets = selectors.tickets_of_sprint(sprint=sprint)
+    by_key = {t.key: t for t in tickets}
+    planned = selectors.planned_sprints(project=project, exclude=sprint)
+    context = {
+        "project": project,
+        "sprint": sprint,
+        "tickets": tickets,
+        "by_key": by_key,
+        "form": form,
+        "close_form": SprintCloseForm(planned=planned),
+        "planned": planned,
+        "can_plan": allows(project, Role.LEAD),
+        "done": sum(1 for t in tickets if t.status == TicketStatus.DONE),
+        "skipped": sum(1 for t in tickets if t.status == TicketStatus.SKIPPED),
+        "open_count": sum(1 for t in tickets if t.is_open),
+        "active_sprint": selectors.active_sprint(project=project),
+        "snapshot_rows": _snapshot_rows(sprint.snapshot),
+    }
+    return render(request, "tickets/sprint_detail.html", context, status=400 if form.errors else 200)
+
+
+SNAPSHOT_ROWS = [
+    ("committed", "Committed at start", "bi-flag"),
+    ("added", "Added during", "bi-plus-circle"),
+    ("removed", "Removed during", "bi-dash-circle"),
+    ("completed", "Completed", "bi-check-circle"),
+    ("skipped", "Skipped", "bi-slash-circle"),
+    ("carried_over", "Carried over", "bi-arrow-return-right"),
+]
+
+
+def _snapshot_rows(snapshot: dict | None) -> list[dict]:
+    if not snapshot:
+        return []
+    return [
+        {"name": name, "label": label, "icon": icon, "keys": snapshot.get(name, [])}
+        for name, label, icon in SNAPSHOT_ROWS
+    ]
+
+
+@login_required
+@require_POST
+def sprint_start(request: HttpRequest, key: str, sprint_id: int) -> HttpResponse:
+    sprint = sprint_for_user(request.user, key, sprint_id, need=Role.LEAD)
+    try:
+        services.sprint_start(sprint=sprint, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+    else:
+        messages.success(request, f"{sprint.name} started. Good luck!")
+    return redirect(next_or(request, reverse("sprint-detail", kwargs={"key": key, "sprint_id": sprint.pk})))
+
+
+@login_required
+@require_POST
+def sprint_close(request: HttpRequest, key: str, sprint_id: int) -> HttpResponse:
+    sprint = sprint_for_user(request.user, key, sprint_id, need=Role.LEAD)
+    planned = selectors.planned_sprints(project=sprint.project)
+    form = SprintCloseForm(request.POST, planned=planned)
+    fallback = reverse("sprint-detail", kwargs={"key": key, "sprint_id": sprint.pk})
+    if not form.is_valid():
+        messages.error(request, "Choose where the unfinished tickets go: a planned sprint or the backlog.")
+        return redirect(next_or(request, fallback))
+    choice = form.cleaned_data["carry_over_to"]
+    target = next((s for s in planned if str(s.pk) == choice), None)
+    try:
+        closed = services.sprint_close(sprint=sprint, actor=request.user, carry_over_to=target)
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+        return redirect(next_or(request, fallback))
+    counts = closed.snapshot["counts"]
+    messages.success(
+        request,
+        f"{closed.name} closed: {counts['completed']} completed, {counts['skipped']} skipped, "
+        f"{counts['carried_over']} carried over to {target.name if target else 'the backlog'}.",
+    )
+    return redirect(next_or(request, fallback))
+
+
+@login_required
+@require_POST
+def sprint_delete(request: HttpRequest, key: str, sprint_id: int) -> HttpResponse:
+    sprint = sprint_for_user(request.user, key, sprint_id, need=Role.LEAD)
+    try:
+        services.sprint_delete(sprint=sprint, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+        return redirect("sprint-detail", key=key, sprint_id=sprint.pk)
+    messages.success(request, f"{sprint.name} deleted; its tickets are back in the backlog.")
+    return redirect("backlog", key=key)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def epic_list(request: HttpRequest, key: str) -> HttpResponse:
+    need = Role.LEAD if request.method == "POST" else Role.STAKEHOLDER
+    project = project_for_user(request.user, key, need=need)
+    form = EpicForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            epic = services.epic_create(project=project, **form.cleaned_data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, f"Epic “{epic.title}” created.")
+            return redirect("epic-detail", key=key, epic_id=epic.pk)
+    context = {
+        "project": project,
+        "epics": selectors.epics_of_project(project=project),
+        "form": form,
+        "can_plan": allows(project, Role.LEAD),
+    }
+    return render(request, "tickets/epic_list.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def epic_detail(request: HttpRequest, key: str, epic_id: int) -> HttpResponse:
+    need = Role.LEAD if request.method == "POST" else Role.STAKEHOLDER
+    epic = epic_for_user(request.user, key, epic_id, need=need)
+    project = epic.project
+    initial = {"title": epic.title, "goal": epic.goal, "description": epic.description, "status": epic.status}
+    form = EpicForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.epic_update(epic=epic, **form.cleaned_data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, "Epic saved.")
+            return redirect("epic-detail", key=key, epic_id=epic.pk)
+    epic = selectors.epic_with_progress(epic=epic)
+    context = {
+        "project": project,
+        "epic": epic,
+        "tickets": selectors.tickets_of_epic(epic=epic),
+        "form": form,
+        "can_plan": allows(project, Role.LEAD),
+        "can_edit": allows(project, Role.ENGINEER),
+    }
+    return render(request, "tickets/epic_detail.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def epic_delete(request: HttpRequest, key: str, epic_id: int) -> HttpResponse:
+    epic = epic_for_user(request.user, key, epic_id, need=Role.LEAD)
+    try:
+        services.epic_delete(epic=epic)
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+        return redirect("epic-detail", key=key, epic_id=epic.pk)
+    messages.success(request, f"Epic “{epic.title}” deleted.")
+    return redirect("epic-list", key=key)
