@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from csp.constants import NONE
+from csp.decorators import csp_replace
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -29,12 +31,10 @@ SHARED_HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex, nofollow",
-    # Only this app's own scripts, styles and images; no forms, no framing.
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        "font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-    ),
 }
+# The site-wide policy (settings.CONTENT_SECURITY_POLICY), narrowed: a shared page has no
+# forms, no base and loads nothing it does not name.
+shared_policy = csp_replace({"default-src": [NONE], "base-uri": [NONE], "form-action": [NONE]})
 
 
 def _links_context(project: Project, form: ShareLinkForm, now: datetime.datetime) -> dict[str, Any]:
@@ -121,6 +121,7 @@ def _shared(request: HttpRequest, token: str) -> ShareLink | HttpResponse:
         return response
 
 
+@shared_policy
 @require_GET
 def shared_demo(request: HttpRequest, token: str) -> HttpResponse:
     """The one page a share link opens. It reads no session and sets no cookie."""
@@ -146,6 +147,7 @@ def shared_demo(request: HttpRequest, token: str) -> HttpResponse:
     return response
 
 
+@shared_policy
 @require_GET
 def shared_material(request: HttpRequest, token: str, material_id: int) -> HttpResponse:
     """An image shown on the shared page, and only those: anything else is 404."""
