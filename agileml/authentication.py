@@ -1,8 +1,14 @@
-"""API authentication: DRF tokens sent as ``Token <key>`` or ``Bearer <key>``."""
+"""API authentication: tokens sent as ``Token <key>`` or ``Bearer <key>`` (the MLflow client sends Bearer).
+
+Named tokens (``accounts``, stored hashed) carry a prefix; a key without it is one of DRF's
+older unnamed tokens, still accepted so clients holding one keep working.
+"""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
+
+from accounts.authentication import api_token_user, is_api_token
 
 
 class BearerOrTokenAuthentication(TokenAuthentication):
@@ -21,6 +27,11 @@ class BearerOrTokenAuthentication(TokenAuthentication):
             )
         return self.authenticate_credentials(parts[1])
 
+    def authenticate_credentials(self, key: str):
+        if is_api_token(key):
+            return api_token_user(key)
+        return super().authenticate_credentials(key)
+
     def authenticate_header(self, request) -> str:
         return "Token"
 
@@ -34,5 +45,8 @@ class BearerOrTokenScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "`Token <token>` or `Bearer <token>`; get one from `POST /api/v1/auth/token/`.",
+            "description": (
+                "`Token <token>` or `Bearer <token>`; make one at `/account/tokens/` "
+                "or with `POST /api/v1/auth/token/`."
+            ),
         }

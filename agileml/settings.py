@@ -6,6 +6,7 @@ Every value comes through a typed reader in ``agileml.env`` that raises
 
 from __future__ import annotations
 
+import datetime
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -48,6 +49,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "axes",
+    "knox",
+    "accounts",
     "tickets",
     "experiments",
 ]
@@ -62,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last: turns a sign-in that django-axes refused into the lockout answer (accounts.throttling).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "agileml.urls"
@@ -123,6 +129,23 @@ AUTH_PASSWORD_VALIDATORS = [
 if TESTING:
     # Hashing the standing test users' passwords with PBKDF2 dominates test time otherwise.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses any sign-in (web or API) while the username or the address is locked out.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed sign-ins (login page and POST /api/v1/auth/token/) counted per username and per address;
+# at the limit both are refused until LOGIN_LOCKOUT_SECONDS have passed since the last failure.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = datetime.timedelta(seconds=env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.throttling.lockout_response"
+AXES_VERBOSE = False
+# Named API tokens (django-rest-knox, stored hashed; see accounts/models.py). They do not expire:
+# their owner revokes them, and changing the password revokes them all.
+KNOX_TOKEN_MODEL = "accounts.ApiToken"  # noqa: S105 (a model name)
+REST_KNOX = {"TOKEN_TTL": None, "TOKEN_PREFIX": "agileml_", "AUTO_REFRESH": False}
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "project-list"
 LOGOUT_REDIRECT_URL = "login"

@@ -11,6 +11,7 @@ handler404 = "agileml.views.page_not_found"
 handler500 = "agileml.views.server_error"
 
 api_v1 = [
+    path("", include("accounts.api_urls")),
     path("", include("tickets.api_urls")),
     path("", include("experiments.api_urls")),
 ]
@@ -23,6 +24,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("accounts.urls")),
     path("", include("experiments.urls")),
     path("", include("tickets.urls")),
 ]

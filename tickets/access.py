@@ -155,6 +155,20 @@ def object_for_user(
     return obj
 
 
+def owned_object_for_user(
+    user: AbstractBaseUser | AnonymousUser, source: type[M] | QuerySet[M], pk: object, *, owner_field: str = "user"
+) -> M:
+    """Object ``pk`` of ``source`` if it belongs to ``user`` (an API token, say); the outsiders' 404
+    otherwise, the same whether it does not exist or is someone else's."""
+    if not user.is_authenticated:
+        raise Http404(NOT_FOUND)
+    queryset = source if isinstance(source, QuerySet) else source._default_manager.all()
+    obj = queryset.filter(**{"pk": parse_id(pk), owner_field: user}).first()
+    if obj is None:
+        raise Http404(NOT_FOUND)
+    return obj
+
+
 # Projects are created by staff and by users an administrator allowed to (the demo lead is one).
 PROJECT_CREATORS_ONLY = (
     "Creating projects is for staff and for users an administrator has allowed to "

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,38 +26,6 @@ E400 = OpenApiResponse(ErrorSerializer, description="The input is invalid; the m
 E401 = OpenApiResponse(ErrorSerializer, description="Not authenticated, or the token is invalid.")
 E403 = OpenApiResponse(ErrorSerializer, description="Your role in this project does not allow this.")
 E404 = OpenApiResponse(ErrorSerializer, description="No such object, or you are not a member of its project.")
-
-
-# --- Auth -------------------------------------------------------------------------------
-class TokenInput(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
-
-
-class TokenOutput(serializers.Serializer):
-    token = serializers.CharField()
-
-
-class TokenApi(APIView):
-    """Exchange a username and password for an API token."""
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
-    @extend_schema(
-        request=TokenInput,
-        responses={200: TokenOutput, 400: E400},
-        auth=[],
-        summary="Get an API token",
-    )
-    def post(self, request: Request) -> Response:
-        data = TokenInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        user = authenticate(request, **data.validated_data)
-        if user is None:
-            raise serializers.ValidationError({"password": ["Unknown username or wrong password."]})
-        token = services.api_token_for(user=user)
-        return Response({"token": token.key})
 
 
 # --- Projects ---------------------------------------------------------------------------

@@ -2,13 +2,31 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.models import ApiToken
+
 pytestmark = pytest.mark.django_db
 
 
 def test_token_endpoint_returns_a_token(cast):
     response = APIClient().post("/api/v1/auth/token/", {"username": "lead", "password": "pw"}, format="json")
     assert response.status_code == 200
-    assert response.json() == {"token": Token.objects.get(user=cast.lead).key}
+    assert list(response.json()) == ["token"]
+    key = response.json()["token"]
+    # A named token of the lead's, stored only as a hash.
+    stored = ApiToken.objects.get(user=cast.lead)
+    assert stored.name == "Signed in through the API"
+    assert key not in (stored.digest, stored.token_key) and stored.token_key == key[:15]
+    for keyword in ("Token", "Bearer"):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"{keyword} {key}")
+        assert client.get("/api/v1/projects/").json()[0]["key"] == "AUTH"
+
+
+def test_a_token_from_before_named_tokens_keeps_working(cast):
+    legacy = Token.objects.create(user=cast.engineer)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {legacy.key}")
+    assert client.get("/api/v1/projects/").status_code == 200
 
 
 def test_token_endpoint_rejects_wrong_password(cast):

@@ -22,7 +22,6 @@ from tickets.services.tickets import (
     ticket_transition,
     ticket_update,
 )
-from tickets.services.tokens import api_token_for
 
 __all__ = [
     "EDITABLE_IN_REASSESSMENT",
@@ -31,7 +30,6 @@ __all__ = [
     "TRANSITIONS",
     "UNSET",
     "DecisionInput",
-    "api_token_for",
     "comment_create",
     "comment_delete",
     "comment_update",

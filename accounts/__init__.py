@@ -1,0 +1,1 @@
+"""Accounts: named API tokens (stored hashed), password change, and throttled sign-in."""
