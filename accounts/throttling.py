@@ -33,8 +33,12 @@ def lockout_response(request: HttpRequest, original_response=None, credentials=N
     if request.path.startswith("/api/"):
         response = JsonResponse({"message": message}, status=429)
     else:
-        form = AuthenticationForm(request, initial={"username": request.POST.get("username", "")})
-        context = {"form": form, "lockout_message": message, "next": request.POST.get("next", "")}
+        context = {
+            "form": AuthenticationForm(request),
+            "lockout_message": message,
+            "login_username": request.POST.get("username", ""),
+            "next": request.POST.get("next", ""),
+        }
         response = render(request, "registration/login.html", context, status=429)
     response["Retry-After"] = str(seconds)
     return response

@@ -111,7 +111,7 @@ def test_a_shared_page_has_a_narrower_policy(cast):
     assert "Content-Security-Policy" in gone
 
 
-TEMPLATE_DIRS = [ROOT / "templates", ROOT / "accounts" / "templates", *sorted((ROOT / "experiments").glob("*/templates"))]
+TEMPLATE_DIRS = [ROOT / "templates", ROOT / "accounts" / "templates", *sorted(ROOT.glob("experiments/*/templates"))]
 TEMPLATES = sorted(p for d in TEMPLATE_DIRS for p in d.rglob("*.html"))
 
 
