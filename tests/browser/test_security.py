@@ -12,6 +12,7 @@ import datetime
 
 import pytest
 
+from accounts.services import api_token_create
 from experiments.models import Benchmark, Run
 from tests.browser.conftest import login
 from tests.experiments.dashboard_story import add_results, build_story
@@ -85,6 +86,7 @@ def hostile(cast):
     services.comment_create(ticket=ticket, author=cast.lead, body=PAYLOAD)
     Benchmark.objects.update(name=TAG_FLAG, description=PAYLOAD)
     Run.objects.update(name=PAYLOAD[:100])
+    api_token_create(user=cast.lead, name=PAYLOAD[:100])
     return {"story": story, "epic": epic, "worked": worked, "sprint": sprint, "ticket": ticket}
 
 
@@ -130,6 +132,8 @@ def test_no_title_runs_script_and_every_confirmation_shows_text(page, hostile):
         "/p/AUTH/dashboard/": 0,
         f"/p/AUTH/dashboard/sprints/{s1.pk}/": 0,
         "/p/AUTH/demo/": 0,
+        "/p/AUTH/share-links/": 0,
+        "/account/tokens/": 1,  # revoke the token
     }
     for url, expected in pages.items():
         response = page.goto(url)
