@@ -6,23 +6,30 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench install install-dev chromium migrate seed clean
+.PHONY: run test lint bench install install-dev lock chromium migrate seed clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# Re-install only when a requirements file changed.
-$(VENV)/.installed: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+# Re-install only when a requirements file changed. requirements.lock pins every package the
+# requirements pull in (kombu, amqp, ...), so an install next month is the same install.
+$(VENV)/.installed: requirements.txt requirements.lock | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt -c requirements.lock
 	touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt requirements.lock | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt -c requirements.lock
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+
+# After changing requirements*.txt: pin the new set, transitive packages included (needs PyPI).
+lock: | $(BIN)/python
+	$(BIN)/pip install --quiet pip-tools==7.6.2
+	$(BIN)/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
+	    --output-file requirements.lock requirements-dev.txt
 
 var/secret_key:
 	@mkdir -p var
