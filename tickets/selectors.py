@@ -242,16 +242,20 @@ def sprint_for_board(*, project: Project, sprint_id: int | None) -> Sprint | Non
     return _active_else_next(sprints)
 
 
+def _progress_counts() -> dict[str, Count]:
+    """Annotations of a sprint's or an epic's tickets: all, done, skipped."""
+    return {
+        "ticket_count": Count("tickets"),
+        "done_count": Count("tickets", filter=Q(tickets__status=TicketStatus.DONE)),
+        "skipped_count": Count("tickets", filter=Q(tickets__status=TicketStatus.SKIPPED)),
+    }
+
+
 def sprints_of_project(*, project: Project) -> QuerySet[Sprint]:
     """Every sprint with ticket counts (total, done, skipped, open), newest first: one query."""
     return (
         Sprint.objects.filter(project=project)
-        .annotate(
-            ticket_count=Count("tickets"),
-            done_count=Count("tickets", filter=Q(tickets__status=TicketStatus.DONE)),
-            skipped_count=Count("tickets", filter=Q(tickets__status=TicketStatus.SKIPPED)),
-            estimate_total=Sum("tickets__estimate"),
-        )
+        .annotate(**_progress_counts(), estimate_total=Sum("tickets__estimate"))
         .order_by(
             Case(When(state=SprintState.ACTIVE, then=0), When(state=SprintState.PLANNED, then=1), default=2),
             "-start_date",
@@ -285,9 +289,7 @@ def epics_of_project(*, project: Project) -> QuerySet[Epic]:
     return (
         Epic.objects.filter(project=project)
         .annotate(
-            ticket_count=Count("tickets"),
-            done_count=Count("tickets", filter=Q(tickets__status=TicketStatus.DONE)),
-            skipped_count=Count("tickets", filter=Q(tickets__status=TicketStatus.SKIPPED)),
+            **_progress_counts(),
             question_count=Count("tickets", filter=Q(tickets__kind=TicketKind.QUESTION)),
             answered_count=Count("tickets", filter=Q(tickets__kind=TicketKind.QUESTION) & ~Q(tickets__outcome="")),
         )
