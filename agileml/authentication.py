@@ -1,7 +1,8 @@
 """API authentication: tokens sent as ``Token <key>`` or ``Bearer <key>`` (the MLflow client sends Bearer).
 
 Named tokens (``accounts``, stored hashed) carry a prefix; a key without it is one of DRF's
-older unnamed tokens, still accepted so clients holding one keep working.
+older unnamed tokens: kept by DRF, or turned into a hashed token by the accounts migration.
+Either way clients holding one keep working.
 """
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -30,7 +31,11 @@ class BearerOrTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key: str):
         if is_api_token(key):
             return api_token_user(key)
-        return super().authenticate_credentials(key)
+        try:
+            return super().authenticate_credentials(key)
+        except exceptions.AuthenticationFailed:
+            # An unnamed token that the accounts migration stored as a hash.
+            return api_token_user(key)
 
     def authenticate_header(self, request) -> str:
         return "Token"
