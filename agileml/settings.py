@@ -209,20 +209,15 @@ CELERY_BROKER_URL = env_url(
 )
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    # The embedded broker: kombu's filesystem transport, folders under one directory.
-    # `filesystem:///some/dir` picks the directory; Celery itself is given the bare URL.
+    # The embedded broker (agileml/broker.py): message files under one directory, published
+    # atomically, so no process can read half a message. `filesystem:///some/dir` picks the
+    # directory; Celery itself is given a bare URL and the transport class.
+    from agileml.broker import TRANSPORT_PATH, transport_options
+
     _broker_dir = Path(urlsplit(CELERY_BROKER_URL).path or str(VAR_DIR / "broker"))
-    for _sub in ("queue", "processed", "control"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),
-        "store_processed": False,
-        # Poll often: worker pings (/healthz) must be answered within a second.
-        "polling_interval": 0.1,
-    }
+    # Poll often: a queued job should start within a tenth of a second.
+    CELERY_BROKER_TRANSPORT_OPTIONS = transport_options(_broker_dir, polling_interval=0.1)
+    CELERY_BROKER_TRANSPORT = TRANSPORT_PATH
     # kombu wants a host even for folders; naming one keeps it from warning on every connection.
     # Celery prefers a CELERY_BROKER_URL found in the environment, but not over the read/write URLs.
     CELERY_BROKER_URL = CELERY_BROKER_READ_URL = CELERY_BROKER_WRITE_URL = "filesystem://localhost//"

@@ -124,6 +124,6 @@ def test_embedded_broker_connects_without_warnings(tmp_path):
     )
     result = _manage("shell", "-v", "0", "-c", script, DEBUG="1", CELERY_BROKER_URL=f"filesystem://{tmp_path}")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["filesystem", str(tmp_path / "queue")]
+    assert result.stdout.split() == ["agileml.broker:Transport", str(tmp_path / "queue")]
     assert "No hostname" not in result.stderr
     assert "WARNING" not in result.stderr
