@@ -14,6 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from agileml.env import env_bool, env_int, env_list, env_origins, env_str, env_url
+from agileml.tmpfiles import make_process_folder
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("AGILEML_VAR_DIR", str(BASE_DIR / "var")))
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "agileml",
     "tickets",
     "experiments",
 ]
@@ -138,8 +140,10 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 # Tests (and the worker processes they start) keep their files apart from a running `make run`.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / ("test-media" if TESTING else "media"))))
-FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "tmp")
-Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+# One folder per process (agileml/tmpfiles.py), so the files of a process killed mid-upload are
+# found and removed when it exits and at start-up (manage.py clear_upload_tmp).
+UPLOAD_TEMP_ROOT = VAR_DIR / "tmp"
+FILE_UPLOAD_TEMP_DIR = str(make_process_folder(UPLOAD_TEMP_ROOT))
 # Files above this size are streamed to a temporary file instead of held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Largest non-file request body (JSON, forms); large enough for an MLflow log-batch.
