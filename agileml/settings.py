@@ -259,8 +259,13 @@ CELERY_BEAT_SCHEDULE["evaluation-sweep"] = {
     "task": "experiments.tasks.evaluation_sweep",
     "schedule": float(env_int("EVALUATION_SWEEP_SECONDS", 30, minimum=1)),
 }
-# How long /healthz waits for a worker to answer a ping.
-HEALTHZ_PING_TIMEOUT = 1.0
+# /healthz: each worker writes a heartbeat row this often (agileml/heartbeat.py); a worker whose
+# last one is older than three of these is presumed gone.
+WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 5, minimum=1)
+HEALTHZ_WORKER_STALE_SECONDS = 3 * WORKER_HEARTBEAT_SECONDS
+# The scheduler beats at start and after every sweep; three missed sweeps (plus slack for a sweep
+# waiting behind busy workers) mean it is down.
+HEALTHZ_SCHEDULER_STALE_SECONDS = 3 * CELERY_BEAT_SCHEDULE["evaluation-sweep"]["schedule"] + 30
 
 # --- Logging --------------------------------------------------------------------------
 LOGGING = {
