@@ -35,10 +35,14 @@ var/secret_key:
 	@mkdir -p var
 	@$(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
-# The app as a user runs it: embedded SQLite and broker under var/, demo data, web + worker + scheduler.
+# The app as a user runs it: embedded SQLite and broker under var/, demo data, web + worker + scheduler
+# under supervisord (supervisord.conf), which restarts whichever dies. One foreground command.
 run: install var/secret_key
-	@export SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" PATH="$(CURDIR)/$(BIN):$$PATH" HOST=$(HOST) PORT=$(PORT); \
+	@export SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" PATH="$(CURDIR)/$(BIN):$$PATH" HOST=$(HOST) PORT=$(PORT) \
+	  AGILEML_VAR_DIR="$${AGILEML_VAR_DIR:-$(CURDIR)/var}" WEB_CONCURRENCY=$${WEB_CONCURRENCY:-2} \
+	  WORKER_CONCURRENCY=$${WORKER_CONCURRENCY:-2}; \
 	python manage.py migrate --noinput && \
+	python manage.py clear_upload_tmp && \
 	python manage.py seed_demo && \
 	echo "" && \
 	echo "  AgileML is starting at http://$(HOST):$(PORT)/" && \
@@ -46,7 +50,7 @@ run: install var/secret_key
 	echo "  Health: http://$(HOST):$(PORT)/healthz   API docs: http://$(HOST):$(PORT)/api/docs/" && \
 	echo "  Ctrl-C stops the web server, the worker and the scheduler." && \
 	echo "" && \
-	exec honcho start -f Procfile
+	exec supervisord -n -c supervisord.conf
 
 # Browser tests drive Debian's chromium; install it when missing (needs root, as in CI).
 chromium:

@@ -16,6 +16,7 @@ from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from agileml.env import env_bool, env_int, env_list, env_origins, env_str, env_url
+from agileml.tmpfiles import make_process_folder
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("AGILEML_VAR_DIR", str(BASE_DIR / "var")))
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "axes",
     "knox",
     "accounts",
+    "agileml",
     "tickets",
     "experiments",
 ]
@@ -164,8 +166,10 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 # Tests (and the worker processes they start) keep their files apart from a running `make run`.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / ("test-media" if TESTING else "media"))))
-FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "tmp")
-Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+# One folder per process (agileml/tmpfiles.py), so the files of a process killed mid-upload are
+# found and removed when it exits and at start-up (manage.py clear_upload_tmp).
+UPLOAD_TEMP_ROOT = VAR_DIR / "tmp"
+FILE_UPLOAD_TEMP_DIR = str(make_process_folder(UPLOAD_TEMP_ROOT))
 # Files above this size are streamed to a temporary file instead of held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Largest non-file request body (JSON, forms); large enough for an MLflow log-batch.
@@ -256,20 +260,15 @@ CELERY_BROKER_URL = env_url(
 )
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    # The embedded broker: kombu's filesystem transport, folders under one directory.
-    # `filesystem:///some/dir` picks the directory; Celery itself is given the bare URL.
+    # The embedded broker (agileml/broker.py): message files under one directory, published
+    # atomically, so no process can read half a message. `filesystem:///some/dir` picks the
+    # directory; Celery itself is given a bare URL and the transport class.
+    from agileml.broker import TRANSPORT_PATH, transport_options
+
     _broker_dir = Path(urlsplit(CELERY_BROKER_URL).path or str(VAR_DIR / "broker"))
-    for _sub in ("queue", "processed", "control"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),
-        "store_processed": False,
-        # Poll often: worker pings (/healthz) must be answered within a second.
-        "polling_interval": 0.1,
-    }
+    # Poll often: a queued job should start within a tenth of a second.
+    CELERY_BROKER_TRANSPORT_OPTIONS = transport_options(_broker_dir, polling_interval=0.1)
+    CELERY_BROKER_TRANSPORT = TRANSPORT_PATH
     # kombu wants a host even for folders; naming one keeps it from warning on every connection.
     # Celery prefers a CELERY_BROKER_URL found in the environment, but not over the read/write URLs.
     CELERY_BROKER_URL = CELERY_BROKER_READ_URL = CELERY_BROKER_WRITE_URL = "filesystem://localhost//"
@@ -307,8 +306,13 @@ CELERY_BEAT_SCHEDULE["evaluation-sweep"] = {
     "task": "experiments.tasks.evaluation_sweep",
     "schedule": float(env_int("EVALUATION_SWEEP_SECONDS", 30, minimum=1)),
 }
-# How long /healthz waits for a worker to answer a ping.
-HEALTHZ_PING_TIMEOUT = 1.0
+# /healthz: each worker writes a heartbeat row this often (agileml/heartbeat.py); a worker whose
+# last one is older than three of these is presumed gone.
+WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 5, minimum=1)
+HEALTHZ_WORKER_STALE_SECONDS = 3 * WORKER_HEARTBEAT_SECONDS
+# The scheduler beats at start and after every sweep; three missed sweeps (plus slack for a sweep
+# waiting behind busy workers) mean it is down.
+HEALTHZ_SCHEDULER_STALE_SECONDS = 3 * CELERY_BEAT_SCHEDULE["evaluation-sweep"]["schedule"] + 30
 
 # --- Logging --------------------------------------------------------------------------
 LOGGING = {

@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -84,10 +85,13 @@ def _wait_for_worker(base: str, timeout: float = 120) -> None:
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:  # noqa: S310 - loopback only
-                if json.load(response).get("worker", {}).get("ok"):
-                    return
+                body = json.load(response)
+        except urllib.error.HTTPError as exc:  # 503: some part is down (no scheduler runs here)
+            body = json.load(exc)
         except OSError:
-            pass
+            body = {}
+        if body.get("worker", {}).get("ok"):
+            return
         time.sleep(0.5)
     raise RuntimeError(f"no live web server and worker at {base} within {timeout}s")
 

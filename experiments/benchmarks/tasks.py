@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from agileml.heartbeat import sweep_done
 from experiments.benchmarks import services as benchmark_services
 
 
@@ -31,4 +32,6 @@ def evaluation_run(self, evaluation_id: int) -> str:
 def evaluation_sweep() -> dict:
     """The periodic sweeper (CELERY_BEAT_SCHEDULE): re-queue evaluations of dead workers, re-send lost ones."""
     result = benchmark_services.evaluation_sweep()
+    # /healthz judges the scheduler by the age of the last sweep.
+    sweep_done()
     return {"requeued": result.requeued, "resent": result.resent, "failed": result.failed}

@@ -24,5 +24,6 @@ def test_schema_and_docs_are_served_offline(client):
 
 def test_healthz_without_a_worker_still_answers(client):
     response = client.get("/healthz")
-    assert response.status_code == 200
+    assert response.status_code == 503
     assert response.json()["database"]["ok"] is True
+    assert "worker" in response.json()["failing"]

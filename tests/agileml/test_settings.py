@@ -117,13 +117,13 @@ def test_embedded_broker_connects_without_warnings(tmp_path):
     """kombu warns on every connection that names no host; the embedded broker names one."""
     script = (
         "import logging; logging.basicConfig(level=logging.WARNING)\n"
-        "from agileml import health\n"
         "from agileml.celery import app\n"
-        "print(health.check_broker()['transport'], app.conf.broker_transport_options['data_folder_in'])\n"
-        "health.check_workers(timeout=0.2)\n"
+        "conn = app.connection_for_write(); conn.ensure_connection(max_retries=1)\n"
+        "print(conn.transport_cls, app.conf.broker_transport_options['data_folder_in'])\n"
+        "app.control.ping(timeout=0.2)\n"
     )
     result = _manage("shell", "-v", "0", "-c", script, DEBUG="1", CELERY_BROKER_URL=f"filesystem://{tmp_path}")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["filesystem", str(tmp_path / "queue")]
+    assert result.stdout.split() == ["agileml.broker:Transport", str(tmp_path / "queue")]
     assert "No hostname" not in result.stderr
     assert "WARNING" not in result.stderr

@@ -5,6 +5,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
+from agileml.services import heartbeat_record
 from agileml.tasks import clear_expired_sessions
 from tests.conftest import wait_until
 
@@ -27,8 +28,9 @@ def test_worker_runs_a_queued_task(celery_worker):
 
 
 def test_healthz_reports_the_live_worker(client, celery_worker):
-    # The test worker runs one task at a time (solo pool) and answers pings between tasks: a task
-    # left by an earlier test may hold it past one ping, so ask again until it is free.
+    # The worker's heartbeat thread writes its row within WORKER_HEARTBEAT_SECONDS (tests may have
+    # emptied the table since the worker started).
+    heartbeat_record(name="scheduler")
     body = wait_until(lambda: (b := client.get("/healthz").json())["worker"]["ok"] and b, what="a healthy worker")
     assert body["ok"] is True
     assert body["database"]["ok"] is True

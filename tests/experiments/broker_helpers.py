@@ -17,6 +17,7 @@ from pathlib import Path
 from celery import Celery
 from django.conf import settings
 
+from agileml.broker import TRANSPORT_PATH, transport_options
 from tests.conftest import ROOT, WorkerProcess
 
 EMBEDDED = "filesystem"
@@ -40,8 +41,6 @@ def celery_app_for(url: str) -> Celery:
     """
     if url.startswith("filesystem://"):
         folder = Path(url.removeprefix("filesystem://"))
-        for sub in ("queue", "processed", "control"):
-            (folder / sub).mkdir(parents=True, exist_ok=True)
         return Celery(
             "agileml-other-broker",
             set_as_current=False,
@@ -49,14 +48,8 @@ def celery_app_for(url: str) -> Celery:
             broker=url,
             broker_read_url=url,
             broker_write_url=url,
-            broker_transport_options={
-                "data_folder_in": str(folder / "queue"),
-                "data_folder_out": str(folder / "queue"),
-                "processed_folder": str(folder / "processed"),
-                "control_folder": str(folder / "control"),
-                "store_processed": False,
-                "polling_interval": 0.1,
-            },
+            broker_transport=TRANSPORT_PATH,
+            broker_transport_options=transport_options(folder),
         )
     # broker_read_url / broker_write_url win over a CELERY_BROKER_URL in this process's environment.
     return Celery("agileml-other-broker", set_as_current=False, broker=url, broker_read_url=url, broker_write_url=url)
