@@ -277,6 +277,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A pool child that died mid-task has its message re-queued after this wait (Celery's default is 10 s).
+CELERY_WORKER_LOST_WAIT = 2.0
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 600, minimum=1)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660, minimum=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -288,8 +290,11 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Evaluations ----------------------------------------------------------------------
-# A running evaluation whose heartbeat is older than this is presumed dead (worker killed) and re-queued.
-EVALUATION_STALE_SECONDS = env_int("EVALUATION_STALE_SECONDS", 120, minimum=1)
+# A running evaluation writes its heartbeat this often (seconds) ...
+EVALUATION_HEARTBEAT_SECONDS = env_int("EVALUATION_HEARTBEAT_SECONDS", 1, minimum=1)
+# ... and one whose heartbeat is older than this is presumed dead (worker killed): a redelivered
+# message, the sweeper or a starting worker takes it over at once.
+EVALUATION_STALE_SECONDS = env_int("EVALUATION_STALE_SECONDS", 6, minimum=2)
 # A queued evaluation older than this has its message re-sent (an embedded broker loses messages).
 EVALUATION_RESEND_SECONDS = env_int("EVALUATION_RESEND_SECONDS", 300, minimum=1)
 # Claims per evaluation before it is failed for good (a job that kills its worker every time).

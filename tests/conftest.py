@@ -99,9 +99,10 @@ def _purge_broker() -> None:
 
 
 class WorkerProcess:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, pool: str = "solo") -> None:
         self.env = env
         self.log = log
+        self.pool = pool
         self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
         self.proc: subprocess.Popen | None = None
 
@@ -115,7 +116,7 @@ class WorkerProcess:
             "-A",
             "agileml",
             "worker",
-            "--pool=solo",
+            f"--pool={self.pool}",
             "--concurrency=1",
             "--without-gossip",
             "--without-mingle",
@@ -140,6 +141,13 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+    def children(self) -> list[int]:
+        """The pool's child processes (a prefork pool), as Linux lists them."""
+        if self.proc is None:
+            return []
+        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        return [int(pid) for pid in path.read_text().split()] if path.exists() else []
 
     def kill(self) -> None:
         """SIGKILL, as when a machine dies mid-job."""

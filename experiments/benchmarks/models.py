@@ -207,6 +207,15 @@ class Evaluation(models.Model):
             models.Index(fields=["run", "-created_at"], name="evaluation_run_idx"),
             models.Index(fields=["status", "heartbeat_at"], name="evaluation_status_idx"),
         ]
+        constraints = [
+            # One live evaluation per identity (run × dataset version × inputs and settings): identical
+            # requests at the same moment get the same row. A failed one may be asked for again.
+            models.UniqueConstraint(
+                fields=["run", "dataset", "key"],
+                condition=~models.Q(status=EvaluationStatus.FAILED),
+                name="evaluation_identity",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"evaluation {self.pk} of run {self.run_id}"

@@ -58,12 +58,12 @@ def celery_app_for(url: str) -> Celery:
 class OtherBrokerWorker(WorkerProcess):
     """A real worker on another broker than the test process's; pinged through that broker's app."""
 
-    def __init__(self, env: dict[str, str], log: Path, app: Celery) -> None:
-        super().__init__(env, log)
+    def __init__(self, env: dict[str, str], log: Path, app: Celery, pool: str = "solo") -> None:
+        super().__init__(env, log, pool)
         self.app = app
 
     def start(self, timeout: float = 60) -> None:
-        cmd = [sys.executable, "-m", "celery", "-A", "agileml", "worker", "--pool=solo", "--concurrency=1"]
+        cmd = [sys.executable, "-m", "celery", "-A", "agileml", "worker", f"--pool={self.pool}", "--concurrency=1"]
         cmd += ["--without-gossip", "--without-mingle", "--loglevel=INFO", "-n", self.name]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout

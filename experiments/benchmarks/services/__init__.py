@@ -29,7 +29,14 @@ from experiments.benchmarks.services.promotion import (
     promotion_problem,
     sprint_at,
 )
-from experiments.benchmarks.services.worker import EvaluationRetry, SweepResult, evaluation_execute, evaluation_sweep
+from experiments.benchmarks.services.worker import (
+    EvaluationRetry,
+    SweepResult,
+    evaluation_execute,
+    evaluation_hand_back,
+    evaluation_recover_on_start,
+    evaluation_sweep,
+)
 
 __all__ = [
     "EVALUATION_SEED",
@@ -48,6 +55,8 @@ __all__ = [
     "dataset_truth",
     "dataset_upload",
     "evaluation_execute",
+    "evaluation_hand_back",
+    "evaluation_recover_on_start",
     "evaluation_request",
     "evaluation_sweep",
     "file_sha256",

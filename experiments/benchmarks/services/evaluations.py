@@ -8,7 +8,7 @@ import json
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from experiments.benchmarks.models import (
@@ -47,7 +47,10 @@ def evaluation_request(
     """Evaluate ``run``'s current predictions on ``dataset`` against the champion of this moment.
 
     Returns ``(evaluation, created)``. An identical request (same predictions, champion
-    predictions and settings) reuses the earlier evaluation unless it failed or ``force`` is set.
+    predictions and settings) reuses the earlier evaluation unless it failed; the database holds
+    one live row per identity (constraint ``evaluation_identity``), so identical requests at the same
+    moment get the same row. ``force`` asks for a new evaluation of the same inputs: its identity
+    adds the number of evaluations of this run on this dataset so far.
     With ``enqueue`` the job is queued for a worker once the transaction commits; without it the
     caller runs ``evaluation_execute`` itself (demo data is built that way, synchronously).
     """
@@ -78,32 +81,46 @@ def evaluation_request(
         seed=EVALUATION_SEED,
         resamples=settings.EVALUATION_RESAMPLES,
     )
-    if not force:
-        earlier = (
-            Evaluation.objects.filter(key=key, run=run, dataset=dataset)
-            .exclude(status=EvaluationStatus.FAILED)
-            .order_by("-created_at", "-id")
-            .first()
-        )
-        if earlier is not None:
-            return earlier, False
-    evaluation = Evaluation.objects.create(
-        benchmark=benchmark,
-        dataset=dataset,
-        run=run,
-        predictions=predictions,
-        champion_run_id=champion_id,
-        champion_predictions=champion_predictions,
-        primary_metric=benchmark.primary_metric,
-        threshold=benchmark.threshold,
-        guardrails=benchmark.guardrails,
-        seed=EVALUATION_SEED,
-        n_resamples=settings.EVALUATION_RESAMPLES,
-        key=key,
-        queued_at=timezone.now(),
-        stage="queued",
-        requested_by=user,
-    )
+    if force:
+        # Forced: a new identity, numbered by the evaluations so far (still unique in the database).
+        generation = Evaluation.objects.filter(run=run, dataset=dataset).count()
+        key = _evaluation_key(identity=key, generation=generation)
+    earlier = _live_evaluation(run=run, dataset=dataset, key=key)
+    if earlier is not None:
+        return earlier, False
+    fields = {
+        "benchmark": benchmark,
+        "predictions": predictions,
+        "champion_run_id": champion_id,
+        "champion_predictions": champion_predictions,
+        "primary_metric": benchmark.primary_metric,
+        "threshold": benchmark.threshold,
+        "guardrails": benchmark.guardrails,
+        "seed": EVALUATION_SEED,
+        "n_resamples": settings.EVALUATION_RESAMPLES,
+        "queued_at": timezone.now(),
+        "stage": "queued",
+        "requested_by": user,
+    }
+    try:
+        # A savepoint: the unique constraint refuses a concurrent twin without spoiling an outer transaction.
+        with transaction.atomic():
+            evaluation = Evaluation.objects.create(run=run, dataset=dataset, key=key, **fields)
+    except IntegrityError:
+        twin = _live_evaluation(run=run, dataset=dataset, key=key)
+        if twin is None:
+            raise
+        return twin, False
     if enqueue:
         enqueue_evaluation(evaluation.pk)
     return evaluation, True
+
+
+def _live_evaluation(*, run: Run, dataset: EvaluationDataset, key: str) -> Evaluation | None:
+    """The one evaluation that is not failed with this identity (the constraint evaluation_identity)."""
+    return (
+        Evaluation.objects.filter(key=key, run=run, dataset=dataset)
+        .exclude(status=EvaluationStatus.FAILED)
+        .order_by("-created_at", "-id")
+        .first()
+    )

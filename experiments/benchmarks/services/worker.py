@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from experiments.benchmarks.models import (
@@ -134,27 +134,26 @@ def _fail_exhausted(evaluation_id: int) -> None:
     now = timezone.now()
     row = Evaluation.objects.filter(pk=evaluation_id).values("error", "attempts").first() or {}
     last = row.get("error") or "the worker stopped each time (killed, out of memory, or over the time limit)"
-    Evaluation.objects.filter(
-        pk=evaluation_id, status=EvaluationStatus.QUEUED, attempts__gte=settings.EVALUATION_MAX_ATTEMPTS
-    ).update(
+    Evaluation.objects.filter(_claimable(now), pk=evaluation_id, attempts__gte=settings.EVALUATION_MAX_ATTEMPTS).update(
         status=EvaluationStatus.FAILED,
         stage="failed",
+        claim="",
         finished_at=now,
         error=f"Stopped after {row.get('attempts', 0)} attempts: {last}",
     )
 
 
-def evaluation_execute(*, evaluation_id: int, worker: str = "") -> str:
-    """Claim the evaluation, run the engine and record the outcome. Safe to call twice or concurrently.
+def _claimable(now: dt.datetime) -> Q:
+    """Queued, or running under a claim whose heartbeat went stale (its worker died): taken over at once."""
+    stale_before = now - dt.timedelta(seconds=settings.EVALUATION_STALE_SECONDS)
+    return Q(status=EvaluationStatus.QUEUED) | Q(status=EvaluationStatus.RUNNING, heartbeat_at__lt=stale_before)
 
-    Returns what happened: ``succeeded``, ``failed``, ``not-claimed`` (someone else has it, or it
-    is done), or ``claim-lost`` (the sweeper gave it to another attempt meanwhile). Raises
-    ``EvaluationRetry`` after a transient failure, with the job queued again.
-    """
+
+def _claim(evaluation_id: int, worker: str) -> str | None:
     claim = uuid.uuid4().hex
     now = timezone.now()
     claimed = Evaluation.objects.filter(
-        pk=evaluation_id, status=EvaluationStatus.QUEUED, attempts__lt=settings.EVALUATION_MAX_ATTEMPTS
+        _claimable(now), pk=evaluation_id, attempts__lt=settings.EVALUATION_MAX_ATTEMPTS
     ).update(
         status=EvaluationStatus.RUNNING,
         claim=claim,
@@ -165,7 +164,49 @@ def evaluation_execute(*, evaluation_id: int, worker: str = "") -> str:
         progress=0,
         attempts=F("attempts") + 1,
     )
-    if not claimed:
+    return claim if claimed else None
+
+
+def _wait_for_owner(evaluation_id: int) -> bool:
+    """Wait while another attempt holds the claim: True once its heartbeat went stale, False once it
+    is seen alive (its heartbeat moved) or the job is no longer running.
+
+    A message redelivered because its worker died arrives while the dead attempt's heartbeat is
+    still fresh; waiting here (at most EVALUATION_STALE_SECONDS) lets it take over within seconds.
+    A duplicate message for a job a live worker is running costs one heartbeat interval.
+    """
+    first = None
+    deadline = time.monotonic() + settings.EVALUATION_STALE_SECONDS + 2 * settings.EVALUATION_HEARTBEAT_SECONDS
+    while time.monotonic() < deadline:
+        row = Evaluation.objects.filter(pk=evaluation_id).values("status", "claim", "heartbeat_at").first()
+        if row is None or row["status"] != EvaluationStatus.RUNNING:
+            return row is not None and row["status"] == EvaluationStatus.QUEUED
+        seen = (row["claim"], row["heartbeat_at"])
+        if first is None:
+            first = seen
+        elif seen != first:
+            return False
+        stale_before = timezone.now() - dt.timedelta(seconds=settings.EVALUATION_STALE_SECONDS)
+        if row["heartbeat_at"] is None or row["heartbeat_at"] < stale_before:
+            return True
+        time.sleep(min(0.5, settings.EVALUATION_HEARTBEAT_SECONDS / 2))
+    return False
+
+
+def evaluation_execute(*, evaluation_id: int, worker: str = "", wait: bool = False) -> str:
+    """Claim the evaluation, run the engine and record the outcome. Safe to call twice or concurrently.
+
+    A claim whose heartbeat is stale (older than EVALUATION_STALE_SECONDS) is taken over at once;
+    with ``wait`` (the Celery task) a claim still fresh is watched until it goes stale or its owner
+    is seen alive (``_wait_for_owner``). Returns what happened: ``succeeded``, ``failed``,
+    ``not-claimed`` (someone else has it, or it is done), or ``claim-lost`` (another attempt took it
+    over, or the worker handed it back while shutting down). Raises ``EvaluationRetry`` after a
+    transient failure, with the job queued again.
+    """
+    claim = _claim(evaluation_id, worker)
+    if claim is None and wait and not connection.in_atomic_block and _wait_for_owner(evaluation_id):
+        claim = _claim(evaluation_id, worker)
+    if claim is None:
         _fail_exhausted(evaluation_id)
         return "not-claimed"
     job = _Job(evaluation_id, claim)
@@ -173,7 +214,7 @@ def evaluation_execute(*, evaluation_id: int, worker: str = "") -> str:
     # outer transaction (a synchronous call) the progress writes are the only heartbeat.
     heartbeat = None
     if not connection.in_atomic_block:
-        heartbeat = _Heartbeat(job, interval=max(0.5, settings.EVALUATION_STALE_SECONDS / 4))
+        heartbeat = _Heartbeat(job, interval=settings.EVALUATION_HEARTBEAT_SECONDS)
         heartbeat.start()
     try:
         return _execute(job)
@@ -276,11 +317,13 @@ class SweepResult:
     failed: list[int]
 
 
-def evaluation_sweep(*, now: dt.datetime | None = None) -> SweepResult:
+def evaluation_sweep(*, now: dt.datetime | None = None, resend_handed_back: bool = False) -> SweepResult:
     """Re-queue evaluations whose worker died (stale heartbeat) and re-send those whose message was lost.
 
     Each change is a conditional update on the state that was read, so two sweepers (or a sweeper
-    and a slow worker) cannot both act on one job. Jobs out of attempts are failed instead.
+    and a slow worker) cannot both act on one job. Jobs out of attempts are failed instead. With
+    ``resend_handed_back`` (a worker starting) jobs handed back by a worker that shut down are
+    re-sent at once, in case their message was lost with the broker connection.
     """
     now = now or timezone.now()
     stale_before = now - dt.timedelta(seconds=settings.EVALUATION_STALE_SECONDS)
@@ -304,6 +347,10 @@ def evaluation_sweep(*, now: dt.datetime | None = None) -> SweepResult:
     resent = []
     lost_before = now - dt.timedelta(seconds=settings.EVALUATION_RESEND_SECONDS)
     waiting = Evaluation.objects.filter(status=EvaluationStatus.QUEUED, queued_at__lt=lost_before)
+    if resend_handed_back:
+        waiting = Evaluation.objects.filter(
+            Q(queued_at__lt=lost_before) | Q(stage=HANDED_BACK), status=EvaluationStatus.QUEUED
+        )
     # A transient failure that has lasted this long is not transient: record it once and stop.
     give_up_before = now - dt.timedelta(seconds=settings.EVALUATION_GIVE_UP_SECONDS)
     for row in waiting.filter(created_at__lt=give_up_before).exclude(error="").values("pk", "queued_at", "error"):
@@ -323,3 +370,49 @@ def evaluation_sweep(*, now: dt.datetime | None = None) -> SweepResult:
     if requeued or resent or failed:
         logger.info("Evaluation sweep: re-queued %s, re-sent %s, failed %s", requeued, resent, failed)
     return SweepResult(requeued=requeued, resent=resent, failed=failed)
+
+
+HANDED_BACK = "handed back"
+
+
+def evaluation_hand_back(*, worker: str) -> list[int]:
+    """A worker shutting down gives its running evaluations back: claim released, queued again, re-sent.
+
+    The attempt still running sees its claim gone at its next heartbeat and stops without writing;
+    the job resumes on the next worker that takes the message (or, if the message is lost, the
+    next worker that starts). A hand-back does not use up one of the attempts.
+    """
+    now = timezone.now()
+    handed = []
+    for row in Evaluation.objects.filter(status=EvaluationStatus.RUNNING, worker=worker[:200]).values("pk", "claim"):
+        if Evaluation.objects.filter(pk=row["pk"], status=EvaluationStatus.RUNNING, claim=row["claim"]).update(
+            status=EvaluationStatus.QUEUED,
+            claim="",
+            stage=HANDED_BACK,
+            progress=0,
+            queued_at=now,
+            attempts=F("attempts") - 1,
+        ):
+            handed.append(row["pk"])
+            enqueue_evaluation(row["pk"])
+    if handed:
+        logger.info("Worker %s is shutting down: handed back evaluations %s", worker, handed)
+    return handed
+
+
+def evaluation_recover_on_start(*, stop: threading.Event | None = None) -> SweepResult:
+    """What a starting worker does, so recovery does not wait for the scheduler: one sweep now and,
+    if evaluations are still running under a claim whose heartbeat is fresh (perhaps of a worker
+    killed a moment ago), one more once those claims would have gone stale."""
+    stop = stop or threading.Event()
+    first = evaluation_sweep(resend_handed_back=True)
+    if not Evaluation.objects.filter(status=EvaluationStatus.RUNNING).exists():
+        return first
+    if stop.wait(settings.EVALUATION_STALE_SECONDS + settings.EVALUATION_HEARTBEAT_SECONDS):
+        return first
+    second = evaluation_sweep()
+    return SweepResult(
+        requeued=first.requeued + second.requeued,
+        resent=first.resent + second.resent,
+        failed=first.failed + second.failed,
+    )

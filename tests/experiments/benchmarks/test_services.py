@@ -172,6 +172,53 @@ def test_the_sweeper_leaves_live_jobs_alone_and_fails_exhausted_ones(bench, case
     assert "Stopped after 2 attempts" in dead.error
 
 
+def test_a_stale_claim_is_taken_over_at_once_and_a_fresh_one_is_not(bench, case, cast, settings):
+    dataset = bench.datasets.get()
+    stale = submit(make_run(cast.project, cast.engineer), dataset, cast.engineer, case.challenger, run_now=False)
+    fresh = submit(make_run(cast.project, cast.engineer), dataset, cast.engineer, case.champion, run_now=False)
+    now = timezone.now()
+    just_stale = now - dt.timedelta(seconds=settings.EVALUATION_STALE_SECONDS + 1)
+    Evaluation.objects.filter(pk=stale.pk).update(
+        status=EvaluationStatus.RUNNING, claim="s" * 32, heartbeat_at=just_stale, attempts=1
+    )
+    Evaluation.objects.filter(pk=fresh.pk).update(status=EvaluationStatus.RUNNING, claim="f" * 32, heartbeat_at=now)
+    # No sweeper involved: the next message for the job takes it over.
+    assert services.evaluation_execute(evaluation_id=stale.pk) == "succeeded"
+    assert services.evaluation_execute(evaluation_id=fresh.pk) == "not-claimed"
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (stale.status, stale.attempts) == (EvaluationStatus.SUCCEEDED, 2)
+    assert (fresh.status, fresh.claim) == (EvaluationStatus.RUNNING, "f" * 32)
+
+
+def test_the_stale_limit_and_the_heartbeat_are_seconds_apart(settings):
+    assert settings.EVALUATION_HEARTBEAT_SECONDS <= 1
+    assert settings.EVALUATION_STALE_SECONDS <= 10
+    assert settings.EVALUATION_STALE_SECONDS >= 4 * settings.EVALUATION_HEARTBEAT_SECONDS
+
+
+def test_handing_back_releases_this_workers_claims_only(bench, case, cast, django_capture_on_commit_callbacks):
+    dataset = bench.datasets.get()
+    mine = submit(make_run(cast.project, cast.engineer), dataset, cast.engineer, case.challenger, run_now=False)
+    theirs = submit(make_run(cast.project, cast.engineer), dataset, cast.engineer, case.champion, run_now=False)
+    now = timezone.now()
+    Evaluation.objects.filter(pk=mine.pk).update(
+        status=EvaluationStatus.RUNNING, claim="m" * 32, worker="w1@host", heartbeat_at=now, attempts=1, progress=40
+    )
+    Evaluation.objects.filter(pk=theirs.pk).update(
+        status=EvaluationStatus.RUNNING, claim="t" * 32, worker="w2@host", heartbeat_at=now, attempts=1
+    )
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert services.evaluation_hand_back(worker="w1@host") == [mine.pk]
+    assert len(callbacks) == 1  # sent again for the next worker
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (mine.status, mine.claim, mine.stage, mine.attempts) == (EvaluationStatus.QUEUED, "", "handed back", 0)
+    assert (theirs.status, theirs.claim) == (EvaluationStatus.RUNNING, "t" * 32)
+    # The attempt that was running cannot record anything any more.
+    assert worker._finish_failed(worker._Job(mine.pk, "m" * 32), "late") == "claim-lost"
+
+
 def test_the_sweeper_resends_jobs_queued_too_long(bench, case, cast, django_capture_on_commit_callbacks):
     evaluation = submit(
         make_run(cast.project, cast.engineer), bench.datasets.get(), cast.engineer, case.challenger, run_now=False
