@@ -282,7 +282,12 @@ def few_groups_factor(n_groups: int | None) -> float:
 
 
 def bootstrap_p_value(draws: np.ndarray) -> float | None:
-    """Two-sided p-value by inverting the percentile interval: the smallest α whose interval excludes 0."""
+    """Two-sided p-value by inverting the percentile interval: the smallest α whose interval excludes 0.
+
+    When no draw reaches 0 the inversion can only say p < 2 / (R + 1); the sequential gate needs smaller
+    levels than that, so the tail is then extrapolated with the normal approximation of the draws
+    (``2 Φ(−|mean| / sd)``), never above the resolution bound.
+    """
     draws = draws[np.isfinite(draws)]
     if draws.size == 0:
         return None
@@ -290,4 +295,9 @@ def bootstrap_p_value(draws: np.ndarray) -> float | None:
         return 1.0
     below = np.count_nonzero(draws <= 0)
     above = np.count_nonzero(draws >= 0)
+    floor = 2 / (draws.size + 1)
+    if min(below, above) == 0:
+        sd = float(draws.std(ddof=1)) if draws.size > 1 else 0.0
+        if sd > 0:
+            return float(min(floor, 2 * stats.norm.sf(abs(float(draws.mean())) / sd)))
     return float(min(1.0, 2 * (min(below, above) + 1) / (draws.size + 1)))
