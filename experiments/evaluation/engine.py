@@ -14,10 +14,17 @@ balanced_accuracy, rmse, r2
 
 With a ``group`` column every one of them accounts for the clusters: Obuchowski's clustered DeLong,
 Wilson at the design-effect sample size, Obuchowski's clustered McNemar, cluster-robust standard
-errors with G − 1 degrees of freedom, and bootstrap weights per group.
+errors, and bootstrap weights per group. Few groups get small-sample corrections (``intervals``): a t
+reference on G − 1 degrees of freedom with the CR2 / Bell–McCaffrey variance for the analytic tests,
+and cluster-bootstrap intervals widened by ``intervals.few_groups_factor``. Bootstrap weights are
+drawn per group in a canonical order (groups sorted by their smallest row id), so results depend only
+on the data and the seed, never on how the group labels are spelled or in which order rows come.
 
 The verdict on a metric: the 95% interval of the difference lies entirely on the better side of 0 →
-``better``; entirely on the worse side → ``worse``; otherwise ``no_significant_difference``.
+``better``; entirely on the worse side → ``worse``; otherwise ``no_significant_difference``; and
+``insufficient_data`` with a ``reason`` where the data cannot support a verdict (``support``): fewer
+groups than a calibrated verdict needs, a rare-error metric without enough negatives, or a difference
+whose variance is zero or undefined (never p = 0 or a zero-width interval).
 """
 
 from __future__ import annotations
@@ -27,10 +34,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from threadpoolctl import ThreadpoolController
 
 from experiments.evaluation import intervals as iv
 from experiments.evaluation import metrics as mt
+from experiments.evaluation import support
 from experiments.evaluation.errors import EvaluationInputError
 from experiments.evaluation.reading import TASKS, Predictions, Truth, read_predictions, read_truth
 from experiments.evaluation.resampling import Resampler, RocBootstrap
@@ -46,7 +56,7 @@ from experiments.evaluation.roc import (
 )
 
 Progress = Callable[[str, float], None]
-VERDICTS = ("better", "worse", "no_significant_difference")
+VERDICTS = ("better", "worse", "no_significant_difference", "insufficient_data")
 _THREADPOOLS: list[ThreadpoolController] = []
 
 
@@ -94,19 +104,50 @@ def _num(value) -> float | None:
 
 
 class _Results:
-    """Collects per-metric intervals (both models) and paired differences, then renders the JSON."""
+    """Collects per-metric intervals (both models) and paired differences, then renders the JSON.
 
-    def __init__(self, task: str, paired: bool) -> None:
+    It also applies what the data can support (``support``): too few groups for a verdict, rare-error
+    metrics that are not estimable, and the few-groups widening of bootstrap intervals.
+    """
+
+    def __init__(self, task: str, paired: bool, n_groups: int | None = None) -> None:
         self.task = task
         self.paired = paired
         self.metrics: dict[str, dict] = {}
         self.champion_metrics: dict[str, dict] = {}
         self.methods: dict[str, str] = {}
         self.comparisons: dict[str, dict] = {}
+        self.widen = iv.few_groups_factor(n_groups)
+        self.approximate = support.approximate(n_groups)
+        self.groups_reason = support.groups_reason(n_groups)
+        self.not_estimable: dict[str, str] = {}
 
-    def interval(self, metric: str, who: str, value: float, low: float | None, high: float | None, method: str) -> None:
+    def interval(
+        self,
+        metric: str,
+        who: str,
+        value: float,
+        low: float | None,
+        high: float | None,
+        method: str,
+        reason: str | None = None,
+    ) -> None:
         target = self.metrics if who == "challenger" else self.champion_metrics
-        target[metric] = {"value": _num(value), "ci_low": _num(low), "ci_high": _num(high)}
+        reason = self.not_estimable.get(metric, reason)
+        if metric in self.not_estimable:
+            # The sample value stays (it describes these rows), but nothing is claimed beyond them.
+            low = high = None
+        low, high = _num(low), _num(high)
+        if low is not None and high is not None and low == high:
+            # A zero-width interval would present a lack of variation as certainty.
+            low = high = None
+            reason = reason or "the metric did not vary across resamples, so its uncertainty cannot be estimated"
+        entry = {"value": _num(value), "ci_low": low, "ci_high": high}
+        if reason:
+            entry["reason"] = reason
+        if self.approximate and low is not None:
+            entry["approximate"] = True
+        target[metric] = entry
         if who == "challenger":
             self.methods[metric] = method
 
@@ -114,27 +155,51 @@ class _Results:
         self.interval(metric, who, result.value, result.low, result.high, result.method)
 
     def from_draws(self, metric: str, who: str, value: float, draws: np.ndarray) -> None:
-        low, high = iv.percentile_interval(draws)
-        self.interval(metric, who, value, low, high, BOOTSTRAP)
+        low, high = iv.percentile_interval(iv.widen(draws, value, self.widen) if math.isfinite(value) else draws)
+        self.interval(metric, who, value, low, high, BOOTSTRAP + self._widened())
+
+    def _widened(self) -> str:
+        return ", widened for few groups" if self.widen != 1.0 else ""
 
     def difference(self, metric: str, result: iv.Difference) -> None:
-        low, high = _num(result.low), _num(result.high)
-        self.comparisons[metric] = {
+        reason = self.not_estimable.get(metric) or result.reason
+        if reason:
+            low = high = p_value = None
+        else:
+            low, high, p_value = _num(result.low), _num(result.high), _num(result.p_value)
+        entry = {
             "metric": metric,
             "challenger": None,
             "champion": None,
             "delta": _num(result.delta),
             "ci_low": low,
             "ci_high": high,
-            "p_value": _num(result.p_value),
+            "p_value": p_value,
             "method": result.method,
-            "verdict": verdict(low, high, metric),
+            "verdict": "insufficient_data" if reason else verdict(low, high, metric),
+            "reason": reason,
         }
+        if not reason and self.groups_reason:
+            entry["verdict"] = "insufficient_data"
+            entry["reason"] = self.groups_reason
+        if self.approximate and low is not None:
+            entry["approximate"] = True
+        self.comparisons[metric] = entry
 
     def paired_draws(self, metric: str, delta: float, draws_1: np.ndarray, draws_2: np.ndarray) -> None:
+        method = PAIRED_BOOTSTRAP + self._widened()
         diff = draws_1 - draws_2
+        finite = diff[np.isfinite(diff)]
+        if finite.size == 0 or not math.isfinite(delta):
+            self.difference(metric, iv.Difference(_num(delta), None, None, None, method, iv.UNKNOWN_VARIANCE))
+            return
+        if finite.max() == finite.min():
+            reason = "the difference did not vary across resamples, so its uncertainty cannot be estimated"
+            self.difference(metric, iv.Difference(delta, None, None, None, method, reason))
+            return
+        diff = iv.widen(diff, delta, self.widen)
         low, high = iv.percentile_interval(diff)
-        self.difference(metric, iv.Difference(delta, low, high, iv.bootstrap_p_value(diff), PAIRED_BOOTSTRAP))
+        self.difference(metric, iv.Difference(delta, low, high, iv.bootstrap_p_value(diff), method))
 
     def render(self) -> tuple[dict, dict, dict, dict]:
         order = [m for m in mt.METRICS[self.task] if m in self.metrics]
@@ -190,18 +255,36 @@ def _binary(
     paired = "champion" in fitted
     progress("metrics", 0.35)
 
-    # AUC: DeLong / Obuchowski, analytic.
+    # Rare-error metrics only where the negatives (and the groups holding them) can support them.
+    negatives = y == 0
+    n_negatives = int(np.count_nonzero(negatives))
+    negative_groups = None
+    if groups is not None:
+        negative_groups = int(np.count_nonzero(np.bincount(groups[negatives], minlength=n_groups)))
+    for metric, far in FAR_TARGETS.items():
+        reason = support.rare_error_reason(far, n_negatives, negative_groups)
+        if reason:
+            results.not_estimable[metric] = reason
+
+    # AUC: DeLong / Obuchowski, analytic; t on G − 1 df with groups.
     values = np.stack([m.placements for m in fitted.values()])
     if min(truth.class_counts.values()) >= 2 and (groups is None or (n_groups or 0) >= 2):
         theta, cov = iv.auc_covariance(values, y, groups, n_groups)
     else:
         theta, cov = values[:, y == 1].mean(axis=1), np.full((len(fitted), len(fitted)), np.nan)
     auc_method = "DeLong" if groups is None else "DeLong clustered (Obuchowski 1997)"
+    t_note = "" if groups is None else ", t on G − 1 df"
+    df = None if groups is None else n_groups - 1
     for k, who in enumerate(fitted):
-        results.from_interval("auc", who, iv.auc_interval(theta[k], cov[k, k], auc_method))
+        results.from_interval("auc", who, iv.auc_interval(theta[k], cov[k, k], auc_method + t_note, df))
     if paired:
         variance = cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]
-        results.difference("auc", iv.normal_difference(theta[0] - theta[1], variance, auc_method + " paired test"))
+        results.difference(
+            "auc",
+            iv.normal_difference(
+                theta[0] - theta[1], variance, auc_method + " paired test" + t_note, df, grouped=groups is not None
+            ),
+        )
 
     # Accuracy at the declared threshold.
     for who, m in fitted.items():
@@ -436,9 +519,13 @@ def evaluate(
         report("parsing", done)
     _check_primary_computable(task, primary, models)
 
-    results = _Results(task, paired="champion" in models)
+    results = _Results(task, paired="champion" in models, n_groups=truth.n_groups)
     resampler = Resampler(
-        n_rows=truth.n_rows, groups=truth.groups, n_groups=truth.n_groups, n_resamples=n_resamples, seed=seed
+        n_rows=truth.n_rows,
+        groups=canonical_groups(truth),
+        n_groups=truth.n_groups,
+        n_resamples=n_resamples,
+        seed=seed,
     )
     curves = {}
     # One BLAS thread: the products here are many and mid-sized, and OpenBLAS's spinning worker threads
@@ -464,15 +551,35 @@ def evaluate(
             "primary": primary,
             **{
                 key: main[key]
-                for key in ("challenger", "champion", "delta", "ci_low", "ci_high", "p_value", "method", "verdict")
+                for key in (
+                    "challenger",
+                    "champion",
+                    "delta",
+                    "ci_low",
+                    "ci_high",
+                    "p_value",
+                    "method",
+                    "verdict",
+                    "reason",
+                )
             },
         }
+        if main.get("approximate"):
+            out["comparison"]["approximate"] = True
         out["comparisons"] = comparisons
         out["champion_metrics"] = champion_metrics
     out["coverage"] = {who: p.describe() for who, p in models.items()}
     out["curves"] = curves
     out["interval_methods"] = methods
     out["resampling"] = {"units": resampler.kind, "n_units": resampler.n_units, "n_resamples": resampler.n_resamples}
+    out["support"] = {
+        "n_groups": truth.n_groups,
+        "min_groups_for_verdict": support.MIN_GROUPS_FOR_VERDICT,
+        "approximate_below_groups": support.APPROXIMATE_BELOW_GROUPS,
+        "approximate": results.approximate,
+        "reason": results.groups_reason,
+        "not_estimable": dict(results.not_estimable),
+    }
     out["settings"] = {
         "primary": primary,
         "threshold": threshold if task == "binary" else None,
@@ -484,6 +591,26 @@ def evaluate(
     }
     report("done", 1.0)
     return out
+
+
+def canonical_groups(truth: Truth) -> np.ndarray | None:
+    """Group codes in a canonical order (by each group's smallest row id), or None without groups.
+
+    Bootstrap weights are drawn per unit in code order; ordering groups by their content rather than
+    by first appearance or label makes results independent of how groups are spelled or rows ordered.
+    """
+    if truth.groups is None:
+        return None
+    ids = truth.ids
+    if not isinstance(ids, pa.Array | pa.ChunkedArray):
+        ids = pa.array(np.asarray(ids).astype(str))
+    table = pa.table({"g": pa.array(truth.groups), "id": ids})
+    smallest = table.group_by("g").aggregate([("id", "min")])
+    order = pc.sort_indices(smallest, sort_keys=[("id_min", "ascending")]).to_numpy()
+    codes = smallest.column("g").to_numpy()[order]
+    rank = np.empty(truth.n_groups, dtype=np.int64)
+    rank[codes] = np.arange(len(codes))
+    return rank[truth.groups]
 
 
 def _check_primary_computable(task: str, primary: str, models: dict[str, Predictions]) -> None:

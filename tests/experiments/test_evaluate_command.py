@@ -17,7 +17,18 @@ from tests.experiments.evaluation.helpers import BAD_INPUTS, BadInput, write_bin
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = {"task", "n_rows", "n_groups", "metrics", "comparison"}
-COMPARISON = {"primary", "challenger", "champion", "delta", "ci_low", "ci_high", "p_value", "method", "verdict"}
+COMPARISON = {
+    "primary",
+    "challenger",
+    "champion",
+    "delta",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "method",
+    "verdict",
+    "reason",
+}
 
 
 @pytest.fixture
@@ -124,7 +135,7 @@ def test_text_report_for_people(binary_files):
         "200",
     )
     assert out.startswith("binary evaluation on 400 rows, 40 groups")
-    assert "verdict on auc (DeLong clustered (Obuchowski 1997) paired test): better" in out
+    assert "verdict on auc (DeLong clustered (Obuchowski 1997) paired test, t on G − 1 df): better" in out
     assert "log_loss" in out
 
 

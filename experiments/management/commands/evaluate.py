@@ -130,5 +130,11 @@ def render_text(report: dict) -> str:
         lines.append(row)
     if "comparison" in report:
         main = report["comparison"]
-        lines.append(f"verdict on {main['primary']} ({main['method']}): {main['verdict']}")
+        line = f"verdict on {main['primary']} ({main['method']}): {main['verdict']}"
+        if main.get("reason"):
+            line += f" ({main['reason']})"
+        lines.append(line)
+    for metric, value in report["metrics"].items():
+        if value.get("reason"):
+            lines.append(f"  {metric}: {value['reason']}")
     return "\n".join(lines)

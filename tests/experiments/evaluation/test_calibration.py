@@ -226,7 +226,7 @@ def _equal_models_on_clustered_data(trials: int, *, use_groups: bool, seed: int)
         )
         assert report["comparison"]["primary"] == "auc"
         for metric, entry in report["comparisons"].items():
-            called[metric] = called.get(metric, 0) + (entry["verdict"] != "no_significant_difference")
+            called[metric] = called.get(metric, 0) + (entry["verdict"] in ("better", "worse"))
     return {metric: count / trials for metric, count in called.items()}
 
 

@@ -98,7 +98,8 @@ def test_clustered_covariance_matches_slow_obuchowski(seed):
 
 @pytest.mark.parametrize(("seed", "grouped"), [(s, g) for s in range(6) for g in (False, True)])
 def test_evaluate_reports_the_delong_test(seed, grouped):
-    """The public report's AUC interval and paired test are the reference formulas, grouped or not."""
+    """The public report's AUC interval and paired test are the reference formulas, grouped or not; with groups
+    the reference distribution is Student's t on G − 1 degrees of freedom."""
     y, groups, (challenger, champion) = _case(seed)
     truth = Truth.from_arrays(task="binary", y=y, groups=groups if grouped else None)
     report = evaluate(
@@ -113,17 +114,20 @@ def test_evaluate_reports_the_delong_test(seed, grouped):
     theta = [v[y == 1].mean() for v in values]
     auc = report["metrics"]["auc"]
     sd = np.sqrt(cov[0, 0])
+    df = len(np.unique(groups)) - 1
+    crit = stats.t.ppf(0.975, df) if grouped else Z
     assert auc["value"] == pytest.approx(theta[0], abs=1e-12)
-    assert auc["ci_low"] == pytest.approx(max(0.0, theta[0] - Z * sd), abs=1e-12)
-    assert auc["ci_high"] == pytest.approx(min(1.0, theta[0] + Z * sd), abs=1e-12)
+    assert auc["ci_low"] == pytest.approx(max(0.0, theta[0] - crit * sd), abs=1e-12)
+    assert auc["ci_high"] == pytest.approx(min(1.0, theta[0] + crit * sd), abs=1e-12)
     delta = theta[0] - theta[1]
     sd = np.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
     compared = report["comparison"]
     assert compared["primary"] == "auc"
     assert compared["delta"] == pytest.approx(delta, abs=1e-12)
-    assert compared["ci_low"] == pytest.approx(delta - Z * sd, abs=1e-12)
-    assert compared["ci_high"] == pytest.approx(delta + Z * sd, abs=1e-12)
-    assert compared["p_value"] == pytest.approx(2 * stats.norm.sf(abs(delta) / sd), abs=1e-12)
+    assert compared["ci_low"] == pytest.approx(delta - crit * sd, abs=1e-12)
+    assert compared["ci_high"] == pytest.approx(delta + crit * sd, abs=1e-12)
+    tail = stats.t.sf(abs(delta) / sd, df) if grouped else stats.norm.sf(abs(delta) / sd)
+    assert compared["p_value"] == pytest.approx(2 * tail, abs=1e-12)
     assert ("Obuchowski" in compared["method"]) is grouped
 
 

@@ -121,12 +121,17 @@ def test_paired_delong_test(files, a, b):
     assert reversed_["ci_low"] == pytest.approx(-high, rel=REL)
 
 
-def test_identical_curves_give_z_0_and_p_1(files):
+def test_identical_curves_give_no_verdict_where_proc_gives_p_1(files):
+    """pROC answers Z = 0, p = 1 for identical curves; a difference with zero variance carries no information, so
+    the engine gives no p-value and no interval but ``insufficient_data`` with the reason."""
     entry = _section("roc_test_paired_delong")["roc.test.paired.identical"]
     compared = _report(files, "wfns", "wfns")["comparison"]
     assert compared["delta"] == entry["statistic_Z"] == 0
-    assert compared["p_value"] == entry["p_value"] == 1
-    assert compared["verdict"] == "no_significant_difference"
+    assert entry["p_value"] == 1
+    assert compared["p_value"] is None
+    assert compared["ci_low"] is None and compared["ci_high"] is None
+    assert compared["verdict"] == "insufficient_data"
+    assert compared["reason"] == "the difference does not vary between rows, so its uncertainty cannot be estimated"
 
 
 def test_auc_interval(files):
