@@ -13,7 +13,8 @@ import threading
 
 from celery import bootsteps
 from django.conf import settings
-from django.db import connection
+
+from agileml.forksafe import database_work
 
 logger = logging.getLogger(__name__)
 
@@ -26,14 +27,14 @@ def beat(name: str) -> bool:
     from agileml.services import heartbeat_record
 
     try:
-        heartbeat_record(name=name)
+        # Its own short-lived connection, closed before any fork of the worker's pool: never a SQLite
+        # write lock, a stale server connection or a connection carried into a pool child.
+        with database_work():
+            heartbeat_record(name=name)
         return True
     except Exception as exc:  # noqa: BLE001 - a heartbeat must never take its process down
         logger.warning("Heartbeat %s not recorded: %s", name, exc)
         return False
-    finally:
-        # Its own short-lived connection: never a SQLite write lock or a stale server connection held open.
-        connection.close()
 
 
 class WorkerHeartbeat(bootsteps.StartStopStep):
@@ -68,11 +69,10 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
             from agileml.services import heartbeat_forget
 
             try:
-                heartbeat_forget(name=self._name)
+                with database_work():
+                    heartbeat_forget(name=self._name)
             except Exception as exc:  # noqa: BLE001
                 logger.warning("Heartbeat %s not removed: %s", self._name, exc)
-            finally:
-                connection.close()
 
 
 def scheduler_started(**kwargs) -> None:

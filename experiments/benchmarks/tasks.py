@@ -17,6 +17,7 @@ from celery.worker import state as worker_state
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 
+from agileml.forksafe import database_work
 from agileml.heartbeat import sweep_done
 from experiments.benchmarks import services as benchmark_services
 
@@ -82,7 +83,15 @@ def _in_own_thread(name: str, work) -> threading.Thread:
 @worker_ready.connect
 def _recover_on_start(sender=None, **kwargs) -> None:
     _stopping.clear()
-    _in_own_thread("evaluation-recovery", lambda: benchmark_services.evaluation_recover_on_start(stop=_stopping))
+    _in_own_thread(
+        "evaluation-recovery",
+        lambda: benchmark_services.evaluation_recover_on_start(stop=_stopping, guard=database_work),
+    )
+
+
+def _hand_back(worker: str) -> None:
+    with database_work():
+        benchmark_services.evaluation_hand_back(worker=worker)
 
 
 @worker_shutting_down.connect
@@ -91,7 +100,7 @@ def _hand_back_on_shutdown(sender=None, how: str = "", **kwargs) -> None:
     # its own, waited for briefly, so a task interrupted mid-query keeps its connection to itself.
     _stopping.set()
     if sender:
-        _in_own_thread("evaluation-hand-back", lambda: benchmark_services.evaluation_hand_back(worker=sender)).join(10)
+        _in_own_thread("evaluation-hand-back", lambda: _hand_back(sender)).join(10)
 
 
 @worker_shutdown.connect

@@ -14,6 +14,8 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -400,17 +402,25 @@ def evaluation_hand_back(*, worker: str) -> list[int]:
     return handed
 
 
-def evaluation_recover_on_start(*, stop: threading.Event | None = None) -> SweepResult:
+def evaluation_recover_on_start(
+    *, stop: threading.Event | None = None, guard: Callable[[], AbstractContextManager] = nullcontext
+) -> SweepResult:
     """What a starting worker does, so recovery does not wait for the scheduler: one sweep now and,
     if evaluations are still running under a claim whose heartbeat is fresh (perhaps of a worker
-    killed a moment ago), one more once those claims would have gone stale."""
+    killed a moment ago), one more once those claims would have gone stale.
+
+    ``guard()`` wraps each stretch of database work (the worker passes ``agileml.forksafe.database_work``,
+    so no connection is open while it waits or while its pool forks)."""
     stop = stop or threading.Event()
-    first = evaluation_sweep(resend_handed_back=True)
-    if not Evaluation.objects.filter(status=EvaluationStatus.RUNNING).exists():
+    with guard():
+        first = evaluation_sweep(resend_handed_back=True)
+        running = Evaluation.objects.filter(status=EvaluationStatus.RUNNING).exists()
+    if not running:
         return first
     if stop.wait(settings.EVALUATION_STALE_SECONDS + settings.EVALUATION_HEARTBEAT_SECONDS):
         return first
-    second = evaluation_sweep()
+    with guard():
+        second = evaluation_sweep()
     return SweepResult(
         requeued=first.requeued + second.requeued,
         resent=first.resent + second.resent,
