@@ -165,5 +165,5 @@ def test_the_mlflow_api_takes_a_named_token(cast):
     body = {"experiment_ids": [str(cast.project.pk)]}
     response = bearer(key).post("/mlflow/api/2.0/mlflow/runs/search", body, format="json")
     assert response.status_code == 200 and response.json() == {"runs": []}
-    revoked = bearer(key[:-2] + "zz").post("/mlflow/api/2.0/mlflow/runs/search", body, format="json")
-    assert revoked.status_code == 401 and revoked.json()["error_code"] == "UNAUTHENTICATED"
+    wrong = bearer(key[:-2] + "zz").post("/mlflow/api/2.0/mlflow/runs/search", body, format="json")
+    assert wrong.status_code == 401 and wrong.json()["error_code"] == "UNAUTHENTICATED"
