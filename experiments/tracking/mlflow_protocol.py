@@ -89,7 +89,7 @@ def authenticate(request: HttpRequest) -> AbstractBaseUser:
     raise MlflowError(
         "UNAUTHENTICATED",
         "Authentication required: set MLFLOW_TRACKING_TOKEN to your AgileML API token "
-        "(POST /api/v1/auth/token/ gives one).",
+        "(make one at /account/tokens/ or with POST /api/v1/auth/token/).",
     )
 
 

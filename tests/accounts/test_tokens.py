@@ -158,3 +158,12 @@ def test_signing_in_through_the_api_may_name_the_token(cast):
     assert response.status_code == 200
     assert ApiToken.objects.get(user=cast.engineer).name == "MLflow on the GPU box"
     assert works(response.json()["token"])
+
+
+def test_the_mlflow_api_takes_a_named_token(cast):
+    _, key = services.api_token_create(user=cast.engineer, name="MLflow")
+    body = {"experiment_ids": [str(cast.project.pk)]}
+    response = bearer(key).post("/mlflow/api/2.0/mlflow/runs/search", body, format="json")
+    assert response.status_code == 200 and response.json() == {"runs": []}
+    wrong = bearer(key[:-2] + "zz").post("/mlflow/api/2.0/mlflow/runs/search", body, format="json")
+    assert wrong.status_code == 401 and wrong.json()["error_code"] == "UNAUTHENTICATED"

@@ -4,7 +4,7 @@ from django.contrib import admin
 
 pytestmark = pytest.mark.django_db
 
-APPS = ["tickets", "experiments"]
+APPS = ["accounts", "tickets", "experiments"]
 
 
 def test_every_model_is_in_the_admin():
