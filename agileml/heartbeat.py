@@ -9,6 +9,7 @@ evaluation sweep it schedules beats again each time it runs.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 from celery import bootsteps
@@ -21,19 +22,31 @@ WORKER_PREFIX = "worker:"
 SCHEDULER = "scheduler"
 
 
+# Held while a heartbeat has a database connection open. The worker forks its pool processes while
+# this thread runs; a child must never inherit an open connection (SQLite's locks do not survive a
+# fork, and a child closing one can remove the database's write-ahead log under the others).
+_connection_open = threading.Lock()
+os.register_at_fork(
+    before=_connection_open.acquire,
+    after_in_parent=_connection_open.release,
+    after_in_child=_connection_open.release,
+)
+
+
 def beat(name: str) -> bool:
     """Record one heartbeat; False (logged) when the database cannot be reached."""
     from agileml.services import heartbeat_record
 
-    try:
-        heartbeat_record(name=name)
-        return True
-    except Exception as exc:  # noqa: BLE001 - a heartbeat must never take its process down
-        logger.warning("Heartbeat %s not recorded: %s", name, exc)
-        return False
-    finally:
-        # Its own short-lived connection: never a SQLite write lock or a stale server connection held open.
-        connection.close()
+    with _connection_open:
+        try:
+            heartbeat_record(name=name)
+            return True
+        except Exception as exc:  # noqa: BLE001 - a heartbeat must never take its process down
+            logger.warning("Heartbeat %s not recorded: %s", name, exc)
+            return False
+        finally:
+            # Its own short-lived connection: never a SQLite write lock or a stale server connection held open.
+            connection.close()
 
 
 class WorkerHeartbeat(bootsteps.StartStopStep):
@@ -67,12 +80,13 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
             self._thread = None
             from agileml.services import heartbeat_forget
 
-            try:
-                heartbeat_forget(name=self._name)
-            except Exception as exc:  # noqa: BLE001
-                logger.warning("Heartbeat %s not removed: %s", self._name, exc)
-            finally:
-                connection.close()
+            with _connection_open:
+                try:
+                    heartbeat_forget(name=self._name)
+                except Exception as exc:  # noqa: BLE001
+                    logger.warning("Heartbeat %s not removed: %s", self._name, exc)
+                finally:
+                    connection.close()
 
 
 def scheduler_started(**kwargs) -> None:
