@@ -74,10 +74,20 @@ class Channel(filesystem.Channel):
     def _put(self, queue: str, payload: dict, **kwargs) -> None:
         # Wall-clock nanoseconds, zero-padded: names sort in sending order across processes.
         name = f"{time.time_ns():020d}_{uuid.uuid4().hex}.msg"
-        _write_atomically(self._queue_folder(queue) / name, dumps(payload).encode(), self._tmp)
+        data = dumps(payload).encode()
+        try:
+            _write_atomically(self._queue_folder(queue) / name, data, self._tmp)
+        except FileNotFoundError:
+            # The folders were removed (a purge of the whole broker): make them again, once.
+            self._folders.clear()
+            self._tmp.mkdir(parents=True, exist_ok=True)
+            _write_atomically(self._queue_folder(queue) / name, data, self._tmp)
 
     def _get(self, queue: str) -> dict:
         folder = self._queue_folder(queue)
+        if not folder.is_dir():  # removed by a purge of the whole broker
+            self._folders.discard(queue)
+            folder = self._queue_folder(queue)
         # A sorted listing is reused until it runs out: listing a folder of 10,000 files for
         # every message would make draining a long queue quadratic.
         pending = self._listing.get(queue)

@@ -287,6 +287,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 600, minimu
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660, minimum=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The worker's timer thread must notice a warm shutdown quickly: with the default (1 s) an idle
+# worker took 8.5 s to stop after SIGTERM, with 0.1 s 1.6 s (make run's Ctrl-C must finish in 10 s).
+CELERY_WORKER_TIMER_PRECISION = 0.1
 CELERY_TIMEZONE = TIME_ZONE
 # Periodic jobs, run by `celery beat`. Later jobs (the evaluation sweeper) join here.
 CELERY_BEAT_SCHEDULE = {

@@ -6,7 +6,7 @@
    AUTH with a binary benchmark whose dataset has 1,000,000 rows in 2,000 groups (synthetic), and a
    champion whose baseline evaluation ran through the same service the workers run.
 2. Starts the web server (gunicorn, 2 workers x 4 threads, as `make run`) and a Celery worker
-   (concurrency 2, as the Procfile).
+   (concurrency 2, as supervisord.conf).
 3. Times, BENCH_REPEATS times: POST the 1M-row predictions file to /api/v1/runs/<id>/predictions/
    (streamed to disk, validated by the engine, queued), then poll the evaluation page as a browser's
    htmx would (every 100 ms) until it shows the verdict. Goal: <= 15 s.

@@ -153,7 +153,7 @@ def _run_client(uri: str, token: str | None) -> dict:
 
 # --- Servers ---------------------------------------------------------------------------------
 def start_agileml() -> tuple[subprocess.Popen, str, str]:
-    """AgileML under gunicorn with the Procfile's web command (what `make run` starts)."""
+    """AgileML under threaded gunicorn (2 workers x 4 threads; `make run` now serves with uvicorn workers)."""
     shutil.rmtree(AGILEML_DIR, ignore_errors=True)
     AGILEML_DIR.mkdir(parents=True)
     env = _agileml_env()

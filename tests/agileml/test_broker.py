@@ -126,3 +126,18 @@ def test_concurrent_producers_and_consumers_deliver_each_message_exactly_once(fo
     finally:
         for worker in workers:
             worker.stop()
+
+
+def test_sending_goes_on_after_the_broker_folders_were_removed(tmp_path):
+    """Purging the embedded broker (as the test suite does) removes its folders under a live connection."""
+    import shutil
+
+    app = producer_app(tmp_path / "broker")
+    with app.connection_for_write() as conn:
+        queue = conn.SimpleQueue("purged")
+        queue.put({"n": 1})
+        shutil.rmtree(tmp_path / "broker" / "queue")
+
+        queue.put({"n": 2})
+
+        assert queue.get(timeout=5).payload == {"n": 2}
