@@ -56,3 +56,33 @@ def test_unicode_digits_in_an_id_are_not_found(client, cast, world, name):  # no
         for method in (client.get, client.post):
             response = method(url)
             assert response.status_code in (302, 400, 404, 405), (param, url, method.__name__, response.status_code)
+
+
+@pytest.mark.parametrize("digits", ["³", "٣", "١٢"])
+def test_unicode_digits_in_filters_and_bodies_are_refused(api, cast, world, digits):  # noqa: F811
+    real, _ = world
+    client = api(cast.lead)
+    key = real["key"]
+    asked = {
+        "tickets?sprint": client.get(f"/api/v1/projects/{key}/tickets/", {"sprint": digits}),
+        "tickets?epic": client.get(f"/api/v1/projects/{key}/tickets/", {"epic": digits}),
+        "runs?ticket": client.get(f"/api/v1/projects/{key}/runs/", {"ticket": f"{key}-{digits}"}),
+        "ticket sprint": client.post(
+            f"/api/v1/projects/{key}/tickets/", {"title": "t", "work_type": "review", "sprint": digits}, format="json"
+        ),
+        "ticket epic": client.post(
+            f"/api/v1/projects/{key}/tickets/", {"title": "t", "work_type": "review", "epic": digits}, format="json"
+        ),
+        "move keys": client.post(f"/api/v1/projects/{key}/tickets/move/", {"keys": [f"{key}-{digits}"]}, format="json"),
+        "move sprint": client.post(
+            f"/api/v1/projects/{key}/tickets/move/", {"keys": [real["ticket_key"]], "sprint": digits}, format="json"
+        ),
+        "evaluation run": client.post(
+            f"/api/v1/benchmarks/{real['benchmark_id']}/evaluations/", {"run": digits}, format="json"
+        ),
+        "run ticket": client.post(
+            f"/api/v1/projects/{key}/runs/", {"name": "r", "ticket": f"{key}-{digits}"}, format="json"
+        ),
+    }
+    statuses = {name: response.status_code for name, response in asked.items()}
+    assert all(status in (400, 404) for status in statuses.values()), statuses
