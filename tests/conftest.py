@@ -146,8 +146,9 @@ class WorkerProcess:
         """The pool's child processes (a prefork pool), as Linux lists them."""
         if self.proc is None:
             return []
-        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
-        return [int(pid) for pid in path.read_text().split()] if path.exists() else []
+        # Any thread of the main process may have forked a child.
+        tasks = Path(f"/proc/{self.proc.pid}/task")
+        return [int(pid) for task in tasks.iterdir() for pid in (task / "children").read_text().split()]
 
     def kill(self) -> None:
         """SIGKILL, as when a machine dies mid-job."""

@@ -278,10 +278,19 @@ def _number_param(request: Request, name: str) -> int | None:
     return number
 
 
+class EvaluationPage(serializers.Serializer):
+    """One page of evaluations (``?page=``, ``?page_size=`` up to 500)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = EvaluationOutput(many=True)
+
+
 class EvaluationListApi(APIView):
     @extend_schema(
         parameters=EVALUATION_FILTERS,
-        responses={200: EvaluationOutput(many=True), 400: E400, 401: E401, 404: E404},
+        responses={200: EvaluationPage, 400: E400, 401: E401, 404: E404},
         summary="A benchmark's evaluations, newest first",
     )
     def get(self, request: Request, benchmark_id: str) -> Response:

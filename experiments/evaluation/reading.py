@@ -38,6 +38,7 @@ TASKS = ("binary", "multiclass", "regression")
 BOM = b"\xef\xbb\xbf"
 PROBABILITY_SUM_TOLERANCE = 0.01
 _QUOTE_LIMIT = 40
+_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 def _quote(value: str) -> str:
@@ -84,7 +85,7 @@ class _CsvFile:
     def _scan_line_of_row(self, row: int) -> int:
         data = self.path.read_bytes()
         body = data.removeprefix(BOM)
-        if b'"' not in body and not re.search(rb"(^|\n)\r?\n", body):
+        if b'"' not in body and b"\r" not in body and not re.search(rb"(^|\n)\n", body):
             return row + 2  # one record per line: no arithmetic surprises
         index = -1  # the header is record -1
         with self.path.open(encoding="utf-8-sig", newline="") as handle:
@@ -119,7 +120,8 @@ class _CsvFile:
             raise EvaluationInputError(
                 "the file is empty; expected a header line and data rows", file=self.name, line=1
             )
-        first = head.split(b"\n", 1)[0].rstrip(b"\r")
+        # Line ends may be LF, CRLF or a lone CR (old Mac, some spreadsheet exports).
+        first = _LINE_END.split(head, maxsplit=1)[0]
         try:
             text = first.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -176,8 +178,8 @@ class _CsvFile:
         try:
             data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            line_start = data.rfind(b"\n", 0, exc.start) + 1
-            line = data.count(b"\n", 0, exc.start) + 1
+            line_start = max(data.rfind(b"\n", 0, exc.start), data.rfind(b"\r", 0, exc.start)) + 1
+            line = len(_LINE_END.findall(data, 0, exc.start)) + 1
             position = data[line_start : exc.start].count(b",") + 1
             column = self.header[position - 1] if position <= len(self.header) else f"#{position}"
             return EvaluationInputError(

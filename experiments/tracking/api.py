@@ -145,10 +145,19 @@ RUN_FILTERS = [
 ]
 
 
+class RunPage(serializers.Serializer):
+    """One page of runs (``?page=``, ``?page_size=`` up to 500)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = RunOutput(many=True)
+
+
 class RunListApi(APIView):
     @extend_schema(
         parameters=RUN_FILTERS,
-        responses={200: RunOutput(many=True), 400: E400, 401: E401, 404: E404},
+        responses={200: RunPage, 400: E400, 401: E401, 404: E404},
         summary="A project's runs, newest first",
     )
     def get(self, request: Request, key: str) -> Response:

@@ -66,7 +66,7 @@ def artifact(request: HttpRequest, path: str) -> HttpResponse:
     if request.method == "PUT":
         run, relative = _artifact_target(user, path, need=Role.ENGINEER)
         length = request.META.get("CONTENT_LENGTH")
-        if length and length.isdigit() and int(length) > settings.ARTIFACT_MAX_BYTES:
+        if length and length.isascii() and length.isdigit() and int(length) > settings.ARTIFACT_MAX_BYTES:
             raise MlflowError(
                 "INVALID_PARAMETER_VALUE",
                 f"Artifact {relative!r} has {int(length):,} bytes; the limit is {settings.ARTIFACT_MAX_BYTES:,} "

@@ -125,7 +125,8 @@ def read_int(value: Any, name: str, *, default: int | None = None) -> int | None
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and re.fullmatch(r"[-+]?\d+", value.strip()):
+    # ASCII digits only: ``\d`` would also take '٣', which int() reads as 3.
+    if isinstance(value, str) and re.fullmatch(r"[-+]?[0-9]+", value.strip()):
         return int(value)
     raise MlflowError("INVALID_PARAMETER_VALUE", f"Parameter '{name}' must be an integer; got {value!r}.")
 

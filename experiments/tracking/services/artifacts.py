@@ -61,7 +61,17 @@ def artifact_save(*, run: Run, path: str, stream: BinaryIO, chunk_size: int = 10
     """
     limit = settings.ARTIFACT_MAX_BYTES
     target = artifact_file(run, path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        # A file of this run stands where the path needs a folder (``conf``, then ``conf/child``).
+        parts = path.split("/")
+        clash = next(
+            "/".join(parts[:i]) for i in range(1, len(parts)) if artifact_file(run, "/".join(parts[:i])).is_file()
+        )
+        raise ValidationError(
+            {"path": f"Artifact path {path!r} needs a folder {clash!r}, but {clash!r} is a file of this run."}
+        ) from None
     if target.is_dir():
         raise ValidationError({"path": f"Artifact path {path!r} is a folder of this run."})
     size = 0

@@ -1,4 +1,4 @@
-"""Recovery in seconds, through real worker processes on a broker of their own (no scheduler running).
+"""Recovery in seconds, through real worker processes on a broker of their own (Redis; no scheduler running).
 
 A pool child killed mid-evaluation: its message comes back (acks_late, reject_on_worker_lost), waits
 for the dead attempt's heartbeat to go stale and takes the job over. A warm shutdown hands the job
@@ -15,10 +15,11 @@ import time
 import pytest
 from django.conf import settings
 
+from experiments.benchmarks import services
 from experiments.models import Benchmark, Evaluation, EvaluationStatus
 from tests.conftest import wait_until
 from tests.experiments.benchmark_helpers import crown, make_benchmark, make_run, submit, write_large_binary_case
-from tests.experiments.broker_helpers import EMBEDDED, OtherBrokerWorker, celery_app_for, other_broker_url
+from tests.experiments.broker_helpers import REDIS, OtherBrokerWorker, celery_app_for, other_broker_url
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -36,9 +37,12 @@ def stored():
 
 @pytest.fixture
 def broker(tmp_path_factory):
-    """A broker only these tests' workers listen to, so the session's worker cannot take the job."""
-    url = other_broker_url(EMBEDDED, tmp_path_factory.mktemp("recovery-broker"))
-    return url, celery_app_for(url)
+    """A broker only these tests' workers listen to, so the session's worker cannot take the job: the
+    Redis database of the broker tests (AGILEML_TEST_REDIS_URL), emptied first."""
+    url = other_broker_url(REDIS, tmp_path_factory.mktemp("recovery-broker"))
+    app = celery_app_for(url)
+    app.control.purge()
+    return url, app
 
 
 @pytest.fixture
@@ -63,7 +67,12 @@ def queued(cast, tmp_path, stored):
     stored.append(benchmark)
     dataset = benchmark.datasets.get()
     crown(benchmark, submit(make_run(cast.project, cast.engineer), dataset, cast.engineer, case.champion), cast.lead)
-    evaluation = submit(make_run(cast.project, cast.engineer), dataset, cast.engineer, case.challenger, run_now=False)
+    run = make_run(cast.project, cast.engineer)
+    services.predictions_upload(
+        run=run, dataset=dataset, user=cast.engineer, path=case.challenger, original_name="p.csv", source="api"
+    )
+    # Not sent to the configured broker, where the session's worker would take it.
+    evaluation, _ = services.evaluation_request(run=run, dataset=dataset, user=cast.engineer, enqueue=False)
     return evaluation
 
 
@@ -125,7 +134,8 @@ def test_a_worker_killed_whole_is_recovered_by_the_next_worker_to_start(start_wo
     _send(broker, queued)
     wait_until(lambda: _running(queued.pk), timeout=120, interval=0.02, what="the worker to claim it")
     worker.kill()
-    # No scheduler, and the embedded broker lost the message with the worker: the starting worker sweeps.
+    # No scheduler, and the unacknowledged message waits out the broker's visibility timeout (an hour on
+    # Redis; an embedded broker may lose it): the starting worker sweeps.
     start_worker()
     done = wait_until(lambda: _finished(queued.pk), timeout=120, what="the starting worker to recover it")
     _assert_finished_once(done, attempts=2)

@@ -428,6 +428,49 @@ def test_artifact_paths_cannot_escape(client, cast, run, media, path):
     assert not Artifact.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "named"),
+    [("conf", "conf/child", "conf"), ("conf/child", "conf", "conf"), ("a/b", "a/b/c/d", "a/b")],
+)
+def test_an_artifact_path_that_clashes_with_a_file_or_folder_is_a_400_naming_it(
+    client, cast, run, media, first, second, named
+):
+    put = lambda path: client.put(_artifact_url(run, path), b"x", content_type="text/plain", **_auth(cast.engineer))  # noqa: E731
+    assert put(first).status_code == 200
+    response = put(second)
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert repr(named) in response.json()["message"]
+    assert list(Artifact.objects.values_list("path", flat=True)) == [first]
+
+
+@pytest.mark.parametrize("digits", ["³", "٣", "١٢"])
+def test_unicode_digits_in_mlflow_ids_and_numbers_are_a_400_or_404(client, cast, run, digits):
+    auth = _auth(cast.engineer)
+    asked = [
+        client.get("/mlflow/api/2.0/mlflow/runs/get", {"run_id": digits}, **auth),
+        client.get("/mlflow/api/2.0/mlflow/experiments/get", {"experiment_id": digits}, **auth),
+        client.get(
+            "/mlflow/api/2.0/mlflow/metrics/get-history",
+            {"run_id": run.uuid, "metric_key": "m", "max_results": digits},
+            **auth,
+        ),
+        client.post(
+            "/mlflow/api/2.0/mlflow/runs/search", {"experiment_ids": [digits]}, content_type="application/json", **auth
+        ),
+        client.post(
+            "/mlflow/api/2.0/mlflow/runs/create", {"experiment_id": digits}, content_type="application/json", **auth
+        ),
+        client.post(
+            "/mlflow/api/2.0/mlflow/runs/log-metric",
+            {"run_id": run.uuid, "key": "m", "value": 1, "timestamp": 1, "step": digits},
+            content_type="application/json",
+            **auth,
+        ),
+    ]
+    assert [r.status_code for r in asked] == [404, 404, 400, 404, 404, 400], [r.content for r in asked]
+
+
 def test_server_info_says_no_multipart(client):
     assert client.get("/mlflow/api/3.0/mlflow/server-info").json()["multipart_uploads_enabled"] is False
 
