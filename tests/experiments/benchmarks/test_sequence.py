@@ -6,7 +6,7 @@ import pytest
 
 from experiments.benchmarks import selectors
 from experiments.evaluation.sequential import Lord
-from experiments.models import Benchmark, ChampionChange, Evaluation
+from experiments.models import Benchmark, ChampionChange
 from tests.experiments.benchmark_helpers import (  # noqa: F401
     crown,
     file_field,
@@ -107,20 +107,22 @@ def test_each_comparison_is_a_test_in_the_sets_sequence(cast, crowned):
     assert selectors.sequence_position(dataset_id=dataset.pk) == (3, pytest.approx(Lord().level(3, [2])))
 
 
-def test_the_gate_refuses_a_win_that_the_sequence_level_does_not_allow(cast, crowned):
+def test_the_gate_refuses_a_win_that_the_sequence_level_does_not_allow(cast, crowned, tmp_path):
+    """A modest challenger (p ≈ 0.003 on AUC) would pass as test 1 (level 0.96%) but not as test 4 (0.12%)."""
     _, dataset, case = crowned
-    # Burn through the early tests with clearly worse challengers.
+    modest = write_binary_case(tmp_path / "modest", n_subjects=30, rows_per_subject=10, challenger_strength=1.2)
     for k in range(3):
         submit(make_run(cast.project, cast.engineer, f"worse{k}"), dataset, cast.engineer, case.worse)
-    Evaluation.objects.filter(dataset=dataset, sequence_test__isnull=False).update(sequence_test=None)
-    evaluation = submit(make_run(cast.project, cast.engineer, "c"), dataset, cast.engineer, case.challenger)
+    evaluation = submit(make_run(cast.project, cast.engineer, "modest"), dataset, cast.engineer, modest.challenger)
     assert evaluation.sequence_test == 4
-    level = Lord().level(4)
-    if evaluation.p_value is not None and evaluation.p_value > level:
-        assert evaluation.gate_allowed is False
-        assert "LORD++" in " ".join(evaluation.gate_reasons)
-    else:
-        assert evaluation.gate_allowed is True
+    assert evaluation.sequence_level == pytest.approx(Lord().level(4))  # 0.0012
+    assert evaluation.verdict == "better"
+    assert Lord().level(4) < evaluation.p_value < Lord().level(1)
+    assert evaluation.gate_allowed is False
+    assert evaluation.gate_reasons == [
+        f"auc: better at 95%, but p = {evaluation.p_value:.2g} is above the level 0.12% that test 4 on this "
+        "dataset version is allowed after the set's earlier comparisons (LORD++)"
+    ]
 
 
 def test_a_new_dataset_version_starts_a_new_sequence(cast, crowned, tmp_path):
