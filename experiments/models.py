@@ -9,6 +9,7 @@ migrations and the admin are unchanged. Code inside a capability imports its own
 from experiments.benchmarks.models import (
     Benchmark,
     BenchmarkTask,
+    BenchmarkUnit,
     ChampionChange,
     Evaluation,
     EvaluationDataset,
@@ -50,6 +51,7 @@ __all__ = [
     "Artifact",
     "Benchmark",
     "BenchmarkTask",
+    "BenchmarkUnit",
     "ChampionChange",
     "DemoMaterial",
     "Evaluation",

@@ -26,6 +26,7 @@ from experiments.benchmarks.access import benchmark_for_user, dataset_for_user, 
 from experiments.benchmarks.models import (
     Benchmark,
     BenchmarkTask,
+    BenchmarkUnit,
     Evaluation,
     EvaluationDataset,
     EvaluationStatus,
@@ -113,6 +114,18 @@ class BenchmarkCreateInput(serializers.Serializer):
         help_text="{metric: margin}: the largest tolerated regression of each guardrail metric.",
     )
     description = serializers.CharField(required=False, allow_blank=True, default="")
+    unit = serializers.ChoiceField(
+        choices=BenchmarkUnit.choices,
+        default=BenchmarkUnit.INDEPENDENT,
+        help_text="The unit of independence: independent rows, or rows grouped by subject, session or device "
+        "(then every truth file needs a group column).",
+    )
+    effect_of_interest = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The smallest improvement of the primary metric worth detecting, in its unit.",
+    )
 
 
 class BenchmarkUpdateInput(serializers.Serializer):
@@ -121,6 +134,8 @@ class BenchmarkUpdateInput(serializers.Serializer):
     threshold = serializers.FloatField(required=False)
     guardrails = serializers.DictField(child=serializers.FloatField(min_value=0), required=False)
     description = serializers.CharField(required=False, allow_blank=True)
+    unit = serializers.ChoiceField(choices=BenchmarkUnit.choices, required=False)
+    effect_of_interest = serializers.FloatField(required=False, allow_null=True)
 
 
 class BenchmarkListApi(APIView):

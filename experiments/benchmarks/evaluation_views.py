@@ -31,6 +31,7 @@ def _metric_rows(evaluation: Evaluation) -> list[dict]:
     comparisons = report.get("comparisons", {})
     methods = report.get("interval_methods", {})
     states = dict(guardrail_states(evaluation.guardrails, evaluation.gate_reasons))
+    not_estimable = (report.get("support") or {}).get("not_estimable") or {}
     rows = []
     for metric, value in report.get("metrics", {}).items():
         role = "primary" if metric == evaluation.primary_metric else ("guardrail" if metric in states else "")
@@ -46,6 +47,7 @@ def _metric_rows(evaluation: Evaluation) -> list[dict]:
                 "champion": champion.get(metric),
                 "comparison": comparisons.get(metric),
                 "method": methods.get(metric, ""),
+                "not_estimable": metric in not_estimable,
             }
         )
     return rows

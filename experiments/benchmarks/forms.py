@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from experiments.benchmarks.models import BenchmarkTask
+from experiments.benchmarks.models import BenchmarkTask, BenchmarkUnit
 from experiments.evaluation import METRICS
 
 ALL_METRICS = sorted({m for names in METRICS.values() for m in names})
@@ -19,6 +19,18 @@ class BenchmarkForm(forms.Form):
         required=False,
         max_length=500,
         help_text="Metrics that must not regress, with the largest tolerated regression: e.g. eer=0.01, f1=0.02",
+    )
+    unit = forms.ChoiceField(
+        choices=BenchmarkUnit.choices,
+        required=False,
+        initial=BenchmarkUnit.INDEPENDENT,
+        label="Unit of independence",
+        help_text="Grouped rows (several per subject, session or device) need a group column in every truth file.",
+    )
+    effect_of_interest = forms.FloatField(
+        required=False,
+        label="Effect of interest",
+        help_text="The smallest improvement of the primary metric worth detecting (e.g. 0.01 AUC).",
     )
     description = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=5000, label="What “better” means"

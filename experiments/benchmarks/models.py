@@ -21,6 +21,15 @@ class BenchmarkTask(models.TextChoices):
     REGRESSION = "regression", "Regression"
 
 
+class BenchmarkUnit(models.TextChoices):
+    """The unit of independence: rows, or groups of rows that share a subject, a session or a device."""
+
+    INDEPENDENT = "independent", "Independent rows"
+    SUBJECT = "subject", "Grouped by subject"
+    SESSION = "session", "Grouped by session"
+    DEVICE = "device", "Grouped by device"
+
+
 benchmark_name_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
     "Use up to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit (e.g. holdout-v1).",
@@ -43,6 +52,11 @@ class Benchmark(models.Model):
     threshold = models.FloatField(default=0.5)
     guardrails = models.JSONField(default=dict, blank=True)
     description = models.TextField(blank=True, help_text="What 'better' means for the business.")
+    # Grouped benchmarks need a ``group`` column in every truth file: rows of one subject are not independent.
+    unit = models.CharField(max_length=16, choices=BenchmarkUnit.choices, default=BenchmarkUnit.INDEPENDENT)
+    # The smallest improvement of the primary metric worth detecting (in its unit); the benchmark page says
+    # when the reused evaluation set can no longer detect it at the level the sequential procedure allows.
+    effect_of_interest = models.FloatField(null=True, blank=True)
     champion = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     champion_since = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
@@ -56,6 +70,10 @@ class Benchmark(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_grouped(self) -> bool:
+        return self.unit != BenchmarkUnit.INDEPENDENT
 
 
 class EvaluationDataset(models.Model):
@@ -143,6 +161,7 @@ class Verdict(models.TextChoices):
     BETTER = "better", "Better"
     WORSE = "worse", "Worse"
     NO_DIFFERENCE = "no_significant_difference", "No significant difference"
+    INSUFFICIENT_DATA = "insufficient_data", "Insufficient data"
 
 
 class Evaluation(models.Model):
@@ -199,6 +218,9 @@ class Evaluation(models.Model):
     p_value = models.FloatField(null=True, blank=True)
     gate_allowed = models.BooleanField(null=True, blank=True)
     gate_reasons = models.JSONField(default=list, blank=True)
+    # Its place in the sequence of comparisons on this dataset version, and the level LORD++ allowed it.
+    sequence_test = models.PositiveIntegerField(null=True, blank=True)
+    sequence_level = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -4,8 +4,9 @@ and APIs cost a fixed number of queries whatever the number of evaluations."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, When
 
 from experiments.benchmarks.models import (
     Benchmark,
@@ -15,6 +16,8 @@ from experiments.benchmarks.models import (
     EvaluationStatus,
     PredictionSet,
 )
+from experiments.evaluation.intervals import Z as CRITICAL_95
+from experiments.evaluation.sequential import Lord, detectable_effect
 from experiments.tracking.models import Run
 from tickets.access import id_or_none
 from tickets.models import Project, Ticket
@@ -333,3 +336,77 @@ def recent_tickets(*, project: Project, limit: int = 200) -> list[dict]:
         .order_by("-number")
         .values_list("number", "title")[:limit]
     ]
+
+
+# --- the sequence of comparisons on one dataset version (LORD++) -------------------------------------------
+@dataclass(frozen=True)
+class DatasetSequence:
+    """How much a dataset version has been used for promotion decisions, and what the next test may spend."""
+
+    dataset: EvaluationDataset
+    tests: int  # comparisons with a champion already decided on this version
+    passed: int  # of which the gate passed (LORD++ rejections)
+    promotions: int
+    overrides: int  # promotions made over a failed gate, with a written reason
+    next_test: int
+    next_level: float
+    detectable: float | None  # the smallest improvement the next test would detect with 80% power
+    effect_of_interest: float | None
+
+    @property
+    def too_small(self) -> bool:
+        """Whether the level left can no longer detect the benchmark's effect of interest."""
+        return (
+            self.detectable is not None
+            and self.effect_of_interest is not None
+            and (self.detectable > self.effect_of_interest)
+        )
+
+
+def _comparisons_on(dataset_id: int) -> QuerySet:
+    return Evaluation.objects.filter(
+        dataset_id=dataset_id, status=EvaluationStatus.SUCCEEDED, champion_run__isnull=False
+    ).exclude(champion_run=F("run"))
+
+
+def sequence_position(*, dataset_id: int) -> tuple[int, float]:
+    """(test number, LORD++ level) for the next comparison decided on this dataset version: one query.
+
+    The sequence is the order in which comparisons were decided; each gate that passed is a rejection and
+    earns the procedure wealth back. A new dataset version starts a new sequence.
+    """
+    rows = list(_comparisons_on(dataset_id).values_list("sequence_test", "gate_allowed"))
+    test = len(rows) + 1
+    rejections = [t for t, allowed in rows if allowed and t]
+    return test, Lord().level(test, rejections)
+
+
+def dataset_sequence(*, benchmark: Benchmark, dataset: EvaluationDataset) -> DatasetSequence:
+    """The set's use so far and the level of its next test: three queries."""
+    rows = list(
+        _comparisons_on(dataset.pk)
+        .order_by("-finished_at", "-id")
+        .values_list("sequence_test", "gate_allowed", "delta_ci_low", "delta_ci_high")
+    )
+    test = len(rows) + 1
+    rejections = [t for t, allowed, _, _ in rows if allowed and t]
+    level = Lord().level(test, rejections)
+    changes = ChampionChange.objects.filter(benchmark=benchmark, dataset=dataset, previous_run__isnull=False)
+    counts = changes.aggregate(promotions=Count("id"), overrides=Count("id", filter=Q(gate_allowed=False)))
+    detectable = None
+    for _, _, low, high in rows:
+        if low is not None and high is not None and high > low:
+            # The latest comparison's standard error, recovered from its 95% interval.
+            detectable = detectable_effect(level, (high - low) / (2 * CRITICAL_95))
+            break
+    return DatasetSequence(
+        dataset=dataset,
+        tests=len(rows),
+        passed=len(rejections),
+        promotions=counts["promotions"] or 0,
+        overrides=counts["overrides"] or 0,
+        next_test=test,
+        next_level=level,
+        detectable=detectable,
+        effect_of_interest=benchmark.effect_of_interest,
+    )

@@ -61,6 +61,10 @@ class BenchmarkOutput(serializers.Serializer):
     threshold = serializers.FloatField(help_text="Binary decision threshold: a score ≥ it is a positive decision.")
     guardrails = serializers.DictField(child=serializers.FloatField(), help_text="{metric: non-inferiority margin}.")
     description = serializers.CharField(help_text="What 'better' means for the business.")
+    unit = serializers.CharField(help_text="independent, or the grouping of rows: subject, session or device.")
+    effect_of_interest = serializers.FloatField(
+        allow_null=True, help_text="The smallest improvement of the primary metric worth detecting."
+    )
     champion = ChampionOutput(allow_null=True)
     current_dataset = DatasetOutput(allow_null=True)
     evaluation_count = serializers.IntegerField()
@@ -103,6 +107,14 @@ class ComparisonOutput(serializers.Serializer):
     ci_high = serializers.FloatField(allow_null=True)
     p_value = serializers.FloatField(allow_null=True)
     verdict = serializers.ChoiceField(choices=Verdict.choices)
+    reason = serializers.CharField(
+        allow_null=True, required=False, help_text="With insufficient_data: why the data cannot support a verdict."
+    )
+
+
+class SequenceOutput(serializers.Serializer):
+    test = serializers.IntegerField(help_text="1 for the first comparison on this dataset version.")
+    level = serializers.FloatField(help_text="The significance level the promotion gate used for this test.")
 
 
 class EvaluationOutput(serializers.Serializer):
@@ -122,6 +134,10 @@ class EvaluationOutput(serializers.Serializer):
     comparison = ComparisonOutput(allow_null=True)
     summary = serializers.CharField(help_text="The comparison in plain words.")
     gate = GateOutput()
+    sequence = SequenceOutput(
+        allow_null=True,
+        help_text="Its place among the comparisons on this dataset version and the level LORD++ allowed it.",
+    )
     requested_by = serializers.CharField(allow_null=True)
     queued_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
@@ -215,6 +231,8 @@ def benchmark_out(benchmark: Benchmark) -> dict:
         "threshold": benchmark.threshold,
         "guardrails": benchmark.guardrails,
         "description": benchmark.description,
+        "unit": benchmark.unit,
+        "effect_of_interest": benchmark.effect_of_interest,
         "champion": champion,
         "current_dataset": dataset_out(benchmark.current_dataset) if benchmark.current_dataset else None,
         "evaluation_count": benchmark.evaluation_count or 0,
@@ -247,6 +265,13 @@ def change_out(change: ChampionChange, project: Project) -> dict:
     }
 
 
+def _comparison_reason(evaluation: Evaluation) -> str | None:
+    """Why the data support no verdict, from the stored report (not read where lists leave the report out)."""
+    if evaluation.verdict != "insufficient_data" or "result" in evaluation.get_deferred_fields():
+        return None
+    return ((evaluation.result or {}).get("comparison") or {}).get("reason")
+
+
 def evaluation_out(evaluation: Evaluation, project: Project) -> dict:
     comparison = None
     if evaluation.verdict:
@@ -257,6 +282,7 @@ def evaluation_out(evaluation: Evaluation, project: Project) -> dict:
             "ci_high": evaluation.delta_ci_high,
             "p_value": evaluation.p_value,
             "verdict": evaluation.verdict,
+            "reason": _comparison_reason(evaluation),
         }
     summary = ""
     if evaluation.status == EvaluationStatus.SUCCEEDED:
@@ -284,6 +310,9 @@ def evaluation_out(evaluation: Evaluation, project: Project) -> dict:
         "comparison": comparison,
         "summary": summary,
         "gate": {"allowed": evaluation.gate_allowed, "reasons": evaluation.gate_reasons},
+        "sequence": {"test": evaluation.sequence_test, "level": evaluation.sequence_level}
+        if evaluation.sequence_test
+        else None,
         "requested_by": _username(evaluation.requested_by) if evaluation.requested_by_id else None,
         "queued_at": evaluation.queued_at,
         "started_at": evaluation.started_at,

@@ -28,6 +28,7 @@ VERDICT_WORDS = {
     "better": "better",
     "worse": "worse",
     "no_significant_difference": "no significant difference",
+    "insufficient_data": "insufficient data",
 }
 
 
@@ -83,6 +84,11 @@ def comparison_sentence(
         return "Not compared with a champion."
     metric = comparison.get("primary") or comparison.get("metric") or ""
     verdict = VERDICT_WORDS.get(comparison.get("verdict", ""), comparison.get("verdict", ""))
+    if comparison.get("verdict") == "insufficient_data":
+        reason = comparison.get("reason")
+        return f"{metric_label(metric)} {number(comparison.get('delta'), signed=True)}, insufficient data" + (
+            f": {reason}" if reason else ""
+        )
     text = (
         f"{metric_label(metric)} {number(comparison.get('delta'), signed=True)} "
         f"{interval(comparison.get('ci_low'), comparison.get('ci_high'), signed=True)}, {verdict}, "

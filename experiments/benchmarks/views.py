@@ -31,6 +31,7 @@ from experiments.benchmarks.forms import (
 )
 from experiments.benchmarks.models import (
     Benchmark,
+    BenchmarkUnit,
     EvaluationDataset,
     PredictionSource,
     Verdict,
@@ -112,7 +113,9 @@ def benchmark_create(request: HttpRequest, key: str) -> HttpResponse:
     form = BenchmarkForm(request.POST or None, initial={"task": "binary", "threshold": 0.5})
     if request.method == "POST" and form.is_valid():
         try:
-            benchmark = services.benchmark_create(project=project, user=request.user, **form.cleaned_data)
+            values = dict(form.cleaned_data)
+            values["unit"] = values["unit"] or BenchmarkUnit.INDEPENDENT
+            benchmark = services.benchmark_create(project=project, user=request.user, **values)
         except ValidationError as error:
             _form_error(form, error)
         else:
@@ -134,6 +137,8 @@ def benchmark_edit(request: HttpRequest, key: str, benchmark_id: int) -> HttpRes
         "threshold": benchmark.threshold,
         "guardrails": guardrails_text(benchmark.guardrails),
         "description": benchmark.description,
+        "unit": benchmark.unit,
+        "effect_of_interest": benchmark.effect_of_interest,
     }
     form = BenchmarkForm(request.POST or None, initial=initial)
     form.fields["task"].disabled = True
@@ -141,6 +146,7 @@ def benchmark_edit(request: HttpRequest, key: str, benchmark_id: int) -> HttpRes
         values = dict(form.cleaned_data)
         values.pop("task")
         values["primary_metric"] = values["primary_metric"] or None
+        values["unit"] = values["unit"] or None
         try:
             services.benchmark_update(benchmark=benchmark, **values)
         except ValidationError as error:
@@ -231,6 +237,7 @@ def _benchmark_page(request: HttpRequest, benchmark: Benchmark, **extra) -> dict
         "submit_form": SubmitPredictionsForm(),
         "dataset_form": DatasetUploadForm(),
         "guardrails": [(m, metric_label(m), margin) for m, margin in benchmark.guardrails.items()],
+        "sequence": selectors.dataset_sequence(benchmark=benchmark, dataset=datasets[0]) if datasets else None,
         **curves,
     }
     context.update(extra)

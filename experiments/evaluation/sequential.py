@@ -17,32 +17,43 @@ A promotion earns wealth back, so a set on which real improvements keep arriving
 Why LORD++ and not alpha-investing (Foster & Stine 2008): both spend a budget and earn on rejections,
 but LORD++'s level depends only on the test's position and the times of earlier rejections, never on
 their p-values, so a test's level is known before the evaluation runs and can be shown beside it.
-The sequence ``γ`` was chosen by simulation (``python -m bench calibration``, "sequence" rows): the
-decaying sequence of Javanmard & Montanari (used in the paper's experiments) kept the chance of any false
-promotion among 50 equal challengers well under α while a real improvement arriving at test 25 was still
-promoted; the more front-loaded ``γ_j ∝ j^-1.5`` left less for late tests. Tests on one evaluation set
-share its rows, so they are not independent; the simulation measures the sequence on shared rows too.
+The sequence ``γ`` was chosen by simulation (``python -m bench calibration``, "sequence" rows, 400
+trials, 50 challengers on one set of 2,000 rows): ``γ_j = j^-1.5 / ζ(1.5)`` kept the chance of any false
+promotion among 50 equal challengers at 1.2% (α = 5%) and promoted a real improvement arriving at test 25
+(AUC 0.80 → 0.85) in 77.5% of trials, against 0.2% and 73.0% for the slowly decaying sequence of
+Javanmard & Montanari used in the paper's experiments (``gamma_javanmard_montanari``), which saves its
+budget for sequences far longer than a dataset version usually sees; it also gives the first tests a
+usable level (0.96% for test 1 instead of 0.13%). Tests on one evaluation set share its rows, so they
+are not independent; the simulation measures the sequence on shared rows and a shared champion.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from scipy import stats
 
 ALPHA = 0.05
+ZETA_1_5 = 2.612375348685488  # Σ j^-1.5
 # Normalising constant of γ_j = C · log(max(j, 2)) / (j · exp(√log j)) so that Σ γ_j = 1 (as the onlineFDR
 # R package, Robertson et al. 2019).
-_GAMMA_C = 0.07720838
+_JM_C = 0.07720838
 
 
 def gamma(j: int) -> float:
-    """The LORD++ spending sequence γ_j (j ≥ 1): non-increasing, summing to 1."""
+    """The LORD++ spending sequence used here, γ_j = j^-1.5 / ζ(1.5) (j ≥ 1): decreasing, summing to 1."""
     if j < 1:
         return 0.0
-    return _GAMMA_C * math.log(max(j, 2)) / (j * math.exp(math.sqrt(math.log(j))))
+    return j**-1.5 / ZETA_1_5
+
+
+def gamma_javanmard_montanari(j: int) -> float:
+    """The candidate not chosen: γ_j = C · log(max(j, 2)) / (j · exp(√log j)) (Javanmard & Montanari 2018)."""
+    if j < 1:
+        return 0.0
+    return _JM_C * math.log(max(j, 2)) / (j * math.exp(math.sqrt(math.log(j))))
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,7 @@ class Lord:
 
     alpha: float = ALPHA
     w0: float | None = None
+    spending: Callable[[int], float] = gamma
 
     @property
     def wealth(self) -> float:
@@ -61,9 +73,9 @@ class Lord:
         if test < 1:
             raise ValueError("tests are numbered from 1")
         earlier = sorted(r for r in rejections if r < test)
-        level = gamma(test) * self.wealth
+        level = self.spending(test) * self.wealth
         for j, tau in enumerate(earlier):
-            level += (self.alpha - self.wealth if j == 0 else self.alpha) * gamma(test - tau)
+            level += (self.alpha - self.wealth if j == 0 else self.alpha) * self.spending(test - tau)
         return level
 
     def run(self, p_values: Sequence[float]) -> list[tuple[float, bool]]:

@@ -318,6 +318,8 @@ def _seed(project: Project, lead, engineer, folder: Path) -> Benchmark:
         primary_metric="auc",
         threshold=0.5,
         guardrails={"eer": 0.03},
+        unit="subject",
+        effect_of_interest=0.01,
         description=(
             "The phone stays unlocked for its owner and locks for anyone else: a better model ranks the owner's "
             "typing above strangers' (AUC on the 12 held-out subjects) without a worse equal error rate "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import template
 
 from experiments.benchmarks import text
+from experiments.evaluation import support
 
 register = template.Library()
 
@@ -12,6 +13,7 @@ VERDICT_BADGE = {
     "better": ("text-bg-success", "bi-arrow-up-circle", "Better"),
     "worse": ("text-bg-danger", "bi-arrow-down-circle", "Worse"),
     "no_significant_difference": ("text-bg-secondary", "bi-dash-circle", "No significant difference"),
+    "insufficient_data": ("text-bg-warning", "bi-question-circle", "Insufficient data"),
 }
 STATUS_BADGE = {
     "queued": "text-bg-light border",
@@ -34,6 +36,32 @@ def verdict_badge(evaluation) -> dict:
     labels = {"queued": "Queued", "running": f"Running {getattr(evaluation, 'progress', 0)}%", "failed": "Failed"}
     icons = {"queued": "bi-hourglass", "running": "bi-arrow-repeat", "failed": "bi-x-octagon"}
     return {"css": STATUS_BADGE.get(status, ""), "icon": icons.get(status, ""), "label": labels.get(status, status)}
+
+
+@register.filter
+def groups_warning(n_groups: int | None) -> str:
+    """A warning in words when a dataset has few groups (the engine's thresholds), else ""."""
+    if not n_groups:
+        return ""
+    if n_groups < support.MIN_GROUPS_FOR_VERDICT:
+        return (
+            f"Only {n_groups} groups: comparisons give no verdict (insufficient data) below "
+            f"{support.MIN_GROUPS_FOR_VERDICT} groups, and intervals are approximate."
+        )
+    if n_groups < support.APPROXIMATE_BELOW_GROUPS:
+        return (
+            f"Only {n_groups} groups: intervals are approximate below {support.APPROXIMATE_BELOW_GROUPS} groups; "
+            "more subjects would make verdicts firmer."
+        )
+    return ""
+
+
+@register.filter
+def level(value: float | None) -> str:
+    """A significance level as a percentage with two significant digits (0.8%, 0.0041%)."""
+    if value is None:
+        return "—"
+    return f"{100 * value:.2g}%"
 
 
 @register.filter

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from experiments.benchmarks.models import (
     Benchmark,
     BenchmarkTask,
+    BenchmarkUnit,
     benchmark_name_validator,
 )
 from experiments.evaluation import (
@@ -60,6 +61,26 @@ def _clean_settings(
     return primary, threshold, clean
 
 
+def _clean_unit(unit: str) -> str:
+    if unit not in BenchmarkUnit.values:
+        raise ValidationError({"unit": f"Unknown unit {unit!r}; use one of {', '.join(BenchmarkUnit.values)}."})
+    return unit
+
+
+def _clean_effect(effect: float | None) -> float | None:
+    if effect is None or effect == "":
+        return None
+    try:
+        value = float(effect)
+    except (TypeError, ValueError):
+        raise ValidationError({"effect_of_interest": f"{effect!r} is not a number."}) from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValidationError(
+            {"effect_of_interest": "The effect of interest must be a number > 0, in the primary metric's unit."}
+        )
+    return value
+
+
 def _check_name(project: Project, name: str, *, exclude: int | None = None) -> str:
     name = (name or "").strip()
     try:
@@ -84,9 +105,18 @@ def benchmark_create(
     threshold: float = 0.5,
     guardrails: Mapping[str, float] | None = None,
     description: str = "",
+    unit: str = BenchmarkUnit.INDEPENDENT,
+    effect_of_interest: float | None = None,
 ) -> Benchmark:
-    """A new benchmark without datasets or champion. ``primary_metric`` defaults to the task's usual one."""
+    """A new benchmark without datasets or champion. ``primary_metric`` defaults to the task's usual one.
+
+    ``unit``: whether rows are independent or grouped (by subject, session or device); a grouped benchmark
+    accepts only truth files with a ``group`` column. ``effect_of_interest``: the smallest improvement of the
+    primary metric worth detecting.
+    """
     name = _check_name(project, name)
+    unit = _clean_unit(unit or BenchmarkUnit.INDEPENDENT)
+    effect_of_interest = _clean_effect(effect_of_interest)
     primary, threshold, guardrails = _clean_settings(
         task=task, primary_metric=primary_metric, threshold=threshold, guardrails=guardrails
     )
@@ -100,6 +130,8 @@ def benchmark_create(
                 threshold=threshold,
                 guardrails=guardrails,
                 description=description,
+                unit=unit,
+                effect_of_interest=effect_of_interest,
                 created_by=user,
             )
     except IntegrityError:
@@ -114,8 +146,12 @@ def benchmark_update(
     threshold: float | None = None,
     guardrails: Mapping[str, float] | None = None,
     description: str | None = None,
+    unit: str | None = None,
+    effect_of_interest: float | str | None = "",
 ) -> Benchmark:
-    """Change a benchmark's definition. Existing evaluations keep the settings they were made with;
+    """Change a benchmark's definition (``effect_of_interest=""`` leaves it as it is, ``None`` clears it).
+
+    Existing evaluations keep the settings they were made with;
     a promotion needs an evaluation made with the current ones."""
     fields = []
     if name is not None and name != benchmark.name:
@@ -137,6 +173,13 @@ def benchmark_update(
     if description is not None:
         benchmark.description = description
         fields.append("description")
+    if unit is not None and unit != benchmark.unit:
+        # Versions already uploaded keep their groups (or lack of them); the rule applies to new uploads.
+        benchmark.unit = _clean_unit(unit)
+        fields.append("unit")
+    if effect_of_interest != "":
+        benchmark.effect_of_interest = _clean_effect(effect_of_interest)
+        fields.append("effect_of_interest")
     if fields:
         benchmark.save(update_fields=fields)
     return benchmark

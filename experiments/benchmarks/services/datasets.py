@@ -41,6 +41,14 @@ def dataset_upload(
         truth = read_truth(path, task=benchmark.task, name=name)
     except EvaluationInputError as error:
         raise ValidationError({"file": str(error)}) from None
+    if benchmark.is_grouped and truth.groups is None:
+        raise ValidationError(
+            {
+                "file": f"{name}, line 1: {benchmark.name} is {benchmark.get_unit_display().lower()}, so the truth "
+                "file needs a 'group' column (id,label,group) naming each row's "
+                f"{benchmark.unit}; this file has none."
+            }
+        )
     sha = file_sha256(path)
     size = Path(path).stat().st_size
     target: Path | None = None

@@ -29,6 +29,7 @@ from experiments.benchmarks.models import (
     EvaluationStatus,
     PredictionSet,
 )
+from experiments.benchmarks.selectors import sequence_position
 from experiments.benchmarks.services.evaluations import enqueue_evaluation
 from experiments.benchmarks.services.files import dataset_truth, media_path
 from experiments.evaluation import (
@@ -102,19 +103,27 @@ class _Heartbeat(threading.Thread):
             connection.close()
 
 
-def _gate(evaluation: Evaluation, report: dict) -> tuple[bool, list[str]]:
+def _gate(evaluation: Evaluation, report: dict) -> tuple[bool, list[str], dict]:
+    """(allowed, reasons, sequence fields): a comparison is a test in its dataset version's LORD++ sequence."""
     run_name = evaluation.champion_run.display_name if evaluation.champion_run_id else ""
     if evaluation.champion_run_id is None:
-        return True, []
+        return True, [], {}
     if evaluation.champion_run_id == evaluation.run_id:
-        return False, ["This run is the champion."]
+        return False, ["This run is the champion."], {}
     if "comparisons" not in report:
-        return False, [
-            f"The champion {run_name} has no predictions on {evaluation.dataset.label}; "
-            "upload them and evaluate again to compare."
-        ]
-    result = check_gate(report["comparisons"], primary=evaluation.primary_metric, margins=evaluation.guardrails)
-    return result.allowed, list(result.reasons)
+        return (
+            False,
+            [
+                f"The champion {run_name} has no predictions on {evaluation.dataset.label}; "
+                "upload them and evaluate again to compare."
+            ],
+            {},
+        )
+    test, level = sequence_position(dataset_id=evaluation.dataset_id)
+    result = check_gate(
+        report["comparisons"], primary=evaluation.primary_metric, margins=evaluation.guardrails, level=level, test=test
+    )
+    return result.allowed, list(result.reasons), {"sequence_test": test, "sequence_level": level}
 
 
 def _summary(report: dict, primary: str) -> dict:
@@ -280,7 +289,7 @@ def _execute(job: _Job) -> str:
         return _finish_failed(
             job, f"The evaluation failed because of an internal error (logged as evaluation {job.evaluation_id})."
         )
-    allowed, reasons = _gate(evaluation, report)
+    allowed, reasons, sequence = _gate(evaluation, report)
     now = timezone.now()
     finished = job.owned().update(
         status=EvaluationStatus.SUCCEEDED,
@@ -292,6 +301,7 @@ def _execute(job: _Job) -> str:
         result=report,
         gate_allowed=allowed,
         gate_reasons=reasons,
+        **sequence,
         **_summary(report, evaluation.primary_metric),
     )
     return "succeeded" if finished else "claim-lost"

@@ -85,3 +85,20 @@ def test_gate_on_a_real_report():
     result = check_gate(report["comparisons"], primary="auc", margins={"eer": 0.01})
     assert not result.allowed
     assert [r.split(":")[0] for r in result.reasons] == ["auc", "eer"]
+
+
+def test_the_sequential_level_must_be_met_by_the_primary_p_value():
+    better = {"auc": {**entry(0.02, 0.01, 0.03, "better"), "p_value": 0.003}}
+    assert check_gate(better, primary="auc", margins={}, level=0.005, test=2).allowed
+    result = check_gate(better, primary="auc", margins={}, level=0.00077, test=25)
+    assert not result.allowed
+    assert result.reasons == [
+        "auc: better at 95%, but p = 0.003 is above the level 0.077% that test 25 on this dataset version is "
+        "allowed after the set's earlier comparisons (LORD++)"
+    ]
+
+
+def test_insufficient_data_blocks_with_its_reason():
+    entry_ = {**entry(0.02, None, None, "insufficient_data"), "reason": "5 groups; a verdict needs at least 10"}
+    result = check_gate({"auc": entry_}, primary="auc", margins={})
+    assert result.reasons == ["auc: the data cannot support a verdict (5 groups; a verdict needs at least 10)"]
