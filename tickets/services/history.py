@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 
+from agileml import events
 from tickets import clock
 from tickets.models import (
     Reassessment,
@@ -55,5 +57,58 @@ def ticket_record_run_link(
     """
     old, new = (None, run_name) if attached else (run_name, None)
     event = new_event(ticket, Field.RUN, old, new, actor=actor, at=clock.now())
-    event.save()
+    record_events([event])
     return event
+
+
+def record_events(ticket_events: list[TicketEvent]) -> list[TicketEvent]:
+    """Save history rows and announce the ones others care about (``agileml.events``).
+
+    Every planning service writes its history through here, in its transaction, so a status
+    change, an assignment, an answer or an attached run is published exactly when it is recorded.
+    """
+    saved = TicketEvent.objects.bulk_create(ticket_events)
+    if events.has_subscribers():
+        _announce(saved)
+    return saved
+
+
+_ANNOUNCED = {
+    Field.CREATED: events.TICKET_CREATED,
+    Field.STATUS: events.TICKET_STATUS_CHANGED,
+    Field.ASSIGNEE: events.TICKET_ASSIGNED,
+    Field.ANSWER: events.TICKET_ANSWERED,
+}
+
+
+def _announce(ticket_events: list[TicketEvent]) -> None:
+    user_ids = set()
+    for event in ticket_events:
+        if event.field == Field.ASSIGNEE:
+            user_ids.update(v for v in (event.old, event.new) if v is not None)
+        elif event.field == Field.CREATED and event.new.get("assignee") is not None:
+            user_ids.add(event.new["assignee"])
+    names = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username")) if user_ids else {}
+    for event in ticket_events:
+        ticket = event.ticket
+        base = {"ticket": ticket.key, "title": ticket.title, "kind": ticket.kind}
+        if event.field == Field.RUN:
+            attached = event.new is not None
+            kind = events.RUN_ATTACHED if attached else events.RUN_DETACHED
+            payload = {**base, "run": event.new if attached else event.old}
+        elif event.field not in _ANNOUNCED:
+            continue
+        else:
+            kind = _ANNOUNCED[event.field]
+            payload = _payload(event, ticket, base, names)
+        events.publish(kind, project=ticket.project, actor=event.actor, payload=payload, at=event.created_at)
+
+
+def _payload(event: TicketEvent, ticket: Ticket, base: dict[str, Any], names: dict[int, str]) -> dict[str, Any]:
+    if event.field == Field.CREATED:
+        return {**base, "status": event.new["status"], "assignee": names.get(event.new.get("assignee"))}
+    if event.field == Field.ASSIGNEE:
+        return {**base, "old": names.get(event.old), "new": names.get(event.new)}
+    if event.field == Field.ANSWER:
+        return {**base, "answer": event.new, "outcome": ticket.outcome}
+    return {**base, "old": event.old, "new": event.new, "note": event.note}

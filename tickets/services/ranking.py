@@ -19,7 +19,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
-from tickets.services.history import Field, new_event
+from tickets.services.history import Field, new_event, record_events
 from tickets.services.shared import lock_project, number_from_key, refuse_if_frozen, where_label
 
 # Space between neighbouring ranks after a rebalance: 2^24 lets ~24 successive
@@ -179,7 +179,7 @@ def tickets_move(
         )
     side = anchor_field if anchor is not None else "end"
     events = place_tickets(project, moving, destination, anchor=anchor, side=side, actor=actor, at=clock.now())
-    TicketEvent.objects.bulk_create(events)
+    record_events(events)
     for ticket in moving:
         ticket.project = project
     return moving

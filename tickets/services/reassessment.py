@@ -18,10 +18,10 @@ from tickets.models import (
     Reassessment,
     ReassessmentDecision,
     Ticket,
-    TicketEvent,
     TicketKind,
     TicketStatus,
 )
+from tickets.services.history import record_events
 from tickets.services.ranking import place_tickets
 from tickets.services.shared import lock_project, number_from_key
 from tickets.services.tickets import ticket_update
@@ -100,7 +100,7 @@ def reassessment_create(
         )
     if to_backlog:
         note_text = f"Sent to the backlog after {qkey} was answered"
-        TicketEvent.objects.bulk_create(
+        record_events(
             place_tickets(
                 project, to_backlog, None, side="start", actor=actor, at=at, note=note_text, reassessment=reassessment
             )

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from agileml import events
 from tickets import clock
 from tickets.models import (
     Project,
@@ -19,7 +20,7 @@ from tickets.models import (
     TicketEvent,
     TicketStatus,
 )
-from tickets.services.history import Field
+from tickets.services.history import Field, record_events
 from tickets.services.ranking import place_tickets
 from tickets.services.shared import UNSET, format_ticket_key, lock_project
 
@@ -74,7 +75,7 @@ def sprint_delete(*, sprint: Sprint, actor: AbstractBaseUser | None) -> None:
         events = place_tickets(
             project, tickets, None, side="start", actor=actor, at=clock.now(), note=f"{sprint.name} was deleted"
         )
-        TicketEvent.objects.bulk_create(events)
+        record_events(events)
     sprint.delete()
 
 
@@ -99,6 +100,19 @@ def sprint_start(*, sprint: Sprint, actor: AbstractBaseUser | None) -> Sprint:
     except IntegrityError:
         raise ValidationError({"state": "Another sprint was started at the same moment; reload."}) from None
     fresh.project = project
+    events.publish(
+        events.SPRINT_STARTED,
+        project=project,
+        actor=actor,
+        at=fresh.started_at,
+        payload={
+            "sprint": fresh.pk,
+            "name": fresh.name,
+            "start_date": fresh.start_date.isoformat(),
+            "end_date": fresh.end_date.isoformat(),
+            "committed": list(fresh.committed),
+        },
+    )
     return fresh
 
 
@@ -162,12 +176,23 @@ def sprint_close(*, sprint: Sprint, actor: AbstractBaseUser | None, carry_over_t
     unfinished = [t for t in current if t.is_open]
     if unfinished:
         note = f"Unfinished when {fresh.name} closed"
-        TicketEvent.objects.bulk_create(
-            place_tickets(project, unfinished, target, side="start", actor=actor, at=at, note=note)
-        )
+        record_events(place_tickets(project, unfinished, target, side="start", actor=actor, at=at, note=note))
     fresh.state = SprintState.CLOSED
     fresh.closed_at = at
     fresh.snapshot = snapshot
     fresh.save(update_fields=["state", "closed_at", "snapshot"])
     fresh.project = project
+    events.publish(
+        events.SPRINT_CLOSED,
+        project=project,
+        actor=actor,
+        at=at,
+        payload={
+            "sprint": fresh.pk,
+            "name": fresh.name,
+            "done": sum(1 for t in current if t.status == TicketStatus.DONE),
+            "carried_over": len(unfinished),
+            "carried_to": target.name if target else None,
+        },
+    )
     return fresh

@@ -24,7 +24,7 @@ from tickets.models import (
     TicketKind,
     TicketStatus,
 )
-from tickets.services.history import Field, new_event, ticket_state
+from tickets.services.history import Field, new_event, record_events, ticket_state
 from tickets.services.ranking import next_rank, place_tickets
 from tickets.services.shared import UNSET, fresh_sprint, lock_project, refuse_if_frozen
 
@@ -178,9 +178,7 @@ def ticket_create(
     ticket.rank = next_rank(project)
     ticket.created_at = at
     ticket.save()
-    TicketEvent.objects.create(
-        ticket=ticket, actor=actor, field=Field.CREATED, old=None, new=ticket_state(ticket), created_at=at
-    )
+    record_events([new_event(ticket, Field.CREATED, None, ticket_state(ticket), actor=actor, at=at)])
     return ticket
 
 
@@ -243,7 +241,7 @@ def ticket_update(
         refuse_if_frozen(current, "sprint", key)
         destination = fresh_sprint(project, sprint)
         events += place_tickets(project, [current], destination, **record)
-    TicketEvent.objects.bulk_create(events)
+    record_events(events)
     return current
 
 
@@ -332,7 +330,7 @@ def ticket_answer(*, ticket: Ticket, actor: AbstractBaseUser | None, answer: str
     if fields:
         current.updated_at = at
         current.save(update_fields=[*fields, "updated_at"])
-        TicketEvent.objects.bulk_create(events)
+        record_events(events)
     return current
 
 

@@ -19,6 +19,7 @@ from experiments.benchmarks.models import (
     EvaluationStatus,
 )
 from experiments.benchmarks.selectors import latest_dataset
+from experiments.benchmarks.services.announce import announce_champion_promoted
 from tickets.models import Project, Sprint, SprintState
 
 
@@ -160,5 +161,6 @@ def champion_promote(
             primary_ci_high=evaluation.primary_ci_high,
             comparison=(evaluation.result or {}).get("comparison"),
         )
+        announce_champion_promoted(change=change, project=current.project)
     benchmark.champion, benchmark.champion_id, benchmark.champion_since = run, run.pk, at
     return change

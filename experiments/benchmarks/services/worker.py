@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -30,6 +30,7 @@ from experiments.benchmarks.models import (
     PredictionSet,
 )
 from experiments.benchmarks.selectors import sequence_position
+from experiments.benchmarks.services.announce import announce_evaluation_finished
 from experiments.benchmarks.services.evaluations import enqueue_evaluation
 from experiments.benchmarks.services.files import dataset_truth, media_path
 from experiments.evaluation import (
@@ -291,7 +292,15 @@ def _execute(job: _Job) -> str:
         )
     allowed, reasons, sequence = _gate(evaluation, report)
     now = timezone.now()
-    finished = job.owned().update(
+    with transaction.atomic():
+        finished = _record_success(job, now, report, evaluation, allowed, reasons, sequence)
+        if finished:
+            announce_evaluation_finished(evaluation_id=job.evaluation_id)
+    return "succeeded" if finished else "claim-lost"
+
+
+def _record_success(job: _Job, now, report: dict, evaluation: Evaluation, allowed, reasons, sequence) -> int:
+    return job.owned().update(
         status=EvaluationStatus.SUCCEEDED,
         stage="done",
         progress=100,
@@ -304,7 +313,6 @@ def _execute(job: _Job) -> str:
         **sequence,
         **_summary(report, evaluation.primary_metric),
     )
-    return "succeeded" if finished else "claim-lost"
 
 
 def _read_stored(prediction_set: PredictionSet, truth: Truth):
@@ -316,9 +324,12 @@ def _read_stored(prediction_set: PredictionSet, truth: Truth):
 
 def _finish_failed(job: _Job, message: str) -> str:
     now = timezone.now()
-    done = job.owned().update(
-        status=EvaluationStatus.FAILED, stage="failed", heartbeat_at=now, finished_at=now, error=message[:5000]
-    )
+    with transaction.atomic():
+        done = job.owned().update(
+            status=EvaluationStatus.FAILED, stage="failed", heartbeat_at=now, finished_at=now, error=message[:5000]
+        )
+        if done:
+            announce_evaluation_finished(evaluation_id=job.evaluation_id)
     return "failed" if done else "claim-lost"
 
 
