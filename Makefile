@@ -42,6 +42,7 @@ run: install var/secret_key
 	  AGILEML_VAR_DIR="$${AGILEML_VAR_DIR:-$(CURDIR)/var}" WEB_CONCURRENCY=$${WEB_CONCURRENCY:-2} \
 	  WORKER_CONCURRENCY=$${WORKER_CONCURRENCY:-2}; \
 	python manage.py migrate --noinput && \
+	python manage.py collectstatic --noinput --verbosity 0 && \
 	python manage.py clear_upload_tmp && \
 	python manage.py seed_demo && \
 	echo "" && \

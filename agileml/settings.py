@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
+from whitenoise.compress import Compressor
 
 from agileml.env import env_bool, env_int, env_list, env_origins, env_str, env_url
 from agileml.tmpfiles import make_process_folder
@@ -59,6 +60,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so it compresses every page and API answer (static files come precompressed from
+    # WhiteNoise). Django's GZipMiddleware pads each response against BREACH.
+    "django.middleware.gzip.GZipMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -164,10 +168,32 @@ USE_TZ = True
 # --- Static and uploaded files -------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "staticfiles"
+# STATIC_ROOT may be shared by several processes of one machine (the test suite's app stacks).
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-# Serve straight from static/ (no collectstatic step needed to run).
+# Like a production site: `collectstatic` (run by `make run` and once per test session) writes
+# content-hashed copies with brotli and gzip versions beside them; WhiteNoise serves those with a
+# far-future, immutable Cache-Control, so a browser fetches plotly once per release.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "agileml.staticfiles.StaticFilesStorage"},
+}
+# Before anything is collected (or with DEBUG on) templates name the plain files, which WhiteNoise
+# serves from static/ (60 s cache); with DEBUG on it picks up changes as they are made.
 WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+# Only the hashed copies are kept (templates name no others), and source maps, which only a
+# developer's tools fetch, are not compressed: this halves the work of collectstatic.
+WHITENOISE_KEEP_ONLY_HASHED_FILES = True
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [*Compressor.SKIP_COMPRESS_EXTENSIONS, "map"]
+if TESTING:
+    # pytest-django's live server answers /static/ itself, through the finders: this one finds
+    # the collected (hashed) files too, so browser tests load exactly what production serves.
+    STATICFILES_FINDERS = [
+        "django.contrib.staticfiles.finders.FileSystemFinder",
+        "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+        "agileml.staticfiles.CollectedFilesFinder",
+    ]
 # Tests (and the worker processes they start) keep their files apart from a running `make run`.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / ("test-media" if TESTING else "media"))))
 # One folder per process (agileml/tmpfiles.py), so the files of a process killed mid-upload are

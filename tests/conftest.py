@@ -22,6 +22,16 @@ from tickets.models import Project, Role
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def collected_static():
+    """Templates name the hashed, precompressed static files, as in production: collect them once."""
+    from django.core.management import call_command
+
+    call_command("collectstatic", "--noinput", verbosity=0)
+    # The app stacks tests start in their own var/ serve these same files.
+    os.environ["STATIC_ROOT"] = str(settings.STATIC_ROOT)
+
+
 @dataclass
 class Cast:
     """One project and a user for every relation to it."""
