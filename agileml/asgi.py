@@ -14,6 +14,11 @@ from django.core.handlers.asgi import ASGIHandler
 from django.http import HttpResponse, JsonResponse
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agileml.settings")
+# Under ASGI every request runs its database work in a thread of its own, so a persistent
+# connection would be left open per thread: 50 concurrent users exhausted PostgreSQL's 100
+# connections (`python -m bench load`). Django's advice for ASGI is to close connections at the
+# end of each request; DATABASE_CONN_MAX_AGE still overrides it. Workers keep theirs for 60 s.
+os.environ.setdefault("DATABASE_CONN_MAX_AGE", "0")
 
 # Multipart framing around the largest file, and the form fields that come with it.
 _MULTIPART_ALLOWANCE = 1024 * 1024

@@ -107,7 +107,9 @@ DATABASE_URL = env_url(
     schemes={"sqlite", "postgres", "postgresql", "pgsql"},
 )
 try:
-    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    _db = dj_database_url.parse(
+        DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0), conn_health_checks=True
+    )
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL={DATABASE_URL!r} cannot be parsed: {exc}") from None
 if _db["ENGINE"] == "django.db.backends.sqlite3":

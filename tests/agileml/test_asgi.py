@@ -70,3 +70,25 @@ def test_requests_within_the_limit_are_served():
 
     assert status == 200
     assert b"csrfmiddlewaretoken" in body
+
+
+@pytest.mark.parametrize(("override", "expected"), [(None, "0"), ("30", "30")])
+def test_the_web_server_closes_database_connections_after_each_request(override, expected):
+    """Under ASGI each request's database work runs in a thread of its own: persistent connections
+    would pile up one per thread until PostgreSQL refuses more (``python -m bench load``)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_CONN_MAX_AGE", "DJANGO_SETTINGS_MODULE")}
+    env.update(DATABASE_URL="postgres://postgres@127.0.0.1:5432/test", SECRET_KEY="k" * 50)
+    if override is not None:
+        env["DATABASE_CONN_MAX_AGE"] = override
+    code = "import agileml.asgi; from django.conf import settings; print(settings.DATABASES['default']['CONN_MAX_AGE'])"
+    shown = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == expected
+    worker = "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='agileml.settings'; django.setup(); "
+    worker += "from django.conf import settings; print(settings.DATABASES['default']['CONN_MAX_AGE'])"
+    env.pop("DATABASE_CONN_MAX_AGE", None)
+    shown = subprocess.run([sys.executable, "-c", worker], env=env, capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "60"
