@@ -143,7 +143,9 @@ def registered_model_search(user: AbstractBaseUser, data: dict) -> dict:
         raise MlflowError("INVALID_PARAMETER_VALUE", str(exc)) from None
     offset, limit = _page(data, "registered-models")
     where = selectors.NameFilter(search.name_op, search.name_value) if search.name_op else None
-    rows = selectors.search_models(user=user, where=where, order=search.order, offset=offset, limit=limit + 1)
+    rows = selectors.search_models(
+        user=user, where=where, tags=search.tags, order=search.order, offset=offset, limit=limit + 1
+    )
     result: dict[str, Any] = {"registered_models": [model_json(m) for m in rows[:limit]]}
     if len(rows) > limit:
         result["next_page_token"] = page_token(offset + limit)
@@ -251,7 +253,13 @@ def model_version_search(user: AbstractBaseUser, data: dict) -> dict:
     offset, limit = _page(data, "model-versions")
     where = selectors.NameFilter(search.name_op, search.name_value) if search.name_op else None
     rows = selectors.search_versions(
-        user=user, where=where, run_ids=search.run_ids, order=search.order, offset=offset, limit=limit + 1
+        user=user,
+        where=where,
+        tags=search.tags,
+        run_ids=search.run_ids,
+        order=search.order,
+        offset=offset,
+        limit=limit + 1,
     )
     result: dict[str, Any] = {"model_versions": [version_json(v) for v in rows[:limit]]}
     if len(rows) > limit:

@@ -8,7 +8,11 @@ from dataclasses import dataclass, field
 
 from experiments.tracking.search_syntax import like_to_regex
 
-_STRING = r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\""
+_STRING = r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\""
+_TAG_CLAUSE = re.compile(
+    rf"^\s*tags?\.(?:`(?P<quoted>[^`]+)`|\"(?P<dquoted>[^\"]+)\"|(?P<plain>[\w.]+))\s*(?P<op>!=|=)\s*(?P<value>{_STRING})\s*$",
+    re.I,
+)
 _CLAUSE = re.compile(
     rf"^\s*(?:attributes?\.)?(?P<field>[A-Za-z_]+)\s*(?P<op>!=|=|LIKE\b|ILIKE\b|IN\b)\s*"
     rf"(?P<value>{_STRING}|\((?P<list>[^)]*)\))\s*$",
@@ -33,17 +37,26 @@ class Search:
     name_op: str | None = None
     name_value: str = ""
     run_ids: list[str] | None = None
+    # (key, "=" or "!=", value)
+    tags: list[tuple[str, str, str]] = field(default_factory=list)
     order: list[tuple[str, bool]] = field(default_factory=list)
 
 
 def _unquote(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text)
+    """A quoted string's content: quotes off, backslash escapes read."""
+    return re.sub(r"\\(.)", r"\1", text[1:-1])
 
 
 def parse_search(text: str | None, order_by: list[str] | None, *, versions: bool) -> Search:
     fields = ("name", "run_id") if versions else ("name",)
     search = Search()
     for part in _AND.split(text.strip()) if text and text.strip() else []:
+        tag = _TAG_CLAUSE.match(part)
+        if tag:
+            key = tag.group("quoted") or tag.group("dquoted") or tag.group("plain")
+            value = _unquote(tag.group("value"))
+            search.tags.append((key, tag.group("op"), value))
+            continue
         match = _CLAUSE.match(part)
         name = match.group("field").lower() if match else ""
         if not match or name not in fields:
@@ -54,15 +67,15 @@ def parse_search(text: str | None, order_by: list[str] | None, *, versions: bool
         op = match.group("op").upper()
         if name == "run_id":
             if op == "IN" and match.group("list") is not None:
-                search.run_ids = [_unquote(a or b) for a, b in re.findall(_STRING, match.group("list"))]
+                search.run_ids = [_unquote(item) for item in re.findall(_STRING, match.group("list"))]
             elif op == "=" and match.group("list") is None:
-                search.run_ids = [_unquote(match.group(3) or match.group(4) or "")]
+                search.run_ids = [_unquote(match.group("value"))]
             else:
                 raise SearchError(f"Filter run_id with = '...' or IN ('...', ...), not {op}.")
             continue
         if op == "IN" or match.group("list") is not None:
             raise SearchError("Filter name with =, !=, LIKE or ILIKE and a quoted value.")
-        value = _unquote(match.group(3) or match.group(4) or "")
+        value = _unquote(match.group("value"))
         search.name_op = op
         search.name_value = like_to_regex(value) if op in ("LIKE", "ILIKE") else value
     for item in order_by or []:

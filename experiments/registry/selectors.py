@@ -9,7 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from experiments.benchmarks.models import Benchmark, Evaluation, EvaluationStatus
-from experiments.registry.models import ModelAlias, ModelVersion, RegisteredModel
+from experiments.registry.models import ModelAlias, ModelVersion, ModelVersionTag, RegisteredModel, RegisteredModelTag
 from experiments.tracking.models import Artifact, Run
 from tickets.models import Membership, Project, Role
 
@@ -113,17 +113,27 @@ def _name_q(field: str, where: NameFilter | None) -> Q:
     return Q(**{f"{field}__{lookup}": where.value})
 
 
+def _tagged(queryset: QuerySet, tag_model: type, owner: str, tags: list[tuple[str, str, str]]) -> QuerySet:
+    """Keep rows whose tag ``key`` equals (``=``) or does not equal (``!=``, also when absent) ``value``."""
+    for key, op, value in tags:
+        owners = tag_model.objects.filter(key=key, value=value).values(owner)
+        queryset = queryset.filter(pk__in=owners) if op == "=" else queryset.exclude(pk__in=owners)
+    return queryset
+
+
 def search_models(
     *,
     user: AbstractBaseUser,
     where: NameFilter | None,
+    tags: list[tuple[str, str, str]],
     order: list[tuple[str, bool]],
     offset: int,
     limit: int,
 ) -> list[RegisteredModel]:
     """Registered models of the caller's projects matching ``where``; ``order`` is (field, descending)."""
     fields = [f"-{f}" if desc else f for f, desc in order] + ["name", "project__key"]
-    rows = _models(RegisteredModel.objects.filter(project__memberships__user=user).filter(_name_q("name", where)))
+    rows = RegisteredModel.objects.filter(project__memberships__user=user).filter(_name_q("name", where))
+    rows = _models(_tagged(rows, RegisteredModelTag, "registered_model_id", tags))
     return _with_latest(list(rows.order_by(*fields)[offset : offset + limit]))
 
 
@@ -131,6 +141,7 @@ def search_versions(
     *,
     user: AbstractBaseUser,
     where: NameFilter | None,
+    tags: list[tuple[str, str, str]],
     run_ids: list[str] | None,
     order: list[tuple[str, bool]],
     offset: int,
@@ -141,7 +152,8 @@ def search_versions(
         _name_q("registered_model__name", where)
     )
     if run_ids is not None:
-        rows = rows.filter(run__uuid__in=run_ids)
+        rows = rows.filter(run__uuid__in=[r.lower() for r in run_ids])
+    rows = _tagged(rows, ModelVersionTag, "model_version_id", tags)
     fields = [f"-{f}" if desc else f for f, desc in order] + ["registered_model__name", "-version"]
     return list(_versions(rows.order_by(*fields))[offset : offset + limit])
 
