@@ -91,8 +91,8 @@ def test_search_tags_descriptions_rename_and_delete(mlflow_as, cast, tmp_path):
         client.create_registered_model("alpha")
     with pytest.raises(MlflowException, match="no version 7"):
         client.get_model_version("alpha", "7")
+    client.create_model_version("alpha", f"runs:/{run_id}/model", run_id=run_id)
     with pytest.raises(MlflowException, match="stages are deprecated"):
-        client.create_model_version("alpha", f"runs:/{run_id}/model", run_id=run_id)
         client.transition_model_version_stage("alpha", "2", "Production")
 
 
