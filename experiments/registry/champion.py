@@ -88,6 +88,11 @@ def champion_alias_set(
     champion (then only the alias moves to this version of it).
     """
     if model.benchmark_id is None:
+        # A benchmark made after the model, not yet promoted: its model is this one from now on.
+        benchmark = selectors.benchmark_named(project=model.project, name=model.name)
+        if benchmark is not None:
+            model = services.registered_model_for_benchmark(benchmark=benchmark, user=user)
+    if model.benchmark_id is None:
         raise ValidationError(
             {
                 "alias": f"@champion follows a benchmark's champion, and {model.project.key} has no benchmark named "

@@ -71,8 +71,11 @@ def dispatch(request: HttpRequest, path: str) -> HttpResponse:
         return translate_error(error).response()
 
 
-def _version_number(data: dict) -> str:
-    return read_str(data, "version")
+def _version_number(data: dict) -> int:
+    number = read_int(read_str(data, "version"), "version")
+    if number is None or number < 1:
+        raise MlflowError("INVALID_PARAMETER_VALUE", f"Parameter 'version' must be a version number; got {number!r}.")
+    return number
 
 
 def _model(user: AbstractBaseUser, data: dict, *, need: Role):

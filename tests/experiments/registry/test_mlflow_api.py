@@ -96,6 +96,7 @@ def test_bad_input_names_the_field_and_changes_nothing(api, cast, scorer):
         ("GET", "registered-models/search", {"max_results": "0"}, "max_results must be between 1 and 1000"),
         ("POST", "model-versions/create", {"name": "scorer", "source": "s3://bucket/model"}, "Cannot register"),
         ("POST", "registered-models/rename", {"name": "scorer", "new_name": ""}, "'new_name'"),
+        ("GET", "model-versions/get", {"name": "scorer", "version": "two"}, "'version' must be an integer"),
     ]
     for method, endpoint, body, message in cases:
         answer = _call(api, cast.engineer, method, endpoint, body)
