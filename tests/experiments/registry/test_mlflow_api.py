@@ -173,3 +173,21 @@ def test_searches_cost_the_same_for_many_models(api, cast, django_assert_num_que
     # 1 token, 2 versions with model, run and creator, 3 their tags, 4 their aliases
     with django_assert_num_queries(4):
         assert len(client.get(URL + "model-versions/search").json()["model_versions"]) == 17
+
+
+def test_a_logged_model_source_is_kept_as_given(api, cast, scorer):
+    run = run_with_model(cast.project, cast.engineer, folder="")
+    body = {"name": "scorer", "source": "models:/m-0123abcd", "run_id": run.uuid, "model_id": "m-0123abcd"}
+    answer = _call(api, cast.engineer, "POST", "model-versions/create", body)
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["model_version"]["model_id"] == "m-0123abcd"
+    version = ModelVersion.objects.get(version=3)
+    assert (version.source, version.model_id, version.run) == ("models:/m-0123abcd", "m-0123abcd", run)
+    uri = _call(api, cast.stakeholder, "GET", "model-versions/get-download-uri", {"name": "scorer", "version": "3"})
+    assert uri.json() == {"artifact_uri": "models:/m-0123abcd"}
+
+
+def test_the_mlflow_ui_prefix_reaches_the_registry_too(api, cast, scorer):
+    answer = api(cast.stakeholder).get("/mlflow/ajax-api/2.0/mlflow/registered-models/get", {"name": "scorer"})
+    assert answer.status_code == 200
+    assert answer.json()["registered_model"]["latest_versions"][0]["version"] == "2"

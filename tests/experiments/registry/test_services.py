@@ -77,3 +77,19 @@ def test_a_model_outside_any_benchmark_has_no_champion(cast):
         champion_alias_set(model=model, version=model.versions.get(), user=cast.lead)
     with pytest.raises(ValidationError, match="moves only through the promotion gate"):
         services.alias_set(model=model, alias="Champion", version=model.versions.get(), user=cast.lead)
+
+
+def test_a_benchmark_made_after_its_model_takes_it_over_when_champion_is_set(cast, case, media_root):
+    from experiments.registry.champion import champion_alias_set
+
+    model = model_with_versions(cast.project, cast.engineer, "holdout", 1)
+    assert model.benchmark is None
+    bench = make_benchmark(cast.project, cast.lead, case)
+    version = model.versions.select_related("run").get()
+    version.run.project = cast.project
+    submit(version.run, bench.datasets.get(), cast.engineer, case.champion)
+    model.project = cast.project
+    change = champion_alias_set(model=model, version=version, user=cast.lead)
+    assert change.model_version == 1
+    assert RegisteredModel.objects.get().benchmark == bench
+    assert ModelAlias.objects.get(alias="champion").model_version == version
