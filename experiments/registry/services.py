@@ -228,7 +228,7 @@ def model_version_update(*, version: ModelVersion, description: str) -> ModelVer
 
 def model_version_delete(*, version: ModelVersion) -> None:
     """Delete a version; the one ``@champion`` points to stays until another is promoted."""
-    if any(a.alias == CHAMPION_ALIAS for a in ModelAlias.objects.filter(model_version=version)):
+    if ModelAlias.objects.filter(model_version=version, alias=CHAMPION_ALIAS).exists():
         raise ValidationError(
             {
                 "version": f"Version {version.version} of {version.registered_model.name!r} is @champion; promote "
