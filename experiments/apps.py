@@ -10,4 +10,5 @@ class ExperimentsConfig(AppConfig):
         # predictions.csv artifact hook): registered here, so planning never imports this app.
         from experiments.benchmarks import hooks as benchmark_hooks  # noqa: F401
         from experiments.dashboards import hooks as dashboard_hooks  # noqa: F401
+        from experiments.registry import hooks as registry_hooks  # noqa: F401
         from experiments.tracking import hooks as tracking_hooks  # noqa: F401

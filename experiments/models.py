@@ -28,6 +28,13 @@ from experiments.dashboards.models import (
     ShareLinkUse,
     SprintReview,
 )
+from experiments.registry.models import (
+    ModelAlias,
+    ModelVersion,
+    ModelVersionTag,
+    RegisteredModel,
+    RegisteredModelTag,
+)
 from experiments.tracking.models import (
     MAX_KEY_LENGTH,
     MAX_PARAM_VALUE_LENGTH,
@@ -61,9 +68,14 @@ __all__ = [
     "LatestMetric",
     "MaterialKind",
     "Metric",
+    "ModelAlias",
+    "ModelVersion",
+    "ModelVersionTag",
     "Param",
     "PredictionSet",
     "PredictionSource",
+    "RegisteredModel",
+    "RegisteredModelTag",
     "Run",
     "RunStatus",
     "ShareLink",

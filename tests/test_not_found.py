@@ -22,7 +22,9 @@ from experiments.models import (
     Evaluation,
     EvaluationDataset,
     LatestMetric,
+    ModelVersion,
     PredictionSet,
+    RegisteredModel,
     Run,
     ShareLink,
 )
@@ -46,6 +48,7 @@ OBJECT_PARAMS = {
     "link_id",
     "material_id",
     "username",
+    "model_name",
 }
 # Parameters that name no object: a share link's token is itself the credential (tested in
 # tests/experiments/dashboards/test_share_links.py); the MLflow API's endpoint name is covered
@@ -120,6 +123,8 @@ def world(cast, settings, tmp_path):
         expires_at=now + datetime.timedelta(days=3),
     )  # fmt: skip
     material = DemoMaterial.objects.create(ticket=ticket, kind="note", note="n", created_at=now)
+    model = RegisteredModel.objects.create(project=project, name="scorer", last_version=1)
+    ModelVersion.objects.create(registered_model=model, version=1, source="runs:/x/model", run=run)
     real = {
         "key": project.key,
         "ticket_key": ticket.key,
@@ -135,6 +140,7 @@ def world(cast, settings, tmp_path):
         "link_id": link.pk,
         "material_id": material.pk,
         "username": cast.engineer.username,
+        "model_name": model.name,
         "path": f"{project.pk}/{run.uuid}/artifacts/model.txt",
     }
     # Nothing by these names exists anywhere (AUTH-999 is a ticket AUTH does not have).
@@ -153,6 +159,7 @@ def world(cast, settings, tmp_path):
         "link_id": 999999,
         "material_id": 999999,
         "username": "nobody-of-that-name",
+        "model_name": "no-model-of-that-name",
         "path": f"999999/{'e' * 32}/artifacts/model.txt",
     }
     return real, missing
@@ -216,6 +223,25 @@ MLFLOW_CASES = [
     ("POST", "runs/log-batch", {"run_id": "run_uuid", "metrics": []}),
     ("POST", "runs/set-tag", {"run_id": "run_uuid", "key": "t", "value": "v"}),
     ("POST", "logged-models/search", {"experiment_ids": ["experiment_id"]}),
+    # The model registry names a registered model (and a version) in the query or the body.
+    ("GET", "registered-models/get", {"name": "model_name"}),
+    ("GET", "registered-models/get-latest-versions", {"name": "model_name"}),
+    ("POST", "registered-models/rename", {"name": "model_name", "new_name": "renamed"}),
+    ("PATCH", "registered-models/update", {"name": "model_name", "description": "d"}),
+    ("DELETE", "registered-models/delete", {"name": "model_name"}),
+    ("POST", "registered-models/set-tag", {"name": "model_name", "key": "k", "value": "v"}),
+    ("DELETE", "registered-models/delete-tag", {"name": "model_name", "key": "k"}),
+    ("POST", "registered-models/alias", {"name": "model_name", "alias": "champion", "version": "1"}),
+    ("DELETE", "registered-models/alias", {"name": "model_name", "alias": "challenger"}),
+    ("GET", "registered-models/alias", {"name": "model_name", "alias": "champion"}),
+    ("POST", "model-versions/create", {"name": "model_name", "source": "runs:/x/model"}),
+    ("GET", "model-versions/get", {"name": "model_name", "version": "1"}),
+    ("PATCH", "model-versions/update", {"name": "model_name", "version": "1", "description": "d"}),
+    ("DELETE", "model-versions/delete", {"name": "model_name", "version": "1"}),
+    ("GET", "model-versions/get-download-uri", {"name": "model_name", "version": "1"}),
+    ("POST", "model-versions/transition-stage", {"name": "model_name", "version": "1", "stage": "Production"}),
+    ("POST", "model-versions/set-tag", {"name": "model_name", "version": "1", "key": "k", "value": "v"}),
+    ("DELETE", "model-versions/delete-tag", {"name": "model_name", "version": "1", "key": "k"}),
 ]
 
 
@@ -230,7 +256,7 @@ def _fill(body: dict, values: dict) -> dict:
     return filled
 
 
-@pytest.mark.parametrize(("method", "endpoint", "body"), MLFLOW_CASES, ids=[c[1] for c in MLFLOW_CASES])
+@pytest.mark.parametrize(("method", "endpoint", "body"), MLFLOW_CASES, ids=[f"{c[0]} {c[1]}" for c in MLFLOW_CASES])
 def test_mlflow_outsiders_cannot_tell_a_hidden_object_from_a_missing_one(api, cast, world, method, endpoint, body):
     real, missing = world
     url = f"/mlflow/api/2.0/mlflow/{endpoint}"
@@ -239,7 +265,10 @@ def test_mlflow_outsiders_cannot_tell_a_hidden_object_from_a_missing_one(api, ca
         answers = []
         for values in (real, missing):
             data = _fill(body, values)
-            response = client.get(url, data) if method == "GET" else client.post(url, data, format="json")
+            if method == "GET":
+                response = client.get(url, data)
+            else:
+                response = getattr(client, method.lower())(url, data, format="json")
             answers.append(response)
         _same(*answers)
         assert answers[0].status_code == 404

@@ -274,6 +274,8 @@ class ChampionChange(models.Model):
     primary_ci_low = models.FloatField(null=True, blank=True)
     primary_ci_high = models.FloatField(null=True, blank=True)
     comparison = models.JSONField(null=True, blank=True)
+    # The version of the benchmark's registered model that became ``@champion`` (none when the run has no model).
+    model_version = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-promoted_at", "-id"]

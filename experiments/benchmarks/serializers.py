@@ -88,6 +88,9 @@ class ChampionChangeOutput(serializers.Serializer):
     primary_metric = serializers.CharField()
     primary = IntervalOutput()
     comparison = serializers.DictField(allow_null=True)
+    model_version = serializers.IntegerField(
+        allow_null=True, help_text="The version of the benchmark's registered model that became @champion."
+    )
 
 
 class BenchmarkDetailOutput(BenchmarkOutput):
@@ -262,6 +265,7 @@ def change_out(change: ChampionChange, project: Project) -> dict:
         "primary_metric": change.primary_metric,
         "primary": {"value": change.primary_value, "ci_low": change.primary_ci_low, "ci_high": change.primary_ci_high},
         "comparison": change.comparison,
+        "model_version": change.model_version,
     }
 
 

@@ -16,6 +16,7 @@ PROJECT_AREAS = [
     ("Sprints", "sprint-list", "bi-calendar-range"),
     ("Runs", "run-list", "bi-activity"),
     ("Benchmarks", "benchmark-list", "bi-trophy"),
+    ("Models", "model-list", "bi-box-seam"),
     ("Dashboard", "dashboard", "bi-graph-up-arrow"),
     ("Members", "members", "bi-people"),
 ]

@@ -27,6 +27,7 @@ from experiments.benchmarks.services.promotion import (
     PromotionProblem,
     champion_promote,
     promotion_problem,
+    register_promotion_hook,
     sprint_at,
 )
 from experiments.benchmarks.services.worker import (
@@ -65,5 +66,6 @@ __all__ = [
     "predictions_submit",
     "predictions_upload",
     "promotion_problem",
+    "register_promotion_hook",
     "sprint_at",
 ]

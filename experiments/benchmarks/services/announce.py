@@ -69,5 +69,6 @@ def announce_champion_promoted(*, change: ChampionChange, project) -> None:
             "primary_metric": change.primary_metric,
             "primary_value": change.primary_value,
             "note": change.note,
+            "model_version": change.model_version,
         },
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -21,6 +22,17 @@ from experiments.benchmarks.models import (
 from experiments.benchmarks.selectors import latest_dataset
 from experiments.benchmarks.services.announce import announce_champion_promoted
 from tickets.models import Project, Sprint, SprintState
+
+# Called with the new ``ChampionChange`` inside the promotion's transaction (the model registry moves
+# ``@champion`` here); registered at start-up, so benchmarks imports none of its readers.
+PromotionHook = Callable[..., None]
+PROMOTION_HOOKS: list[PromotionHook] = []
+
+
+def register_promotion_hook(hook: PromotionHook) -> PromotionHook:
+    """Decorator: call ``hook(change=)`` after every promotion, in its transaction; it may refuse it."""
+    PROMOTION_HOOKS.append(hook)
+    return hook
 
 
 class PromotionConflict(Exception):
@@ -161,6 +173,8 @@ def champion_promote(
             primary_ci_high=evaluation.primary_ci_high,
             comparison=(evaluation.result or {}).get("comparison"),
         )
+        for hook in PROMOTION_HOOKS:
+            hook(change=change)
         announce_champion_promoted(change=change, project=current.project)
     benchmark.champion, benchmark.champion_id, benchmark.champion_since = run, run.pk, at
     return change
