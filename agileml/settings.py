@@ -253,6 +253,10 @@ SPECTACULAR_SETTINGS = {
         # Two "state" fields: sprints and share links.
         "SprintStateEnum": "tickets.models.SprintState",
         "ShareLinkStateEnum": "experiments.models.ShareLinkState",
+        # Webhooks: the event types they subscribe to, and their payload format.
+        "EventTypeEnum": "agileml.events.TYPES",
+        "WebhookKindEnum": "integrations.webhooks.models.WebhookKind",
+        "KindEnum": "tickets.models.TicketKind",
     },
 }
 

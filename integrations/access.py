@@ -16,7 +16,12 @@ from tickets.models import Role
 
 def webhook_for_user(user: AbstractBaseUser | AnonymousUser, key: str, webhook_id: object) -> Webhook:
     return object_for_user(
-        user, Webhook, webhook_id, need=Role.LEAD, project_key=key, missing=f"There is no webhook {webhook_id} in {key}."
+        user,
+        Webhook,
+        webhook_id,
+        need=Role.LEAD,
+        project_key=key,
+        missing=f"There is no webhook {webhook_id} in {key}.",
     )
 
 

@@ -43,8 +43,8 @@ class GitEventsApi(APIView):
         responses={
             200: GitResultOutput,
             202: GitResultOutput,
-            400: OpenApiResponse(ErrorSerializer, description="Malformed JSON or payload, or no event header."),
-            403: OpenApiResponse(ErrorSerializer, description="The signature or token does not match."),
+            400: OpenApiResponse(ErrorSerializer, description="Malformed JSON, or not the documented payload."),
+            403: OpenApiResponse(ErrorSerializer, description="Unsigned, or the signature or token does not match."),
         },
         summary="Receive a GitHub (push, pull_request) or GitLab (Push Hook, Merge Request Hook) event",
     )

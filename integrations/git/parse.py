@@ -43,7 +43,7 @@ def _get(data: Any, path: str, kind: type | tuple[type, ...] = str, *, required:
         if required:
             raise Malformed(f"{path} is missing.")
         return None
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise Malformed(f"{path} has the wrong type.")
     return value
 

@@ -30,7 +30,10 @@ BAD_SIGNATURE = (
     "The signature does not match: sign the body with the project's Git secret "
     "(GitHub: X-Hub-Signature-256) or send it as X-Gitlab-Token (GitLab)."
 )
-NO_EVENT = "Say which event this is: send X-GitHub-Event (GitHub) or X-Gitlab-Event (GitLab)."
+NO_EVENT = (
+    "The request is not signed: send X-GitHub-Event with X-Hub-Signature-256 (GitHub), "
+    "or X-Gitlab-Event with X-Gitlab-Token (GitLab)."
+)
 
 
 class GitRefused(Exception):
@@ -70,7 +73,7 @@ def _verify(project_key: str, headers: Mapping[str, str], body: bytes) -> tuple[
     github_event = headers.get("X-GitHub-Event")
     gitlab_event = headers.get("X-Gitlab-Event")
     if not github_event and not gitlab_event:
-        raise GitRefused(400, NO_EVENT)
+        raise GitRefused(403, NO_EVENT)
     row = GitSettings.objects.select_related("project").filter(project__key=project_key).first()
     secret = row.secret if row is not None else secrets.token_urlsafe(32)  # compared all the same
     if github_event:
@@ -146,14 +149,24 @@ def _follow_rules(row: GitSettings, ticket: Ticket, item: parse.Item) -> str | N
     """Move a code ticket along with its pull request, if the project asks; questions never move."""
     if item.kind != GitLinkKind.PULL_REQUEST or ticket.kind != TicketKind.CODE:
         return None
-    if item.happened == parse.OPENED and row.review_on_open and ticket.status in (TicketStatus.TODO, TicketStatus.IN_PROGRESS):
+    if (
+        item.happened == parse.OPENED
+        and row.review_on_open
+        and ticket.status in (TicketStatus.TODO, TicketStatus.IN_PROGRESS)
+    ):
         target = TicketStatus.REVIEW
-    elif item.happened == parse.MERGED and row.done_on_merge and ticket.status not in (TicketStatus.DONE, TicketStatus.SKIPPED):
+    elif (
+        item.happened == parse.MERGED
+        and row.done_on_merge
+        and ticket.status not in (TicketStatus.DONE, TicketStatus.SKIPPED)
+    ):
         target = TicketStatus.DONE
     else:
         return None
     try:
-        ticket_services.ticket_transition(ticket=ticket, actor=None, status=target, reason=f"{item.title} ({item.happened})")
+        ticket_services.ticket_transition(
+            ticket=ticket, actor=None, status=target, reason=f"{item.title} ({item.happened})"
+        )
     except ValidationError:
         return None  # the transition rules say no (a frozen sprint, say): the link stays, the ticket does not move
     return target

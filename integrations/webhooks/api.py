@@ -115,7 +115,10 @@ def webhook_out(webhook: Webhook, *, secret: bool = False) -> dict:
 
 
 class WebhookListApi(APIView):
-    @extend_schema(responses={200: WebhookOutput(many=True), 401: E401, 403: E403, 404: E404}, summary="Webhooks of a project (leads)")
+    @extend_schema(
+        responses={200: WebhookOutput(many=True), 401: E401, 403: E403, 404: E404},
+        summary="Webhooks of a project (leads)",
+    )
     def get(self, request: Request, key: str) -> Response:
         project = project_for_user(request.user, key, need=Role.LEAD)
         hooks = selectors.webhooks_of_project(project=project)

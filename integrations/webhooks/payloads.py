@@ -57,19 +57,21 @@ def _label(value: object) -> str:
     return str(value or "none").replace("_", " ")
 
 
-def sentence(event_type: str, actor: str | None, data: dict[str, Any], url: str | None) -> str:  # noqa: C901
+def sentence(event_type: str, actor: str | None, data: dict[str, Any], url: str | None) -> str:
     """One line of mrkdwn saying what happened (one branch per event type, hence the length)."""
     who = f"*{escape(actor)}*" if actor else "AgileML"
     target = link(url, "Open") if url else ""
     if event_type == "ticket.created":
         return f"{who} created {_ticket(data, url)} ({escape(_label(data.get('kind')))})"
     if event_type == "ticket.status_changed":
-        text = f"{who} moved {_ticket(data, url)} from {escape(_label(data.get('old')))} to *{escape(_label(data.get('new')))}*"
+        old, new = escape(_label(data.get("old"))), escape(_label(data.get("new")))
+        text = f"{who} moved {_ticket(data, url)} from {old} to *{new}*"
         return text + (f"\n{_quote(data['note'])}" if data.get("note") else "")
     if event_type == "ticket.assigned":
         return f"{who} assigned {_ticket(data, url)} to *{escape(data.get('new') or 'nobody')}*"
     if event_type == "ticket.answered":
-        return f"{who} answered {_ticket(data, url)}: *{escape(_label(data.get('outcome')))}*\n{_quote(data.get('answer'))}"
+        outcome = escape(_label(data.get("outcome")))
+        return f"{who} answered {_ticket(data, url)}: *{outcome}*\n{_quote(data.get('answer'))}"
     if event_type == "comment.created":
         return f"{who} commented on {_ticket(data, url)}\n{_quote(data.get('body'))}"
     if event_type == "sprint.started":

@@ -21,7 +21,9 @@ def webhooks_of_project(*, project: Project, recent: int = RECENT_DELIVERIES) ->
     rows = (
         Delivery.objects.filter(webhook__in=hooks)
         .annotate(
-            position=Window(RowNumber(), partition_by=[F("webhook_id")], order_by=[F("created_at").desc(), F("id").desc()])
+            position=Window(
+                RowNumber(), partition_by=[F("webhook_id")], order_by=[F("created_at").desc(), F("id").desc()]
+            )
         )
         .filter(position__lte=recent)
         .order_by("webhook_id", "position")

@@ -290,9 +290,7 @@ def _note_failure(hook: Webhook, delivery: Delivery, now: datetime.datetime, win
         logger.warning("Webhook %s of project %s disabled after a day of failures", hook.pk, hook.project_id)
 
 
-def webhook_sweep(
-    *, now: datetime.datetime | None = None, send: Callable[[int], object] | None = None
-) -> list[int]:
+def webhook_sweep(*, now: datetime.datetime | None = None, send: Callable[[int], object] | None = None) -> list[int]:
     """Send every delivery that is due (retries, and first attempts whose message was lost).
 
     ``send(pk)`` queues one (default: a Celery message per delivery); tests pass an inline sender.
