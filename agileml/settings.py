@@ -343,6 +343,11 @@ WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
 # this span failed is disabled.
 WEBHOOK_RETRY_SECONDS = env_int("WEBHOOK_RETRY_SECONDS", 24 * 3600, minimum=60)
 # The sweeper sends deliveries that are due (retries, and first attempts whose message was lost).
+# Sends go to this queue. The default queue works out of the box; a busy site gives webhooks a worker of
+# their own, so slow receivers never hold up evaluations:
+#   WEBHOOK_QUEUE=webhooks, and `celery -A agileml worker -Q webhooks --pool=threads --concurrency=50`.
+WEBHOOK_QUEUE = env_str("WEBHOOK_QUEUE", "celery")
+CELERY_TASK_ROUTES = {"integrations.tasks.webhook_deliver": {"queue": WEBHOOK_QUEUE}}
 CELERY_BEAT_SCHEDULE["webhook-sweep"] = {
     "task": "integrations.tasks.webhook_sweep",
     "schedule": float(env_int("WEBHOOK_SWEEP_SECONDS", 30, minimum=1)),

@@ -265,10 +265,11 @@ def _record(delivery: Delivery, answer: sender.Answer, now: datetime.datetime) -
             else:
                 delivery.next_attempt_at = now + retry_delay(delivery.attempts)
             _note_failure(hook, delivery, now, window)
-        delivery.save(
-            update_fields=[
-                "attempts", "last_attempt_at", "response_code", "duration_ms", "error", "status", "next_attempt_at",
-            ]
+        # An update, not a save: the endpoint (and so this row) may have been deleted while sending.
+        Delivery.objects.filter(pk=delivery.pk).update(
+            attempts=delivery.attempts, last_attempt_at=now, response_code=answer.status,
+            duration_ms=answer.duration_ms, error=delivery.error, status=delivery.status,
+            next_attempt_at=delivery.next_attempt_at,
         )  # fmt: skip
     return delivery
 
