@@ -27,9 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "var" / "bench" / "webhooks"
 EVENTS = int(os.environ.get("BENCH_WEBHOOK_EVENTS", "1000"))
 RECEIVER_SECONDS = 1.0
+PROBE = "/api/v1/tickets/BENCH-1/"
 # Each thread holds a database connection: mind a shared PostgreSQL server's max_connections.
 WORKER_THREADS = int(os.environ.get("BENCH_WEBHOOK_THREADS", "20"))
 
+TURN_ON = "from integrations.models import Webhook; Webhook.objects.update(active=True)"
 SETUP = """
 from django.contrib.auth import get_user_model
 from integrations.webhooks import services
@@ -44,7 +46,9 @@ Membership.objects.get_or_create(project=project, user=user, defaults={"role": R
 project.webhooks.all().delete()
 if not project.tickets.exists():
     ticket_services.ticket_create(project=project, actor=user, title="Bench", work_type="review")
-services.webhook_create(project=project, actor=user, url="{url}", events=["comment.created"], secret="b" * 32)
+services.webhook_create(
+    project=project, actor=user, url="{url}", events=["comment.created"], secret="b" * 32, active=False
+)
 print(Token.objects.get_or_create(user=user)[0].key)
 """
 
@@ -105,7 +109,7 @@ def main() -> None:
     )  # fmt: skip
     server.start()
     try:
-        _measure(server.port, token, receiver)
+        _measure(server.port, token, receiver, env)
     finally:
         server.stop()
         worker.terminate()
@@ -116,23 +120,16 @@ def main() -> None:
         receiver.stop()
 
 
-def _measure(port: int, token: str, receiver) -> None:
-    probe = "/api/v1/tickets/BENCH-1/"
-    for _ in range(5):
-        _request(port, probe, token)
-    idle = [t for t in (_request(port, probe, token) for _ in range(60)) if t is not None]
-
-    posting: list[float] = []
-    draining: list[float] = []
-    posts: list[float] = []
+def _burst(port: int, token: str, label: str) -> tuple[list[float], list[float], float]:
+    """Post EVENTS comments with 4 clients while probing; (probe times, POST times, seconds)."""
+    probes: list[float] = []
     done = threading.Event()
-    posted = threading.Event()
 
     def probe_loop() -> None:
         while not done.is_set():
-            t = _request(port, probe, token)
+            t = _request(port, PROBE, token)
             if t is not None:
-                (draining if posted.is_set() else posting).append(t)
+                probes.append(t)
             time.sleep(0.05)
 
     started = time.monotonic()
@@ -140,28 +137,49 @@ def _measure(port: int, token: str, receiver) -> None:
     prober.start()
     with ThreadPoolExecutor(4) as pool:
         results = pool.map(
-            lambda i: _request(port, "/api/v1/tickets/BENCH-1/comments/", token, {"body": f"event {i}"}), range(EVENTS)
+            lambda i: _request(port, f"{PROBE}comments/", token, {"body": f"{label} {i}"}), range(EVENTS)
         )
         posts = [t for t in results if t is not None]
-    posted.set()
-    queued = time.monotonic() - started
+    done.set()
+    prober.join(timeout=30)
+    return probes, posts, time.monotonic() - started
+
+
+def _line(what: str, values: list[float]) -> str:
+    return f"  {what}: p50 {_pct(values, 0.5):.0f} ms, p95 {_pct(values, 0.95):.0f} ms ({len(values)} requests)"
+
+
+def _measure(port: int, token: str, receiver, env: dict[str, str]) -> None:
+    for _ in range(5):
+        _request(port, PROBE, token)
+    idle = [t for t in (_request(port, PROBE, token) for _ in range(60)) if t is not None]
+    # The same burst with the endpoint off (no deliveries), then on.
+    base_probes, base_posts, base_seconds = _burst(port, token, "baseline")
+    subprocess.run([sys.executable, "manage.py", "shell", "-c", TURN_ON], cwd=ROOT, env=env, check=True)
+    started = time.monotonic()
+    probes, posts, seconds = _burst(port, token, "event")
+    draining: list[float] = []
     deadline = time.monotonic() + 1800
     while len({r.headers.get("X-AgileML-Delivery") for r in receiver.requests}) < EVENTS:
         if time.monotonic() > deadline:
             break
-        time.sleep(0.2)
+        t = _request(port, PROBE, token)
+        if t is not None:
+            draining.append(t)
+        time.sleep(0.05)
     drained = time.monotonic() - started
-    done.set()
-    prober.join(timeout=30)
     got = len({r.headers.get("X-AgileML-Delivery") for r in receiver.requests})
-    print(f"  {EVENTS} comment.created events, receiver {RECEIVER_SECONDS:.0f} s per request, "
+    print(f"  {EVENTS} comment.created events posted by 4 clients; receiver {RECEIVER_SECONDS:.0f} s per request; "
           f"worker --pool=threads --concurrency={WORKER_THREADS}")  # fmt: skip
-    print(f"  GET {probe} idle: p50 {_pct(idle, 0.5):.0f} ms, p95 {_pct(idle, 0.95):.0f} ms ({len(idle)} requests)")
-    print(f"  GET {probe} while the 1,000 events are posted (4 clients): p50 {_pct(posting, 0.5):.0f} ms, "
-          f"p95 {_pct(posting, 0.95):.0f} ms ({len(posting)} requests)")  # fmt: skip
-    print(f"  GET {probe} after that, while deliveries drain: p50 {_pct(draining, 0.5):.0f} ms, "
-          f"p95 {_pct(draining, 0.95):.0f} ms ({len(draining)} requests)")  # fmt: skip
-    print(f"  POST comments (each queues a delivery): p50 {_pct(posts, 0.5):.0f} ms, p95 {_pct(posts, 0.95):.0f} ms; "
-          f"{len(posts)} of {EVENTS} answered, all posted after {queued:.1f} s")  # fmt: skip
-    print(f"  receiver had {got} of {EVENTS} deliveries after {drained:.1f} s "
-          f"(ideal at {WORKER_THREADS} in parallel: {EVENTS * RECEIVER_SECONDS / WORKER_THREADS:.0f} s)")  # fmt: skip
+    print(_line(f"GET {PROBE} idle", idle))
+    print(_line(f"GET {PROBE} during the burst, webhook off", base_probes))
+    print(_line(f"GET {PROBE} during the burst, webhook on", probes))
+    print(
+        _line(f"GET {PROBE} after the burst, while deliveries drain", draining) if draining else "  (drained at once)"
+    )
+    print(_line(f"POST comment, webhook off ({base_seconds:.1f} s for all)", base_posts))
+    print(_line(f"POST comment, webhook on ({seconds:.1f} s for all)", posts))
+    print(
+        f"  receiver had {got} of {EVENTS} deliveries {drained:.1f} s after the burst began "
+        f"(1 s each, {WORKER_THREADS} at a time: at least {EVENTS * RECEIVER_SECONDS / WORKER_THREADS:.0f} s)"
+    )

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from agileml import events
-from integrations.webhooks import services
+from integrations.webhooks import netguard, sender, services
 from integrations.webhooks.models import Delivery, DeliveryStatus, Webhook
 from tickets import services as ticket_services
 from tickets.models import TicketStatus
@@ -181,6 +181,10 @@ def test_private_addresses_are_refused_when_not_allowed(cast, receiver, settings
         ("http://10.1.2.3/x", "not a public address"),
         ("http://169.254.169.254/latest/meta-data", "not a public address"),
         ("http://[::1]/x", "not a public address"),
+        ("http://[::ffff:127.0.0.1]/x", "not a public address"),
+        ("http://0.0.0.0:8000/x", "not a public address"),
+        ("http://100.64.0.1/x", "not a public address"),
+        ("http://[fd00::1]/x", "not a public address"),
         ("http://user:pw@example.com/x", "user name or password"),
         ("https://exa mple.com/", "spaces"),
         ("", "Enter the URL"),
@@ -236,3 +240,24 @@ def test_a_delivery_rolls_back_with_its_change(cast, allow_private):
         change_that_fails()
     assert seen == [1]
     assert not Delivery.objects.exists()
+
+
+def test_the_request_goes_to_the_checked_address_with_the_urls_host(receiver):
+    """No second name lookup between the check and the connection (DNS rebinding): the sender
+    connects to the address it is given and keeps the URL's host in the Host header."""
+    r = receiver()
+    port = r.server.server_address[1]
+    target = netguard.parse_target(f"http://hooks.example.com:{port}/in?x=1")
+    answer = sender.post(target, "127.0.0.1", b"{}", {"X-AgileML-Event": "ping"}, timeout=5)
+    assert answer.ok and answer.status == 200
+    (got,) = r.requests
+    assert got.headers["Host"] == f"hooks.example.com:{port}" and got.path == "/in?x=1"
+
+
+def test_redirects_are_not_followed(cast, receiver, allow_private):
+    r = receiver(answers=[302])
+    _hook(cast, r.url)
+    ticket_services.ticket_create(project=cast.project, actor=cast.lead, title="T", work_type="review")
+    _sweep(timezone.now())
+    delivery = Delivery.objects.get()
+    assert len(r.requests) == 1 and delivery.response_code == 302 and delivery.status == DeliveryStatus.PENDING
