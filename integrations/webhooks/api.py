@@ -56,6 +56,10 @@ class WebhookWithSecretOutput(WebhookOutput):
     secret = serializers.CharField(help_text="Shown only in this response.")
 
 
+class WebhookChangedOutput(WebhookOutput):
+    secret = serializers.CharField(required=False, help_text="Only when this change set a new secret.")
+
+
 class WebhookInput(serializers.Serializer):
     url = serializers.CharField(max_length=2000, help_text="http(s) URL of a public host.")
     events = serializers.ListField(child=serializers.CharField(), help_text=f"Some of: {', '.join(events.TYPES)}.")
@@ -145,7 +149,7 @@ class WebhookDetailApi(APIView):
 
     @extend_schema(
         request=WebhookUpdateInput,
-        responses={200: WebhookWithSecretOutput, 400: E400, 401: E401, 403: E403, 404: E404},
+        responses={200: WebhookChangedOutput, 400: E400, 401: E401, 403: E403, 404: E404},
         summary="Change a webhook; turning it on again forgets its failures (leads)",
     )
     def patch(self, request: Request, key: str, webhook_id: int) -> Response:
@@ -154,8 +158,7 @@ class WebhookDetailApi(APIView):
         data.is_valid(raise_exception=True)
         services.webhook_update(webhook=webhook, **data.validated_data)
         new_secret = "secret" in data.validated_data
-        return Response(WebhookWithSecretOutput(webhook_out(webhook, secret=True)).data if new_secret
-                        else WebhookOutput(webhook_out(webhook)).data)  # fmt: skip
+        return Response(WebhookChangedOutput(webhook_out(webhook, secret=new_secret)).data)
 
     @extend_schema(responses={204: None, 401: E401, 403: E403, 404: E404}, summary="Delete a webhook (leads)")
     def delete(self, request: Request, key: str, webhook_id: int) -> Response:
