@@ -10,7 +10,7 @@ Request Hook`` (``object_attributes.iid/title/url/source_branch/state/action``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 OPENED = "opened"
@@ -30,7 +30,6 @@ class Item:
     ref: str = ""
     texts: tuple[str, ...] = ()
     happened: str = ""  # OPENED, MERGED or "" for a pull request; "" for commits
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _get(data: Any, path: str, kind: type | tuple[type, ...] = str, *, required: bool = True) -> Any:

@@ -89,6 +89,9 @@ def test_deliveries_are_listed_and_redelivered(cast, api):
     ]
     redelivered = api(cast.lead).post(f"{LIST}{webhook.pk}/deliveries/{delivery.pk}/redeliver/")
     assert redelivered.status_code == 202 and redelivered.json()["delivery"] == delivery.uid.hex
+    services.webhook_update(webhook=webhook, active=False)
+    refused = api(cast.lead).post(f"{LIST}{webhook.pk}/deliveries/{delivery.pk}/redeliver/")
+    assert refused.status_code == 400 and "turned off" in refused.json()["message"]
     other = _make(cast)
     # A delivery is found only under its own endpoint.
     assert api(cast.lead).post(f"{LIST}{other.pk}/deliveries/{delivery.pk}/redeliver/").status_code == 404
