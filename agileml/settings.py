@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "agileml",
     "tickets",
     "experiments",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -283,6 +284,10 @@ SPECTACULAR_SETTINGS = {
         # Two "state" fields: sprints and share links.
         "SprintStateEnum": "tickets.models.SprintState",
         "ShareLinkStateEnum": "experiments.models.ShareLinkState",
+        # Webhooks: the event types they subscribe to, and their payload format.
+        "EventTypeEnum": "agileml.events.TYPES",
+        "WebhookKindEnum": "integrations.webhooks.models.WebhookKind",
+        "KindEnum": "tickets.models.TicketKind",
     },
 }
 
@@ -356,6 +361,28 @@ HEALTHZ_WORKER_STALE_SECONDS = 3 * WORKER_HEARTBEAT_SECONDS
 # The scheduler beats at start and after every sweep; three missed sweeps (plus slack for a sweep
 # waiting behind busy workers) mean it is down.
 HEALTHZ_SCHEDULER_STALE_SECONDS = 3 * CELERY_BEAT_SCHEDULE["evaluation-sweep"]["schedule"] + 30
+
+# --- Integrations: outgoing webhooks and Git links ------------------------------------------
+# The site's address, for absolute links in webhook and chat messages.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Seconds a webhook receiver has to connect and to answer.
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+# Deliveries to loopback, private, link-local and other non-public addresses are refused unless this is
+# on (a receiver on the same machine or network, and the tests' local receiver).
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+# A delivery is retried with exponential back-off for this long; an endpoint whose every attempt over
+# this span failed is disabled.
+WEBHOOK_RETRY_SECONDS = env_int("WEBHOOK_RETRY_SECONDS", 24 * 3600, minimum=60)
+# The sweeper sends deliveries that are due (retries, and first attempts whose message was lost).
+# Sends go to this queue. The default queue works out of the box; a busy site gives webhooks a worker of
+# their own, so slow receivers never hold up evaluations:
+#   WEBHOOK_QUEUE=webhooks, and `celery -A agileml worker -Q webhooks --pool=threads --concurrency=50`.
+WEBHOOK_QUEUE = env_str("WEBHOOK_QUEUE", "celery")
+CELERY_TASK_ROUTES = {"integrations.tasks.webhook_deliver": {"queue": WEBHOOK_QUEUE}}
+CELERY_BEAT_SCHEDULE["webhook-sweep"] = {
+    "task": "integrations.tasks.webhook_sweep",
+    "schedule": float(env_int("WEBHOOK_SWEEP_SECONDS", 30, minimum=1)),
+}
 
 # --- Logging --------------------------------------------------------------------------
 LOGGING = {

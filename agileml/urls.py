@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("accounts.api_urls")),
     path("", include("tickets.api_urls")),
     path("", include("experiments.api_urls")),
+    path("", include("integrations.api_urls")),
 ]
 
 urlpatterns = [
@@ -26,5 +27,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("accounts.urls")),
     path("", include("experiments.urls")),
+    path("", include("integrations.urls")),
     path("", include("tickets.urls")),
 ]

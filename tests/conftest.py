@@ -172,6 +172,8 @@ def worker_env(django_db_setup) -> dict[str, str]:
     env = dict(os.environ)
     env["DATABASE_URL"] = _database_url_for_workers()
     env["AGILEML_TESTING"] = "1"
+    # Webhook tests deliver to a receiver on this machine.
+    env["WEBHOOK_ALLOW_PRIVATE"] = "1"
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     return env
 

@@ -28,6 +28,7 @@ from experiments.models import (
     Run,
     ShareLink,
 )
+from integrations.models import Delivery, Webhook
 from tests.factories import EpicFactory, SprintFactory, TicketFactory, UserFactory
 from tickets.access import NOT_FOUND
 from tickets.models import Comment, TicketKind
@@ -49,6 +50,8 @@ OBJECT_PARAMS = {
     "material_id",
     "username",
     "model_name",
+    "webhook_id",
+    "delivery_id",
 }
 # Parameters that name no object: a share link's token is itself the credential (tested in
 # tests/experiments/dashboards/test_share_links.py); the MLflow API's endpoint name is covered
@@ -57,6 +60,9 @@ OBJECT_PARAMS = {
 OTHER_PARAMS = {"token", "path", "token_id"}
 # Routes whose parameters are all covered by the cases below or that are not object routes.
 PATH_ROUTES = {"mlflow-artifact", "mlflow-ajax-artifact", "run-artifact"}
+# Routes authenticated by a signature, not a session: every unsigned caller gets the same 403
+# (tests/integrations/test_git_links.py checks a missing project is told the same as a wrong signature).
+SIGNED_ROUTES = {"api-git-events"}
 
 
 def _routes(resolver: URLResolver | None = None, prefix: str = "") -> list[tuple[str, set[str]]]:
@@ -125,6 +131,10 @@ def world(cast, settings, tmp_path):
     material = DemoMaterial.objects.create(ticket=ticket, kind="note", note="n", created_at=now)
     model = RegisteredModel.objects.create(project=project, name="scorer", last_version=1)
     ModelVersion.objects.create(registered_model=model, version=1, source="runs:/x/model", run=run)
+    webhook = Webhook.objects.create(
+        project=project, url="https://example.com/h", events=["ticket.created"], secret="s" * 20
+    )
+    delivery = Delivery.objects.create(webhook=webhook, event_type="ticket.created", event_id="e", body="{}")
     real = {
         "key": project.key,
         "ticket_key": ticket.key,
@@ -141,6 +151,8 @@ def world(cast, settings, tmp_path):
         "material_id": material.pk,
         "username": cast.engineer.username,
         "model_name": model.name,
+        "webhook_id": webhook.pk,
+        "delivery_id": delivery.pk,
         "path": f"{project.pk}/{run.uuid}/artifacts/model.txt",
     }
     # Nothing by these names exists anywhere (AUTH-999 is a ticket AUTH does not have).
@@ -160,6 +172,8 @@ def world(cast, settings, tmp_path):
         "material_id": 999999,
         "username": "nobody-of-that-name",
         "model_name": "no-model-of-that-name",
+        "webhook_id": 999999,
+        "delivery_id": 999999,
         "path": f"999999/{'e' * 32}/artifacts/model.txt",
     }
     return real, missing
@@ -206,7 +220,9 @@ def test_outsiders_cannot_tell_a_hidden_object_from_a_missing_one(client, cast, 
         absent = _ask(client, user, _url(name, missing))
         _same(hidden, absent)
         assert hidden.status_code in (302, 401, 403, 404), (who, hidden.status_code)
-        if user is not None:
+        if name in SIGNED_ROUTES:
+            assert hidden.status_code == 403, (who, hidden.content[:300])
+        elif user is not None:
             assert hidden.status_code == 404, (who, hidden.content[:300])
             assert NOT_FOUND.encode() in hidden.content or b"RESOURCE_DOES_NOT_EXIST" in hidden.content
 

@@ -273,6 +273,8 @@ class TicketEvent(models.Model):
         ESTIMATE = "estimate", "Estimate"
         # An experiment run attached (new = run name) or detached (old = run name).
         RUN = "run", "Run"
+        # A pull request or commit linked from Git (new = its title; written by the integrations app).
+        LINK = "link", "Code link"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(

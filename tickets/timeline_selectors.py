@@ -46,6 +46,7 @@ _EVENT_ICONS = {
     TicketEvent.Field.OUTCOME: "bi-patch-check",
     TicketEvent.Field.ESTIMATE: "bi-123",
     TicketEvent.Field.RUN: "bi-activity",
+    TicketEvent.Field.LINK: "bi-git",
 }
 
 
@@ -98,6 +99,9 @@ def _event_entry(event: TicketEvent, names: _Names) -> TimelineEntry:
     elif event.field == TicketEvent.Field.RUN:
         entry.label = "attached the run" if event.new else "detached the run"
         entry.new = event.new or event.old or ""
+    elif event.field == TicketEvent.Field.LINK:
+        entry.label = "linked"
+        entry.new = event.new or ""
     elif event.field == TicketEvent.Field.ANSWER:
         entry.label = "answered" if not event.old else "revised the answer"
     else:

@@ -61,6 +61,16 @@ def ticket_record_run_link(
     return event
 
 
+def ticket_record_link(*, ticket: Ticket, label: str, actor: AbstractBaseUser | None = None) -> TicketEvent:
+    """Record in the ticket's history that a pull request or commit (``label``) was linked to it.
+
+    Called by the integrations app when a Git event mentions the ticket, in its transaction.
+    """
+    event = new_event(ticket, Field.LINK, None, label[:500], actor=actor, at=clock.now())
+    record_events([event])
+    return event
+
+
 def record_events(ticket_events: list[TicketEvent]) -> list[TicketEvent]:
     """Save history rows and announce the ones others care about (``agileml.events``).
 
