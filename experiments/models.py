@@ -6,6 +6,7 @@ migrations and the admin are unchanged. Code inside a capability imports its own
 ``models`` module instead, so the layering contract can see what it reads.
 """
 
+from experiments.abtests.models import Decision, OnlineEvent, OnlineSnapshot, OnlineTest, AbTestState, AbTestUnit
 from experiments.benchmarks.models import (
     Benchmark,
     BenchmarkTask,
@@ -44,6 +45,12 @@ from experiments.tracking.models import (
 )
 
 __all__ = [
+    "Decision",
+    "OnlineEvent",
+    "OnlineSnapshot",
+    "OnlineTest",
+    "AbTestState",
+    "AbTestUnit",
     "MAX_KEY_LENGTH",
     "MAX_PARAM_VALUE_LENGTH",
     "MAX_RUN_NAME_LENGTH",

@@ -1,7 +1,10 @@
 """Every page of the experiments app, by capability."""
 
+from experiments.abtests import urls as abtest_urls
 from experiments.benchmarks import urls as benchmark_urls
 from experiments.dashboards import urls as dashboard_urls
 from experiments.tracking import urls as tracking_urls
 
-urlpatterns = tracking_urls.urlpatterns + benchmark_urls.urlpatterns + dashboard_urls.urlpatterns
+urlpatterns = (
+    tracking_urls.urlpatterns + benchmark_urls.urlpatterns + abtest_urls.urlpatterns + dashboard_urls.urlpatterns
+)
