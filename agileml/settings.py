@@ -324,6 +324,11 @@ WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 5, minimum=1)
 HEALTHZ_WORKER_STALE_SECONDS = 3 * WORKER_HEARTBEAT_SECONDS
 # The scheduler beats at start and after every sweep; three missed sweeps (plus slack for a sweep
 # waiting behind busy workers) mean it is down.
+# Online tests whose aggregation message was lost are aggregated by this sweep.
+CELERY_BEAT_SCHEDULE["abtest-sweep"] = {
+    "task": "experiments.tasks.abtest_sweep",
+    "schedule": float(env_int("ABTEST_SWEEP_SECONDS", 30, minimum=1)),
+}
 HEALTHZ_SCHEDULER_STALE_SECONDS = 3 * CELERY_BEAT_SCHEDULE["evaluation-sweep"]["schedule"] + 30
 
 # --- Logging --------------------------------------------------------------------------

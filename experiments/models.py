@@ -6,7 +6,7 @@ migrations and the admin are unchanged. Code inside a capability imports its own
 ``models`` module instead, so the layering contract can see what it reads.
 """
 
-from experiments.abtests.models import Decision, OnlineEvent, OnlineSnapshot, OnlineTest, AbTestState, AbTestUnit
+from experiments.abtests.models import AbTestState, AbTestUnit, Decision, OnlineEvent, OnlineSnapshot, OnlineTest
 from experiments.benchmarks.models import (
     Benchmark,
     BenchmarkTask,
@@ -45,21 +45,18 @@ from experiments.tracking.models import (
 )
 
 __all__ = [
-    "Decision",
-    "OnlineEvent",
-    "OnlineSnapshot",
-    "OnlineTest",
-    "AbTestState",
-    "AbTestUnit",
     "MAX_KEY_LENGTH",
     "MAX_PARAM_VALUE_LENGTH",
     "MAX_RUN_NAME_LENGTH",
     "MAX_TAG_VALUE_LENGTH",
+    "AbTestState",
+    "AbTestUnit",
     "Artifact",
     "Benchmark",
     "BenchmarkTask",
     "BenchmarkUnit",
     "ChampionChange",
+    "Decision",
     "DemoMaterial",
     "Evaluation",
     "EvaluationDataset",
@@ -68,6 +65,9 @@ __all__ = [
     "LatestMetric",
     "MaterialKind",
     "Metric",
+    "OnlineEvent",
+    "OnlineSnapshot",
+    "OnlineTest",
     "Param",
     "PredictionSet",
     "PredictionSource",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from experiments.abtests.models import OnlineSnapshot, OnlineTest, AbTestState
+from experiments.abtests.models import AbTestState, OnlineSnapshot, OnlineTest
 from experiments.benchmarks.models import Benchmark
 from experiments.tracking.models import Run
 from tickets.models import Project, Ticket

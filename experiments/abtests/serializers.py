@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
-from experiments.abtests.models import Decision, OnlineTest, AbTestState, AbTestUnit
+from experiments.abtests.models import AbTestState, AbTestUnit, Decision, OnlineTest
 from experiments.evaluation.online import KINDS
 
 
@@ -36,7 +36,9 @@ class GuardrailInput(serializers.Serializer):
 class AbTestCreateInput(serializers.Serializer):
     name = serializers.CharField(max_length=120)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    unit = serializers.ChoiceField(choices=AbTestUnit.choices, default=AbTestUnit.USER, help_text="Unit of randomisation.")
+    unit = serializers.ChoiceField(
+        choices=AbTestUnit.choices, default=AbTestUnit.USER, help_text="Unit of randomisation."
+    )
     arms = ArmInput(many=True, help_text="The champion first, then one or more challengers; weights set the split.")
     primary = PrimaryInput()
     guardrails = GuardrailInput(many=True, required=False, default=list)

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from experiments.abtests import selectors, services
 from experiments.abtests.access import onlinetest_for_user
 from experiments.abtests.charts import sequence_figure, sequence_points
-from experiments.abtests.models import Decision, OnlineTest, AbTestState
+from experiments.abtests.models import AbTestState, Decision, OnlineTest
 from experiments.abtests.serializers import abtest_out
 from experiments.benchmarks.access import benchmark_for_user
 from tickets.access import ticket_for_user

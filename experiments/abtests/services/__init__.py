@@ -5,7 +5,7 @@
 - ``aggregation``: per-variant sufficient statistics and a snapshot of the analysis (run by workers)
 """
 
-from experiments.abtests.services.aggregation import onlinetest_aggregate
+from experiments.abtests.services.aggregation import onlinetest_aggregate, onlinetests_behind
 from experiments.abtests.services.events import EventBatchError, IngestResult, events_ingest
 from experiments.abtests.services.lifecycle import (
     design_cache_key,
@@ -23,4 +23,5 @@ __all__ = [
     "onlinetest_create",
     "onlinetest_start",
     "onlinetest_stop",
+    "onlinetests_behind",
 ]

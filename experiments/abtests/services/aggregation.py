@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.db import transaction
-from django.db.models import Avg, Count, FloatField
+from django.db.models import Avg, Count, F, FloatField
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -55,6 +55,13 @@ def _statistics(test: OnlineTest) -> tuple[dict, int]:
     for (variant, name), values in guard.items():
         stats[variant][name] = SufficientStats.from_values(values)
     return dict(stats), events
+
+
+def onlinetests_behind() -> list[int]:
+    """Tests whose statistics miss a stored batch (their worker's message was lost)."""
+    return list(
+        OnlineTest.objects.filter(aggregated_version__lt=F("events_version")).values_list("pk", flat=True)[:1000]
+    )
 
 
 def onlinetest_aggregate(*, test_id: int) -> OnlineSnapshot | None:

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from experiments.abtests.models import OnlineEvent, OnlineTest, AbTestState
+from experiments.abtests.models import AbTestState, OnlineEvent, OnlineTest
 
 MAX_EVENTS = 10_000
 MAX_ERRORS = 20

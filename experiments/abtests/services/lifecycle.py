@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from experiments.abtests.design import engine_design
-from experiments.abtests.models import Decision, OnlineTest, AbTestState
+from experiments.abtests.models import AbTestState, Decision, OnlineTest
 from experiments.benchmarks import services as benchmark_services
 from experiments.benchmarks.models import Benchmark, Evaluation, EvaluationStatus
 from experiments.benchmarks.selectors import latest_dataset

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from experiments.abtests import services
-from experiments.abtests.models import OnlineEvent, OnlineTest, AbTestState
+from experiments.abtests.models import AbTestState, OnlineEvent, OnlineTest
 from experiments.evaluation.online import Assigner
 from tests.experiments.abtests.helpers import csv_text, events, jsonl, make_test
 from tests.experiments.benchmark_helpers import make_benchmark, make_run
@@ -46,7 +46,9 @@ def _send(client, test, body: str, content_type: str = "application/x-ndjson"):
 def test_who_may_create_a_draft(api, cast, who, status):
     benchmark = make_benchmark(cast.project, cast.lead)
     runs = [make_run(cast.project, cast.lead, "a"), make_run(cast.project, cast.lead, "b")]
-    response = api(cast.user(who)).post(f"/api/v1/benchmarks/{benchmark.pk}/abtests/", _create_body(runs), format="json")
+    response = api(cast.user(who)).post(
+        f"/api/v1/benchmarks/{benchmark.pk}/abtests/", _create_body(runs), format="json"
+    )
     assert response.status_code == status, response.content
     assert OnlineTest.objects.count() == (1 if status == 201 else 0)
     if status == 201:
@@ -136,9 +138,7 @@ def test_the_list_costs_the_same_queries_for_one_test_or_many(api, cast, django_
 
 
 # --- start and stop ---------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("who", "status"), [("lead", 200), ("engineer", 403), ("stakeholder", 403), ("outsider", 404)]
-)
+@pytest.mark.parametrize(("who", "status"), [("lead", 200), ("engineer", 403), ("stakeholder", 403), ("outsider", 404)])
 def test_only_leads_start(api, cast, who, status):
     test = make_test(cast.project, cast.lead)
     response = api(cast.user(who)).post(f"/api/v1/abtests/{test.pk}/start/")
@@ -147,9 +147,7 @@ def test_only_leads_start(api, cast, who, status):
     assert test.state == (AbTestState.RUNNING if status == 200 else AbTestState.DRAFT)
 
 
-@pytest.mark.parametrize(
-    ("who", "status"), [("lead", 200), ("engineer", 403), ("stakeholder", 403), ("outsider", 404)]
-)
+@pytest.mark.parametrize(("who", "status"), [("lead", 200), ("engineer", 403), ("stakeholder", 403), ("outsider", 404)])
 def test_only_leads_stop(api, cast, who, status):
     test = make_test(cast.project, cast.lead, start=True)
     response = api(cast.user(who)).post(f"/api/v1/abtests/{test.pk}/stop/", {"decision": "inconclusive"}, format="json")
@@ -192,9 +190,12 @@ def test_every_member_gets_the_hash_assignment(api, cast, who):
 def test_assignment_is_sticky_and_writes_nothing(api, cast, django_assert_max_num_queries):
     test = make_test(cast.project, cast.lead, start=True)
     client = api(cast.engineer)
-    first = client.get(f"/api/v1/abtests/{test.pk}/assign/", {"unit": "user-7"}).json()["variant"]
+    url = f"/api/v1/abtests/{test.pk}/assign/"
+    first = client.get(url, {"unit": "user-7"}).json()["variant"]
     with CaptureQueriesContext(connection) as queries:
-        again = [client.get(f"/api/v1/abtests/{test.pk}/assign/", {"unit": "user-7"}).json()["variant"] for _ in range(3)]
+        again = [
+            client.get(f"/api/v1/abtests/{test.pk}/assign/", {"unit": "user-7"}).json()["variant"] for _ in range(3)
+        ]
     assert again == [first] * 3
     # With the design cached: the token and the membership, per call; nothing written.
     assert len(queries) == 6
@@ -208,7 +209,9 @@ def test_assignment_of_a_draft_is_refused_and_a_stopped_test_sends_everyone_to_t
     assert draft.status_code == 409 and "draft" in draft.json()["message"]
     client.post(f"/api/v1/abtests/{test.pk}/start/")
     client.post(f"/api/v1/abtests/{test.pk}/stop/", {"decision": "keep_champion"}, format="json")
-    variants = {client.get(f"/api/v1/abtests/{test.pk}/assign/", {"unit": f"u{k}"}).json()["variant"] for k in range(20)}
+    variants = {
+        client.get(f"/api/v1/abtests/{test.pk}/assign/", {"unit": f"u{k}"}).json()["variant"] for k in range(20)
+    }
     assert variants == {"champion"}
 
 
@@ -240,10 +243,16 @@ def test_the_same_batch_twice_changes_nothing(api, cast):
     client = api(cast.engineer)
     batch = jsonl(events(test, 200))
     assert _send(client, test, batch).json() == {"received": 200, "stored": 200, "duplicates": 0}
-    stored = list(OnlineEvent.objects.order_by("event_id").values_list("event_id", "unit", "variant", "outcome"))
+
+    def stored_rows():
+        return list(OnlineEvent.objects.order_by("event_id").values_list("event_id", "unit", "variant", "outcome"))
+
+    stored = stored_rows()
     version = OnlineTest.objects.get(pk=test.pk).events_version
     assert _send(client, test, batch).json() == {"received": 200, "stored": 0, "duplicates": 200}
-    assert list(OnlineEvent.objects.order_by("event_id").values_list("event_id", "unit", "variant", "outcome")) == stored
+    assert (
+        list(OnlineEvent.objects.order_by("event_id").values_list("event_id", "unit", "variant", "outcome")) == stored
+    )
     assert OnlineTest.objects.get(pk=test.pk).events_version == version
     # Overlapping batches store only the new events.
     overlap = jsonl(events(test, 150, start=100))
