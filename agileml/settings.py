@@ -82,7 +82,10 @@ TEMPLATES = [
         # Site-wide and planning templates, then each experiments capability's own folder.
         "DIRS": [
             BASE_DIR / "templates",
-            *(BASE_DIR / "experiments" / part / "templates" for part in ("tracking", "benchmarks", "dashboards")),
+            *(
+                BASE_DIR / "experiments" / part / "templates"
+                for part in ("tracking", "benchmarks", "abtests", "dashboards")
+            ),
         ],
         "APP_DIRS": True,
         "OPTIONS": {

@@ -94,7 +94,7 @@ def abtest_stop(request: HttpRequest, key: str, abtest_id: int) -> HttpResponse:
             override_reason=request.POST.get("override_reason", ""),
         )
     except ValidationError as error:
-        test.refresh_from_db()
+        test.refresh_from_db(fields=["state", "analysis", "aggregated_at", "n_events"])
         context = _context(test, stop_error=" ".join(error.messages))
         return render(request, "abtests/abtest_detail.html", context, status=400)
     messages.success(request, f"{test.name} is stopped: {test.get_decision_display().lower()}.")

@@ -216,7 +216,8 @@ def onlinetest_stop(
         raise ValidationError({"state": f"Only a running test can be stopped; this test is {test.state}."})
     # Decide on every event received so far, not on the last worker's look.
     onlinetest_aggregate(test_id=test.pk)
-    test.refresh_from_db()
+    # Only the statistics and state: the joined benchmark (with the caller's role) stays.
+    test.refresh_from_db(fields=["state", "analysis", "aggregated_version", "aggregated_at", "n_events"])
     if decision == Decision.SHIP:
         variant = variant or (test.analysis or {}).get("variant") or ""
         if not variant and len(test.variants) == 2:
