@@ -133,7 +133,7 @@ def _event(test: OnlineTest, row: dict, line: _Line, now: dt.datetime) -> Online
     if len(line.errors) > errors_before:
         return None
     return OnlineEvent(
-        test=test,
+        test_id=test.pk,
         event_id=event_id,
         unit=unit,
         variant=variant,
