@@ -3,6 +3,7 @@ from django.urls import path
 from experiments.abtests import views
 
 urlpatterns = [
+    path("p/<str:key>/abtests/", views.project_abtests, name="project-abtests"),
     path("p/<str:key>/abtests/<int:abtest_id>/", views.abtest_detail, name="abtest-detail"),
     path("p/<str:key>/abtests/<int:abtest_id>/body/", views.abtest_body, name="abtest-body"),
     path("p/<str:key>/abtests/<int:abtest_id>/start/", views.abtest_start, name="abtest-start"),

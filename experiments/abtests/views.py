@@ -19,7 +19,7 @@ from experiments.abtests.charts import sequence_figure, sequence_points
 from experiments.abtests.models import AbTestState, Decision, OnlineTest
 from experiments.abtests.serializers import abtest_out
 from experiments.benchmarks.access import benchmark_for_user
-from tickets.access import ticket_for_user
+from tickets.access import project_for_user, ticket_for_user
 from tickets.models import Role
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -140,6 +140,20 @@ def benchmark_abtests(request: HttpRequest, key: str, benchmark_id: int) -> Http
         request,
         "abtests/partials/abtest_list.html",
         {"project": benchmark.project, "rows": [abtest_out(t) for t in tests], "testid": "benchmark-abtests"},
+    )
+
+
+@login_required
+@require_GET
+def project_abtests(request: HttpRequest, key: str) -> HttpResponse:
+    """A project's online tests, live ones first (a fragment the project dashboard loads)."""
+    project = project_for_user(request.user, key)
+    tests = selectors.abtests_of_project(project=project, states=None)
+    tests.sort(key=lambda t: t.state != AbTestState.RUNNING)
+    return render(
+        request,
+        "abtests/partials/abtest_list.html",
+        {"project": project, "rows": [abtest_out(t) for t in tests], "testid": "project-abtests"},
     )
 
 

@@ -94,3 +94,29 @@ def test_an_engineer_uploads_a_day_of_events_and_sees_a_bad_line_named(page, cas
     page.locator("[data-testid=upload-form] button[type=submit]").click()
     page.wait_for_url(f"**/p/AUTH/abtests/{test.pk}/")
     assert "20 new events stored" in page.content()
+
+
+def test_online_tests_are_listed_on_the_benchmark_ticket_and_dashboard_pages(page, cast):
+    from tests.experiments.benchmark_helpers import make_run
+    from tests.factories import TicketFactory
+
+    ticket = TicketFactory(project=cast.project, title="Ship the new model")
+    runs = [make_run(cast.project, cast.lead, "old"), make_run(cast.project, cast.lead, "new", ticket.key)]
+    test = make_test(cast.project, cast.lead, runs=runs, start=True, name=HOSTILE)
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.set_viewport_size({"width": 390, "height": 844})
+    login(page, "stakeholder")
+    for url, testid in (
+        (f"/p/AUTH/benchmarks/{test.benchmark.pk}/", "benchmark-abtests"),
+        (f"/t/{ticket.key}/", "ticket-abtests"),
+        ("/p/AUTH/dashboard/", "project-abtests"),
+    ):
+        page.goto(url)
+        link = page.locator(f"[data-testid={testid}] a", has_text=HOSTILE)
+        link.wait_for()
+        assert link.get_attribute("href") == f"/p/AUTH/abtests/{test.pk}/"
+    page.locator("[data-testid=project-abtests] a").first.click()
+    page.wait_for_url(f"**/p/AUTH/abtests/{test.pk}/")
+    assert page.locator("[data-testid=abtest-name]").inner_text() == HOSTILE
+    assert dialogs == []

@@ -147,3 +147,17 @@ def test_the_ticket_page_lists_the_online_tests_of_its_runs(web, cast):
     assert "New model live" in fragment
     other = TicketFactory(project=cast.project, title="Unrelated")
     assert "New model live" not in client.get(f"/t/{other.key}/abtests/").content.decode()
+
+
+def test_the_project_dashboard_loads_the_online_tests_live_ones_first(web, cast, django_assert_num_queries):
+    first = make_test(cast.project, cast.lead, name="Finished test", start=True)
+    web(cast.lead).post(_page(first, "stop/"), {"decision": "inconclusive"})
+    runs = [make_run(cast.project, cast.lead, "c"), make_run(cast.project, cast.lead, "d")]
+    make_test(cast.project, cast.lead, benchmark=first.benchmark, runs=runs, name="Live test", start=True)
+    client = web(cast.stakeholder)
+    assert "/p/AUTH/abtests/" in client.get("/p/AUTH/dashboard/").content.decode()
+    # session, user; membership; the tests with their benchmarks; run names
+    with django_assert_num_queries(5):
+        fragment = client.get("/p/AUTH/abtests/").content.decode()
+    assert fragment.index("Live test") < fragment.index("Finished test")
+    assert web(cast.outsider).get("/p/AUTH/abtests/").status_code == 404
