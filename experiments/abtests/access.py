@@ -42,7 +42,8 @@ def onlinetest_for_user(
 
 def assignment_design_for_user(user: AbstractBaseUser | AnonymousUser, test_id: int | str) -> dict:
     """What assignment needs (``project_id``, ``state``, ``salt``, ``arms``, ``decision_variant``), for a
-    member of the test's project: from the cache when it is there, so a call costs the membership query."""
+    member of the test's project. The design and the caller's membership are cached for a few seconds, so
+    a call usually costs only the token's query."""
     number = parse_id(test_id)
     if not user.is_authenticated:
         raise Http404(NOT_FOUND)
@@ -66,5 +67,10 @@ def assignment_design_for_user(user: AbstractBaseUser | AnonymousUser, test_id: 
             "decision_variant": row["decision_variant"],
         }
         cache.set(key, design, DESIGN_CACHE_SECONDS)
-    project_by_id_for_user(user, design["project_id"])
+    # Membership is checked once per caller and project per DESIGN_CACHE_SECONDS: an assignment reveals
+    # only a variant name, and production calls it at request rate.
+    member_key = f"abtests:member:{user.pk}:{design['project_id']}"
+    if not cache.get(member_key):
+        project_by_id_for_user(user, design["project_id"])
+        cache.set(member_key, True, DESIGN_CACHE_SECONDS)
     return design
