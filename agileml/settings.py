@@ -255,6 +255,15 @@ SPECTACULAR_SETTINGS = {
         # Two "state" fields: sprints and share links.
         "SprintStateEnum": "tickets.models.SprintState",
         "ShareLinkStateEnum": "experiments.models.ShareLinkState",
+        # Online tests: their unit of randomisation, state, decision and outcome kinds; and the names
+        # the fields they share keep elsewhere.
+        "UnitEnum": "experiments.models.BenchmarkUnit",
+        "DecisionEnum": "tickets.models.Decision",
+        "KindEnum": "tickets.models.TicketKind",
+        "AbTestUnitEnum": "experiments.models.AbTestUnit",
+        "AbTestStateEnum": "experiments.models.AbTestState",
+        "AbTestDecisionEnum": "experiments.models.AbTestDecision",
+        "AbTestOutcomeKindEnum": "experiments.evaluation.online.KINDS",
     },
 }
 

@@ -6,7 +6,7 @@ migrations and the admin are unchanged. Code inside a capability imports its own
 ``models`` module instead, so the layering contract can see what it reads.
 """
 
-from experiments.abtests.models import AbTestState, AbTestUnit, Decision, OnlineEvent, OnlineSnapshot, OnlineTest
+from experiments.abtests.models import AbTestDecision, AbTestState, AbTestUnit, OnlineEvent, OnlineSnapshot, OnlineTest
 from experiments.benchmarks.models import (
     Benchmark,
     BenchmarkTask,
@@ -49,6 +49,7 @@ __all__ = [
     "MAX_PARAM_VALUE_LENGTH",
     "MAX_RUN_NAME_LENGTH",
     "MAX_TAG_VALUE_LENGTH",
+    "AbTestDecision",
     "AbTestState",
     "AbTestUnit",
     "Artifact",
@@ -56,7 +57,6 @@ __all__ = [
     "BenchmarkTask",
     "BenchmarkUnit",
     "ChampionChange",
-    "Decision",
     "DemoMaterial",
     "Evaluation",
     "EvaluationDataset",

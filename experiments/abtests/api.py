@@ -18,13 +18,13 @@ from experiments.abtests import selectors, services
 from experiments.abtests.access import assignment_design_for_user, onlinetest_for_user
 from experiments.abtests.models import AbTestState
 from experiments.abtests.serializers import (
+    AbTestAssignmentOutput,
+    AbTestBatchErrorOutput,
     AbTestCreateInput,
     AbTestDetailOutput,
+    AbTestIngestOutput,
     AbTestOutput,
-    AssignmentOutput,
-    BatchErrorOutput,
-    IngestOutput,
-    StopInput,
+    AbTestStopInput,
     abtest_out,
 )
 from experiments.benchmarks.access import benchmark_for_user
@@ -32,9 +32,13 @@ from experiments.evaluation.online import Assigner
 from tickets.api import E400, E401, E403, E404
 from tickets.models import Role
 
-E409 = OpenApiResponse(BatchErrorOutput, description="The test is not running (a draft or stopped): nothing stored.")
-E413 = OpenApiResponse(BatchErrorOutput, description="More than 10,000 events in one batch: nothing stored.")
-EBATCH = OpenApiResponse(BatchErrorOutput, description="A bad line: every problem by line and column; nothing stored.")
+E409 = OpenApiResponse(
+    AbTestBatchErrorOutput, description="The test is not running (a draft or stopped): nothing stored."
+)
+E413 = OpenApiResponse(AbTestBatchErrorOutput, description="More than 10,000 events in one batch: nothing stored.")
+EBATCH = OpenApiResponse(
+    AbTestBatchErrorOutput, description="A bad line: every problem by line and column; nothing stored."
+)
 
 
 class RawBatchParser(BaseParser):
@@ -98,7 +102,7 @@ class TestStartApi(APIView):
 
 class TestStopApi(APIView):
     @extend_schema(
-        request=StopInput,
+        request=AbTestStopInput,
         responses={200: AbTestDetailOutput, 400: E400, 401: E401, 403: E403, 404: E404},
         summary="Stop a running test with a decision (leads); ship goes through the promotion gate",
         description="ship needs the online statistics to support the challenger (no sample-ratio mismatch, better on "
@@ -108,7 +112,7 @@ class TestStopApi(APIView):
     )
     def post(self, request: Request, abtest_id: str) -> Response:
         test = onlinetest_for_user(request.user, abtest_id, need=Role.LEAD)
-        data = StopInput(data=request.data)
+        data = AbTestStopInput(data=request.data)
         data.is_valid(raise_exception=True)
         services.onlinetest_stop(test=test, user=request.user, **data.validated_data)
         return Response(_detail(test))
@@ -117,7 +121,7 @@ class TestStopApi(APIView):
 class AssignApi(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("unit", str, required=True, description="The user, session or device id.")],
-        responses={200: AssignmentOutput, 400: E400, 401: E401, 404: E404, 409: E409},
+        responses={200: AbTestAssignmentOutput, 400: E400, 401: E401, 404: E404, 409: E409},
         summary="The variant a unit sees: hash-based, sticky, no database write (any member)",
         description="While the test runs: the hash of the README. Once stopped: the shipped challenger for a ship, "
         "else the champion, for every unit. A draft answers 409.",
@@ -144,7 +148,7 @@ class EventsApi(APIView):
 
     @extend_schema(
         request={"text/csv": str, "application/x-ndjson": str},
-        responses={200: IngestOutput, 400: EBATCH, 401: E401, 403: E403, 404: E404, 409: E409, 413: E413},
+        responses={200: AbTestIngestOutput, 400: EBATCH, 401: E401, 403: E403, 404: E404, 409: E409, 413: E413},
         summary="Send a batch of outcome events (engineers and leads; up to 10,000 per request)",
         description="CSV with a header, or JSON lines, with event_id, unit, variant, outcome, timestamp, optional "
         "covariate and one column per guardrail. Idempotent by event_id: sending a batch twice stores nothing "
@@ -156,4 +160,4 @@ class EventsApi(APIView):
             result = services.events_ingest(test=test, body=request.data, content_type=request.content_type)
         except services.EventBatchError as error:
             return Response({"message": str(error), "lines": error.errors}, status=error.status)
-        return Response(IngestOutput(result.__dict__).data)
+        return Response(AbTestIngestOutput(result.__dict__).data)

@@ -30,7 +30,7 @@ class AbTestUnit(models.TextChoices):
     DEVICE = "device", "Device"
 
 
-class Decision(models.TextChoices):
+class AbTestDecision(models.TextChoices):
     SHIP = "ship", "Ship the challenger"
     KEEP_CHAMPION = "keep_champion", "Keep the champion"
     INCONCLUSIVE = "inconclusive", "Inconclusive"
@@ -61,7 +61,7 @@ class OnlineTest(models.Model):
     guardrails = models.JSONField(default=list, blank=True)
     alpha = models.FloatField(default=0.05)
     state = models.CharField(max_length=16, choices=AbTestState.choices, default=AbTestState.DRAFT)
-    decision = models.CharField(max_length=16, choices=Decision.choices, blank=True)
+    decision = models.CharField(max_length=16, choices=AbTestDecision.choices, blank=True)
     decision_variant = models.CharField(max_length=64, blank=True)
     decision_note = models.TextField(blank=True)
     champion_change = models.ForeignKey(

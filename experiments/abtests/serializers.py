@@ -5,18 +5,18 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
-from experiments.abtests.models import AbTestState, AbTestUnit, Decision, OnlineTest
+from experiments.abtests.models import AbTestDecision, AbTestState, AbTestUnit, OnlineTest
 from experiments.evaluation.online import KINDS
 
 
 # --- input ---------------------------------------------------------------------------------------
-class ArmInput(serializers.Serializer):
+class AbTestArmInput(serializers.Serializer):
     variant = serializers.CharField(max_length=64, help_text="The name production and events use for this arm.")
     run = serializers.IntegerField(min_value=1, help_text="The run this arm serves (the first arm: the champion).")
     weight = serializers.FloatField(default=1.0, min_value=0, help_text="Relative share of traffic (1:1 is 50/50).")
 
 
-class PrimaryInput(serializers.Serializer):
+class AbTestPrimaryInput(serializers.Serializer):
     name = serializers.CharField(max_length=64, help_text='The outcome, e.g. "authenticated_without_lockout".')
     kind = serializers.ChoiceField(choices=KINDS, default="binary", help_text="binary (0/1 per event) or continuous.")
     higher_is_better = serializers.BooleanField(default=True)
@@ -26,7 +26,7 @@ class PrimaryInput(serializers.Serializer):
     )
 
 
-class GuardrailInput(serializers.Serializer):
+class AbTestGuardrailInput(serializers.Serializer):
     name = serializers.CharField(max_length=64, help_text="The outcome; events carry it in a column of this name.")
     kind = serializers.ChoiceField(choices=KINDS, default="binary")
     higher_is_better = serializers.BooleanField(default=True)
@@ -39,15 +39,17 @@ class AbTestCreateInput(serializers.Serializer):
     unit = serializers.ChoiceField(
         choices=AbTestUnit.choices, default=AbTestUnit.USER, help_text="Unit of randomisation."
     )
-    arms = ArmInput(many=True, help_text="The champion first, then one or more challengers; weights set the split.")
-    primary = PrimaryInput()
-    guardrails = GuardrailInput(many=True, required=False, default=list)
+    arms = AbTestArmInput(
+        many=True, help_text="The champion first, then one or more challengers; weights set the split."
+    )
+    primary = AbTestPrimaryInput()
+    guardrails = AbTestGuardrailInput(many=True, required=False, default=list)
     alpha = serializers.FloatField(default=0.05, help_text="Error level over all looks and challengers (0 < α < 0.5).")
 
 
-class StopInput(serializers.Serializer):
+class AbTestStopInput(serializers.Serializer):
     decision = serializers.ChoiceField(
-        choices=Decision.choices,
+        choices=AbTestDecision.choices,
         help_text="ship (the challenger becomes the champion through the promotion gate), keep_champion, inconclusive.",
     )
     variant = serializers.CharField(
@@ -66,7 +68,7 @@ class StopInput(serializers.Serializer):
 
 
 # --- output --------------------------------------------------------------------------------------
-class ArmOutput(serializers.Serializer):
+class AbTestArmOutput(serializers.Serializer):
     variant = serializers.CharField()
     run = serializers.IntegerField()
     run_name = serializers.CharField()
@@ -78,7 +80,7 @@ class ArmOutput(serializers.Serializer):
     )
 
 
-class DifferenceOutput(serializers.Serializer):
+class AbTestDifferenceOutput(serializers.Serializer):
     variant = serializers.CharField(help_text="The challenger compared with the champion.")
     metric = serializers.CharField()
     verdict = serializers.CharField(help_text="better, worse, no_meaningful_lift, keep_running or insufficient_data.")
@@ -89,21 +91,21 @@ class DifferenceOutput(serializers.Serializer):
     reason = serializers.CharField(allow_null=True)
 
 
-class ComparisonOutput(DifferenceOutput):
+class AbTestComparisonOutput(AbTestDifferenceOutput):
     role = serializers.CharField()
     margin = serializers.FloatField(allow_null=True)
     cuped = serializers.BooleanField()
 
 
-class ChallengerOutput(serializers.Serializer):
+class AbTestChallengerOutput(serializers.Serializer):
     variant = serializers.CharField()
-    primary = ComparisonOutput()
-    guardrails = ComparisonOutput(many=True)
+    primary = AbTestComparisonOutput()
+    guardrails = AbTestComparisonOutput(many=True)
     decision = serializers.CharField(help_text="ship, keep_champion, keep_running or insufficient_data.")
     reasons = serializers.ListField(child=serializers.CharField())
 
 
-class SrmOutput(serializers.Serializer):
+class AbTestSrmOutput(serializers.Serializer):
     p_value = serializers.FloatField(allow_null=True)
     flagged = serializers.BooleanField(help_text="True: the split is not the planned one; do not trust the results.")
     reason = serializers.CharField(allow_null=True)
@@ -118,12 +120,12 @@ class AbTestOutput(serializers.Serializer):
     unit = serializers.ChoiceField(choices=AbTestUnit.choices)
     state = serializers.ChoiceField(choices=AbTestState.choices)
     salt = serializers.CharField(help_text="The assignment key (see the README for the hash).")
-    arms = ArmOutput(many=True)
+    arms = AbTestArmOutput(many=True)
     primary = serializers.DictField()
     guardrails = serializers.ListField(child=serializers.DictField())
     alpha = serializers.FloatField()
-    difference = DifferenceOutput(allow_null=True, help_text="The primary comparison of the leading challenger.")
-    srm = SrmOutput()
+    difference = AbTestDifferenceOutput(allow_null=True, help_text="The primary comparison of the leading challenger.")
+    srm = AbTestSrmOutput()
     recommendation = serializers.CharField(
         allow_null=True,
         help_text="What the statistics support now: ship_challenger, keep_champion, keep_running, "
@@ -131,7 +133,7 @@ class AbTestOutput(serializers.Serializer):
     )
     recommended_variant = serializers.CharField(allow_null=True)
     reasons = serializers.ListField(child=serializers.CharField())
-    decision = serializers.ChoiceField(choices=Decision.choices, allow_null=True, help_text="Set when stopped.")
+    decision = serializers.ChoiceField(choices=AbTestDecision.choices, allow_null=True, help_text="Set when stopped.")
     decision_variant = serializers.CharField(allow_blank=True)
     decision_note = serializers.CharField(allow_blank=True)
     champion_change = serializers.IntegerField(allow_null=True, help_text="The champion history row of a ship.")
@@ -144,31 +146,31 @@ class AbTestOutput(serializers.Serializer):
 
 
 class AbTestDetailOutput(AbTestOutput):
-    challengers = ChallengerOutput(many=True)
+    challengers = AbTestChallengerOutput(many=True)
 
 
-class AssignmentOutput(serializers.Serializer):
+class AbTestAssignmentOutput(serializers.Serializer):
     test = serializers.IntegerField()
     unit = serializers.CharField()
     variant = serializers.CharField()
     state = serializers.ChoiceField(choices=AbTestState.choices)
 
 
-class IngestOutput(serializers.Serializer):
+class AbTestIngestOutput(serializers.Serializer):
     received = serializers.IntegerField(help_text="Events in the batch.")
     stored = serializers.IntegerField(help_text="New events stored.")
     duplicates = serializers.IntegerField(help_text="Events already stored (same event_id), skipped.")
 
 
-class LineErrorOutput(serializers.Serializer):
+class AbTestLineErrorOutput(serializers.Serializer):
     line = serializers.IntegerField(allow_null=True, help_text="Line of the batch (a CSV header is line 1).")
     column = serializers.CharField(allow_null=True)
     message = serializers.CharField()
 
 
-class BatchErrorOutput(serializers.Serializer):
+class AbTestBatchErrorOutput(serializers.Serializer):
     message = serializers.CharField(help_text="The first problem, naming line and column.")
-    lines = LineErrorOutput(many=True, help_text="Every problem found (up to 20); nothing was stored.")
+    lines = AbTestLineErrorOutput(many=True, help_text="Every problem found (up to 20); nothing was stored.")
 
 
 # --- building the output -------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from experiments.abtests import selectors, services
 from experiments.abtests.access import onlinetest_for_user
 from experiments.abtests.charts import sequence_figure, sequence_points
-from experiments.abtests.models import AbTestState, Decision, OnlineTest
+from experiments.abtests.models import AbTestDecision, AbTestState, OnlineTest
 from experiments.abtests.serializers import abtest_out
 from experiments.benchmarks.access import benchmark_for_user
 from tickets.access import project_for_user, ticket_for_user
@@ -48,7 +48,7 @@ def _context(test: OnlineTest, **extra) -> dict:
         "running": test.state == AbTestState.RUNNING,
         "can_decide": project.role.allows(Role.LEAD),
         "can_send": project.role.allows(Role.ENGINEER),
-        "decisions": Decision.choices,
+        "decisions": AbTestDecision.choices,
     }
     context.update(extra)
     return context

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from experiments.abtests.design import engine_design
-from experiments.abtests.models import AbTestState, Decision, OnlineTest
+from experiments.abtests.models import AbTestDecision, AbTestState, OnlineTest
 from experiments.benchmarks import services as benchmark_services
 from experiments.benchmarks.models import Benchmark, Evaluation, EvaluationStatus
 from experiments.benchmarks.selectors import latest_dataset
@@ -210,15 +210,15 @@ def onlinetest_stop(
     otherwise a ValidationError on ``decision`` gives the reasons and nothing changes."""
     from experiments.abtests.services.aggregation import onlinetest_aggregate
 
-    if decision not in Decision.values:
-        raise ValidationError({"decision": f"Use one of {', '.join(Decision.values)}."})
+    if decision not in AbTestDecision.values:
+        raise ValidationError({"decision": f"Use one of {', '.join(AbTestDecision.values)}."})
     if test.state != AbTestState.RUNNING:
         raise ValidationError({"state": f"Only a running test can be stopped; this test is {test.state}."})
     # Decide on every event received so far, not on the last worker's look.
     onlinetest_aggregate(test_id=test.pk)
     # Only the statistics and state: the joined benchmark (with the caller's role) stays.
     test.refresh_from_db(fields=["state", "analysis", "aggregated_version", "aggregated_at", "n_events"])
-    if decision == Decision.SHIP:
+    if decision == AbTestDecision.SHIP:
         variant = variant or (test.analysis or {}).get("variant") or ""
         if not variant and len(test.variants) == 2:
             variant = test.variants[1]
@@ -229,7 +229,7 @@ def onlinetest_stop(
     with transaction.atomic():
         if OnlineTest.objects.select_for_update().filter(pk=test.pk, state=AbTestState.RUNNING).count() != 1:
             raise ValidationError({"state": "This test was stopped meanwhile."})
-        if decision == Decision.SHIP:
+        if decision == AbTestDecision.SHIP:
             _ship(test, variant, user, note, override_reason)
         test.state, test.decision, test.decision_variant = AbTestState.STOPPED, decision, variant
         test.decision_note, test.stopped_at, test.stopped_by = note.strip(), timezone.now(), user
