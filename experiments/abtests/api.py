@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import APIException
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -32,6 +33,8 @@ from experiments.evaluation.online import Assigner
 from tickets.api import E400, E401, E403, E404
 from tickets.models import Role
 
+# 10,000 events of a few hundred bytes each, with room to spare.
+MAX_BATCH_BYTES = 16 * 1024 * 1024
 E409 = OpenApiResponse(
     AbTestBatchErrorOutput, description="The test is not running (a draft or stopped): nothing stored."
 )
@@ -47,7 +50,17 @@ class RawBatchParser(BaseParser):
     media_type = "*/*"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        return stream.read() if stream is not None else b""
+        if stream is None:
+            return b""
+        body = stream.read(MAX_BATCH_BYTES + 1)
+        if len(body) > MAX_BATCH_BYTES:
+            raise TooLarge(f"A batch may hold at most {MAX_BATCH_BYTES // (1024 * 1024)} MB; split it.")
+        return body
+
+
+class TooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
 
 
 def _detail(test) -> dict:

@@ -124,7 +124,9 @@ class AbTestOutput(serializers.Serializer):
     primary = serializers.DictField()
     guardrails = serializers.ListField(child=serializers.DictField())
     alpha = serializers.FloatField()
-    difference = AbTestDifferenceOutput(allow_null=True, help_text="The primary comparison of the leading challenger.")
+    difference = AbTestDifferenceOutput(
+        help_text="The primary comparison of the leading challenger (estimates None until enough events)."
+    )
     srm = AbTestSrmOutput()
     recommendation = serializers.CharField(
         allow_null=True,
@@ -199,6 +201,23 @@ def leading(analysis: dict) -> dict | None:
     return challengers[0] if challengers else None
 
 
+def _no_difference(test: OnlineTest) -> dict:
+    """The difference before any look: the same shape, with nothing estimated yet."""
+    return {
+        "variant": test.variants[1],
+        "metric": test.primary["name"],
+        "verdict": "insufficient_data",
+        "estimate": None,
+        "cs_low": None,
+        "cs_high": None,
+        "p_value": None,
+        "reason": "no events analysed yet",
+        "role": "primary",
+        "margin": None,
+        "cuped": bool(test.primary.get("cuped")),
+    }
+
+
 def abtest_out(test: OnlineTest, *, detail: bool = False) -> dict:
     analysis = test.analysis or {}
     arms_seen = {arm["variant"]: arm for arm in analysis.get("arms", [])}
@@ -229,7 +248,7 @@ def abtest_out(test: OnlineTest, *, detail: bool = False) -> dict:
         "primary": test.primary,
         "guardrails": test.guardrails,
         "alpha": test.alpha,
-        "difference": _comparison(lead["primary"]) if lead else None,
+        "difference": _comparison(lead["primary"]) if lead else _no_difference(test),
         "srm": {"p_value": srm.get("p_value"), "flagged": bool(srm.get("flagged")), "reason": srm.get("reason")},
         "recommendation": analysis.get("decision"),
         "recommended_variant": analysis.get("variant"),

@@ -370,3 +370,21 @@ def test_a_member_removed_from_the_project_loses_assignment_once_the_cache_expir
     Membership.objects.filter(user=cast.engineer).delete()
     cache.clear()  # what DESIGN_CACHE_SECONDS later brings
     assert client.get(f"/api/v1/abtests/{test.pk}/assign/", {"unit": "u"}).status_code == 404
+
+
+def test_a_draft_reads_with_the_same_shape_and_nothing_estimated(api, cast):
+    test = make_test(cast.project, cast.lead)
+    body = api(cast.stakeholder).get(f"/api/v1/abtests/{test.pk}/").json()
+    assert body["difference"]["estimate"] is None and body["difference"]["verdict"] == "insufficient_data"
+    assert body["srm"] == {"p_value": None, "flagged": False, "reason": "no events yet"}
+    assert [arm["units"] for arm in body["arms"]] == [0, 0]
+
+
+def test_a_body_over_the_size_limit_is_refused(api, cast, monkeypatch):
+    from experiments.abtests import api as abtests_api
+
+    monkeypatch.setattr(abtests_api, "MAX_BATCH_BYTES", 1000)
+    test = make_test(cast.project, cast.lead, start=True)
+    response = _send(api(cast.engineer), test, jsonl(events(test, 50)))
+    assert response.status_code == 413 and "split it" in response.json()["message"]
+    assert OnlineEvent.objects.count() == 0
