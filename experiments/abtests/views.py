@@ -30,15 +30,11 @@ def _context(test: OnlineTest, **extra) -> dict:
     row = abtest_out(test, detail=True)
     project = test.benchmark.project
     lead = row["difference"]
+    snapshots = [(s.at.isoformat(), s.analysis) for s in selectors.snapshots_of(test=test)]
+    points = [p for p in sequence_points(snapshots, lead["variant"]) if p["estimate"] is not None]
     figure = None
-    if lead is not None:
-        snapshots = [(s.at.isoformat(), s.analysis) for s in selectors.snapshots_of(test=test)]
-        figure = sequence_figure(
-            sequence_points(snapshots, lead["variant"]),
-            metric=lead["metric"],
-            variant=lead["variant"],
-            champion=test.champion_variant,
-        )
+    if points:
+        figure = sequence_figure(points, metric=lead["metric"], variant=lead["variant"], champion=test.champion_variant)
     context = {
         "project": project,
         "benchmark": test.benchmark,
