@@ -2,7 +2,7 @@
 
     python -m bench abtests_ingest
 
-1. Starts AgileML under threaded gunicorn (2 workers x 8 threads) and one Celery worker, on
+1. Starts AgileML under threaded gunicorn (2 workers x 4 threads) and one Celery worker, on
    BENCH_DATABASE_URL (default SQLite under var/bench-abtests/) and the configured broker.
 2. Sends BENCH_ABTESTS_EVENTS events (default 1,000,000) in batches of 10,000 (CSV) from
    BENCH_ABTESTS_SENDERS (4) concurrent clients to POST /api/v1/abtests/{id}/events/; prints events/s
@@ -252,7 +252,7 @@ def main() -> None:
     bodies = _bodies(info["salt"])
     port = _free_port()
     gunicorn = [str(Path(PYTHON).parent / "gunicorn"), "agileml.wsgi", "--bind", f"127.0.0.1:{port}"]
-    gunicorn += ["--workers", "2", "--threads", "8", "--timeout", "300", "--keep-alive", "30"]
+    gunicorn += ["--workers", "2", "--threads", "4", "--timeout", "300", "--keep-alive", "30"]
     worker = [PYTHON, "-m", "celery", "-A", "agileml", "worker", "--pool=solo", "--loglevel=WARNING"]
     processes = []
     try:
