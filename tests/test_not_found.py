@@ -126,7 +126,8 @@ def world(cast, settings, tmp_path):
     )  # fmt: skip
     material = DemoMaterial.objects.create(ticket=ticket, kind="note", note="n", created_at=now)
     abtest = OnlineTest.objects.create(
-        benchmark=benchmark, name="live", arms=[{"variant": "a", "run": run.pk, "weight": 1}],
+        benchmark=benchmark, name="live",
+        arms=[{"variant": "a", "run": run.pk, "weight": 1}, {"variant": "b", "run": run.pk, "weight": 1}],
         primary={"name": "ok", "kind": "binary", "min_effect": 0.02}, state="running",
     )  # fmt: skip
     real = {

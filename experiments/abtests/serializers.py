@@ -12,7 +12,9 @@ from experiments.evaluation.online import KINDS
 # --- input ---------------------------------------------------------------------------------------
 class AbTestArmInput(serializers.Serializer):
     variant = serializers.CharField(max_length=64, help_text="The name production and events use for this arm.")
-    run = serializers.IntegerField(min_value=1, help_text="The run this arm serves (the first arm: the champion).")
+    run = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, help_text="The run this arm serves (the first arm: the champion)."
+    )
     weight = serializers.FloatField(default=1.0, min_value=0, help_text="Relative share of traffic (1:1 is 50/50).")
 
 
@@ -172,7 +174,9 @@ class AbTestLineErrorOutput(serializers.Serializer):
 
 class AbTestBatchErrorOutput(serializers.Serializer):
     message = serializers.CharField(help_text="The first problem, naming line and column.")
-    lines = AbTestLineErrorOutput(many=True, help_text="Every problem found (up to 20); nothing was stored.")
+    lines = AbTestLineErrorOutput(
+        many=True, required=False, help_text="Every problem found (up to 20); nothing was stored."
+    )
 
 
 # --- building the output -------------------------------------------------------------------------
@@ -204,7 +208,7 @@ def leading(analysis: dict) -> dict | None:
 def _no_difference(test: OnlineTest) -> dict:
     """The difference before any look: the same shape, with nothing estimated yet."""
     return {
-        "variant": test.variants[1],
+        "variant": test.variants[1] if len(test.variants) > 1 else "",
         "metric": test.primary["name"],
         "verdict": "insufficient_data",
         "estimate": None,

@@ -25,6 +25,8 @@ from experiments.abtests.models import AbTestState, OnlineEvent, OnlineTest
 MAX_EVENTS = 10_000
 MAX_ERRORS = 20
 MAX_TEXT = 128
+# Sums of squares of a million such values stay far inside a double (and the database's float).
+MAX_MAGNITUDE = 1e12
 TIME_FORMATS = "use ISO 8601 (2026-01-31T12:00:00Z) or seconds since the epoch"
 REQUIRED = ("event_id", "unit", "variant", "outcome", "timestamp")
 
@@ -64,6 +66,9 @@ class _Line:
         if not text:
             self.fail(column, "is empty")
             return None
+        if "\x00" in text:
+            self.fail(column, "contains a NUL character")
+            return None
         if len(text) > MAX_TEXT:
             self.fail(column, f"is longer than {MAX_TEXT} characters")
             return None
@@ -84,6 +89,9 @@ class _Line:
         if not math.isfinite(number):
             self.fail(column, f"{value!r} is not a finite number")
             return None
+        if abs(number) > MAX_MAGNITUDE:
+            self.fail(column, f"{value!r} is beyond ±{MAX_MAGNITUDE:.0e}; send the outcome in a smaller unit")
+            return None
         if binary and number not in (0.0, 1.0):
             self.fail(column, f"{value!r} must be 0 or 1 (a binary outcome)")
             return None
@@ -101,7 +109,8 @@ class _Line:
                 return dt.datetime.fromtimestamp(float(text), tz=dt.UTC)
             except ValueError:
                 moment = dt.datetime.fromisoformat(text)
-            return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+            return moment.astimezone(dt.UTC)
         except (ValueError, OverflowError, OSError):
             self.fail(
                 column, f"{value!r} is not a time; use ISO 8601 (2026-01-31T12:00:00Z) or seconds since the epoch"

@@ -388,3 +388,21 @@ def test_a_body_over_the_size_limit_is_refused(api, cast, monkeypatch):
     response = _send(api(cast.engineer), test, jsonl(events(test, 50)))
     assert response.status_code == 413 and "split it" in response.json()["message"]
     assert OnlineEvent.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("event_id", "a\u0000b", "event_id: contains a NUL character"),
+        ("latency_ms", 1e300, "latency_ms: 1e+300 is beyond"),
+        ("timestamp", "9999-12-31T23:59:59-01:00", "timestamp: '9999-12-31T23:59:59-01:00' is not a time"),
+    ],
+)
+def test_values_the_database_cannot_hold_are_named(api, cast, field, value, expected):
+    test = make_test(cast.project, cast.lead, start=True)
+    rows = events(test, 2)
+    rows[1][field] = value
+    response = _send(api(cast.engineer), test, jsonl(rows))
+    assert response.status_code == 400
+    assert response.json()["message"].startswith(f"line 2, {expected}")
+    assert OnlineEvent.objects.count() == 0
