@@ -169,8 +169,10 @@ class EventsApi(APIView):
     )
     def post(self, request: Request, abtest_id: str) -> Response:
         test = onlinetest_for_user(request.user, abtest_id, need=Role.ENGINEER)
+        # An empty request has no stream to parse, and DRF then gives an empty dict.
+        body = request.data if isinstance(request.data, bytes | str) else b""
         try:
-            result = services.events_ingest(test=test, body=request.data, content_type=request.content_type)
+            result = services.events_ingest(test=test, body=body, content_type=request.content_type)
         except services.EventBatchError as error:
             return Response({"message": str(error), "lines": error.errors}, status=error.status)
         return Response(AbTestIngestOutput(result.__dict__).data)

@@ -406,3 +406,9 @@ def test_values_the_database_cannot_hold_are_named(api, cast, field, value, expe
     assert response.status_code == 400
     assert response.json()["message"].startswith(f"line 2, {expected}")
     assert OnlineEvent.objects.count() == 0
+
+
+def test_an_empty_batch_is_refused(api, cast):
+    test = make_test(cast.project, cast.lead, start=True)
+    response = api(cast.engineer).post(f"/api/v1/abtests/{test.pk}/events/")
+    assert response.status_code == 400 and response.json()["message"] == "the batch holds no events"
