@@ -89,7 +89,7 @@ TEMPLATES = [
             BASE_DIR / "templates",
             *(
                 BASE_DIR / "experiments" / part / "templates"
-                for part in ("tracking", "benchmarks", "dashboards", "registry")
+                for part in ("tracking", "benchmarks", "registry", "abtests", "dashboards")
             ),
         ],
         "APP_DIRS": True,
@@ -288,6 +288,14 @@ SPECTACULAR_SETTINGS = {
         "EventTypeEnum": "agileml.events.TYPES",
         "WebhookKindEnum": "integrations.webhooks.models.WebhookKind",
         "KindEnum": "tickets.models.TicketKind",
+        # Online tests: their unit of randomisation, state, decision and outcome kinds; and the names
+        # the fields they share keep elsewhere.
+        "UnitEnum": "experiments.models.BenchmarkUnit",
+        "DecisionEnum": "tickets.models.Decision",
+        "AbTestUnitEnum": "experiments.models.AbTestUnit",
+        "AbTestStateEnum": "experiments.models.AbTestState",
+        "AbTestDecisionEnum": "experiments.models.AbTestDecision",
+        "AbTestOutcomeKindEnum": "experiments.evaluation.online.KINDS",
     },
 }
 
@@ -360,6 +368,11 @@ WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 5, minimum=1)
 HEALTHZ_WORKER_STALE_SECONDS = 3 * WORKER_HEARTBEAT_SECONDS
 # The scheduler beats at start and after every sweep; three missed sweeps (plus slack for a sweep
 # waiting behind busy workers) mean it is down.
+# Online tests whose aggregation message was lost are aggregated by this sweep.
+CELERY_BEAT_SCHEDULE["abtest-sweep"] = {
+    "task": "experiments.tasks.abtest_sweep",
+    "schedule": float(env_int("ABTEST_SWEEP_SECONDS", 30, minimum=1)),
+}
 HEALTHZ_SCHEDULER_STALE_SECONDS = 3 * CELERY_BEAT_SCHEDULE["evaluation-sweep"]["schedule"] + 30
 
 # --- Integrations: outgoing webhooks and Git links ------------------------------------------

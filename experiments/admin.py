@@ -3,6 +3,7 @@ keep derived state (latest metrics, champion history, stored files) consistent."
 
 from django.contrib import admin
 
+from experiments.abtests.models import OnlineEvent, OnlineSnapshot, OnlineTest
 from experiments.benchmarks.models import Benchmark, ChampionChange, Evaluation, EvaluationDataset, PredictionSet
 from experiments.dashboards.models import DemoMaterial, ShareLink, ShareLinkUse, SprintReview
 from experiments.tracking.models import Artifact, LatestMetric, Metric, Param, Run, Tag
@@ -101,3 +102,23 @@ class DemoMaterialAdmin(ReadOnlyAdmin):
 class SprintReviewAdmin(ReadOnlyAdmin):
     list_display = ["sprint", "goal_verdict", "updated_by", "updated_at"]
     list_select_related = ["sprint", "updated_by"]
+
+
+@admin.register(OnlineTest)
+class OnlineTestAdmin(ReadOnlyAdmin):
+    list_display = ["name", "benchmark", "state", "decision", "n_events", "created_at"]
+    list_filter = ["state"]
+    list_select_related = ["benchmark"]
+
+
+@admin.register(OnlineEvent)
+class OnlineEventAdmin(ReadOnlyAdmin):
+    list_display = ["event_id", "test", "unit", "variant", "outcome", "timestamp"]
+    list_select_related = ["test"]
+    show_full_result_count = False
+
+
+@admin.register(OnlineSnapshot)
+class OnlineSnapshotAdmin(ReadOnlyAdmin):
+    list_display = ["test", "version", "n_events", "at"]
+    list_select_related = ["test"]

@@ -6,6 +6,7 @@ migrations and the admin are unchanged. Code inside a capability imports its own
 ``models`` module instead, so the layering contract can see what it reads.
 """
 
+from experiments.abtests.models import AbTestDecision, AbTestState, AbTestUnit, OnlineEvent, OnlineSnapshot, OnlineTest
 from experiments.benchmarks.models import (
     Benchmark,
     BenchmarkTask,
@@ -55,6 +56,9 @@ __all__ = [
     "MAX_PARAM_VALUE_LENGTH",
     "MAX_RUN_NAME_LENGTH",
     "MAX_TAG_VALUE_LENGTH",
+    "AbTestDecision",
+    "AbTestState",
+    "AbTestUnit",
     "Artifact",
     "Benchmark",
     "BenchmarkTask",
@@ -71,6 +75,9 @@ __all__ = [
     "ModelAlias",
     "ModelVersion",
     "ModelVersionTag",
+    "OnlineEvent",
+    "OnlineSnapshot",
+    "OnlineTest",
     "Param",
     "PredictionSet",
     "PredictionSource",

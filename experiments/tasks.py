@@ -4,6 +4,7 @@ Their registered names (``experiments.tasks.evaluation_run``, ``experiments.task
 are fixed in the decorators, since queued messages and the beat schedule use them.
 """
 
+from experiments.abtests.tasks import abtest_aggregate, abtest_sweep
 from experiments.benchmarks.tasks import evaluation_run, evaluation_sweep
 
-__all__ = ["evaluation_run", "evaluation_sweep"]
+__all__ = ["abtest_aggregate", "abtest_sweep", "evaluation_run", "evaluation_sweep"]

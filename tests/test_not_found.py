@@ -23,6 +23,7 @@ from experiments.models import (
     EvaluationDataset,
     LatestMetric,
     ModelVersion,
+    OnlineTest,
     PredictionSet,
     RegisteredModel,
     Run,
@@ -42,6 +43,7 @@ OBJECT_PARAMS = {
     "experiment_id",
     "benchmark_id",
     "evaluation_id",
+    "abtest_id",
     "version",
     "sprint_id",
     "epic_id",
@@ -96,6 +98,9 @@ def test_the_object_routes_are_found():
     assert {"api-benchmark-detail", "evaluation-detail", "ticket-detail", "mlflow-run", "share-link-detail"} <= set(
         OBJECT_ROUTES
     )
+    assert {"api-abtest-detail", "api-abtest-assign", "api-abtest-events", "abtest-detail", "abtest-upload"} <= set(
+        OBJECT_ROUTES
+    )
     assert len(OBJECT_ROUTES) > 80
 
 
@@ -135,6 +140,11 @@ def world(cast, settings, tmp_path):
         project=project, url="https://example.com/h", events=["ticket.created"], secret="s" * 20
     )
     delivery = Delivery.objects.create(webhook=webhook, event_type="ticket.created", event_id="e", body="{}")
+    abtest = OnlineTest.objects.create(
+        benchmark=benchmark, name="live",
+        arms=[{"variant": "a", "run": run.pk, "weight": 1}, {"variant": "b", "run": run.pk, "weight": 1}],
+        primary={"name": "ok", "kind": "binary", "min_effect": 0.02}, state="running",
+    )  # fmt: skip
     real = {
         "key": project.key,
         "ticket_key": ticket.key,
@@ -143,6 +153,7 @@ def world(cast, settings, tmp_path):
         "experiment_id": project.pk,
         "benchmark_id": benchmark.pk,
         "evaluation_id": evaluation.pk,
+        "abtest_id": abtest.pk,
         "version": 1,
         "sprint_id": sprint.pk,
         "epic_id": epic.pk,
@@ -164,6 +175,7 @@ def world(cast, settings, tmp_path):
         "experiment_id": 999999,
         "benchmark_id": 999999,
         "evaluation_id": 999999,
+        "abtest_id": 999999,
         "version": 999,
         "sprint_id": 999999,
         "epic_id": 999999,

@@ -1,0 +1,1 @@
+"""Online A/B tests: a champion against challengers on live traffic, with always-valid statistics."""

@@ -1,0 +1,73 @@
+"""Reads for online tests; each owns its joins, and lists cost a constant number of queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from experiments.abtests.models import AbTestState, OnlineSnapshot, OnlineTest
+from experiments.benchmarks.models import Benchmark
+from experiments.tracking.models import Run
+from tickets.models import Project, Ticket
+
+
+def attach_run_names(tests: Iterable[OnlineTest]) -> list[OnlineTest]:
+    """Set ``test.run_names`` ({run id: name}) on every test, with one query for all of them."""
+    tests = list(tests)
+    ids = {arm["run"] for test in tests for arm in test.arms}
+    names = {}
+    if ids:
+        names = {run.pk: run.display_name for run in Run.objects.filter(pk__in=ids).only("pk", "name", "uuid")}
+    for test in tests:
+        test.run_names = names
+    return tests
+
+
+def abtests_of_benchmark(*, benchmark: Benchmark) -> list[OnlineTest]:
+    """A benchmark's online tests, newest first (two queries)."""
+    rows = OnlineTest.objects.filter(benchmark=benchmark).order_by("-created_at", "-pk")
+    tests = list(rows)
+    for test in tests:
+        test.benchmark = benchmark
+    return attach_run_names(tests)
+
+
+def abtests_of_project(*, project: Project, states: Iterable[str] | None = None) -> list[OnlineTest]:
+    """A project's online tests, newest first, with their benchmark (two queries)."""
+    rows = OnlineTest.objects.filter(benchmark__project=project).select_related("benchmark")
+    if states is not None:
+        rows = rows.filter(state__in=list(states))
+    tests = list(rows.order_by("-created_at", "-pk"))
+    for test in tests:
+        test.benchmark.project = project
+    return attach_run_names(tests)
+
+
+def abtests_of_ticket(*, ticket: Ticket) -> list[OnlineTest]:
+    """Online tests whose champion or a challenger is a run of the ticket (three queries)."""
+    run_ids = set(Run.objects.filter(ticket=ticket).values_list("pk", flat=True))
+    if not run_ids:
+        return []
+    candidates = abtests_of_project(project=ticket.project)
+    return [test for test in candidates if run_ids & {arm["run"] for arm in test.arms}]
+
+
+def running_abtests(*, project: Project) -> list[OnlineTest]:
+    return abtests_of_project(project=project, states=[AbTestState.RUNNING])
+
+
+def snapshots_of(*, test: OnlineTest, limit: int = 500) -> list[OnlineSnapshot]:
+    """The test's snapshots in time order; with more than ``limit``, evenly thinned (always with the last)."""
+    rows = list(OnlineSnapshot.objects.filter(test=test).order_by("at", "pk").only("at", "n_events", "analysis"))
+    if len(rows) <= limit:
+        return rows
+    step = len(rows) / limit
+    picked = [rows[int(k * step)] for k in range(limit - 1)]
+    return [*picked, rows[-1]]
+
+
+def onlinetest_fresh(*, test: OnlineTest) -> OnlineTest:
+    """The test re-read with its benchmark (after a service changed it); the project is kept."""
+    project = test.benchmark.project
+    fresh = OnlineTest.objects.select_related("benchmark").get(pk=test.pk)
+    fresh.benchmark.project = project
+    return attach_run_names([fresh])[0]
