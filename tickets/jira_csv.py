@@ -93,7 +93,7 @@ def parse_date(text: str, tz: dt.tzinfo) -> dt.datetime | None:
     value = None
     for fmt in _JIRA_FORMATS:
         try:
-            value = dt.datetime.strptime(text, fmt)  # noqa: DTZ007 - made aware just below
+            value = dt.datetime.strptime(text, fmt)
             break
         except ValueError:
             continue
@@ -141,7 +141,7 @@ class _Row:
         values = self.all(name)
         return values[0] if values else ""
 
-    def converted(self, name: str, convert, *args):  # noqa: ANN001, ANN202 - a small local helper
+    def converted(self, name: str, convert, *args):
         text = self.one(name)
         try:
             return convert(text, *args)

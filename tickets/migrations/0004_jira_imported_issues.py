@@ -6,27 +6,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0003_run_history'),
+        ("tickets", "0003_run_history"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ImportedIssue',
+            name="ImportedIssue",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('jira_key', models.CharField(max_length=64)),
-                ('jira_id', models.CharField(blank=True, max_length=64)),
-                ('digest', models.CharField(max_length=64)),
-                ('imported_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('epic', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='imported_issue', to='tickets.epic')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='imported_issues', to='tickets.project')),
-                ('ticket', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='imported_issue', to='tickets.ticket')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("jira_key", models.CharField(max_length=64)),
+                ("jira_id", models.CharField(blank=True, max_length=64)),
+                ("digest", models.CharField(max_length=64)),
+                ("imported_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "epic",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="imported_issue",
+                        to="tickets.epic",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="imported_issues",
+                        to="tickets.project",
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="imported_issue",
+                        to="tickets.ticket",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project', 'jira_key'],
-                'constraints': [models.UniqueConstraint(fields=('project', 'jira_key'), name='jira_key_unique_in_project')],
+                "ordering": ["project", "jira_key"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("project", "jira_key"), name="jira_key_unique_in_project")
+                ],
             },
         ),
     ]

@@ -60,6 +60,8 @@ class ImportReport:
     counts: dict[str, Counter] = dataclasses.field(default_factory=lambda: {k: Counter() for k in KINDS})
     users: dict[str, int] = dataclasses.field(default_factory=dict)
     warnings: list[str] = dataclasses.field(default_factory=list)
+    # (what happened, Jira key, AgileML ticket key or epic title, title) for tickets and epics created or updated.
+    changes: list[tuple[str, str, str, str]] = dataclasses.field(default_factory=list)
 
     def lines(self) -> list[str]:
         verb = "would be" if self.dry_run else "were"
@@ -94,9 +96,7 @@ def decode_export(data: bytes) -> str:
         ) from None
 
 
-def jira_import(
-    *, project: Project, actor: AbstractBaseUser | None, text: str, dry_run: bool = False
-) -> ImportReport:
+def jira_import(*, project: Project, actor: AbstractBaseUser | None, text: str, dry_run: bool = False) -> ImportReport:
     """Import the Jira CSV ``text`` into ``project``.
 
     Raises ValidationError (``{"file": [messages naming line and column]}``) when any row is
@@ -157,10 +157,12 @@ class _Importer:
                 link.digest = digest
                 link.save(update_fields=["digest"])
                 counts["updated"] += 1
+                self.report.changes.append(("updated epic", issue.key, "", epic.title))
         else:
             epic = Epic.objects.create(project=self.project, order=self._next_epic_order(), **fields)
             self._link(issue, digest, epic=epic)
             counts["created"] += 1
+            self.report.changes.append(("created epic", issue.key, "", epic.title))
         self.epics[issue.key] = epic
         if issue.issue_id:
             self.epics[issue.issue_id] = epic
@@ -259,13 +261,21 @@ class _Importer:
         link.digest = digest
         link.save(update_fields=["digest"])
         counts["updated"] += 1
+        self.report.changes.append(("updated", issue.key, link.ticket.key, link.ticket.title))
         return None
 
     def _update_ticket(self, ticket: Ticket, wanted: dict[str, object]) -> None:
         changed = [name for name, value in wanted.items() if getattr(ticket, name) != value]
         events = [
-            new_event(ticket, _EVENT_FIELD.get(name, name), getattr(ticket, name), wanted[name],
-                      actor=self.actor, at=self.now, note="Jira import")
+            new_event(
+                ticket,
+                _EVENT_FIELD.get(name, name),
+                getattr(ticket, name),
+                wanted[name],
+                actor=self.actor,
+                at=self.now,
+                note="Jira import",
+            )
             for name in changed
             if name in TRACKED
         ]
@@ -282,8 +292,9 @@ class _Importer:
         self.report.counts["comments"]["created"] += len(new)
         Comment.objects.bulk_create(
             [
-                Comment(ticket=ticket, author=self.people.user(c.author, line=issue.line), body=c.body,
-                        created_at=c.created)
+                Comment(
+                    ticket=ticket, author=self.people.user(c.author, line=issue.line), body=c.body, created_at=c.created
+                )
                 for c in new
             ]
         )
@@ -310,18 +321,25 @@ class _Importer:
         for ticket, (issue, _) in zip(tickets, new, strict=True):
             events += self._history(ticket, issue)
             comments += [
-                Comment(ticket=ticket, author=self.people.user(c.author, line=issue.line), body=c.body,
-                        created_at=c.created)
+                Comment(
+                    ticket=ticket, author=self.people.user(c.author, line=issue.line), body=c.body, created_at=c.created
+                )
                 for c in issue.comments
             ]
             links.append(
-                ImportedIssue(project=self.project, jira_key=issue.key, jira_id=issue.issue_id,
-                              digest=_digest(issue), ticket=ticket)
+                ImportedIssue(
+                    project=self.project,
+                    jira_key=issue.key,
+                    jira_id=issue.issue_id,
+                    digest=_digest(issue),
+                    ticket=ticket,
+                )
             )
         TicketEvent.objects.bulk_create(events, batch_size=1000)
         Comment.objects.bulk_create(comments, batch_size=1000)
         ImportedIssue.objects.bulk_create(links, batch_size=1000)
         self.report.counts["tickets"]["created"] += len(tickets)
+        self.report.changes += [("created", i.key, t.key, t.title) for t, (i, _) in zip(tickets, new, strict=True)]
         self.report.counts["comments"]["created"] += len(comments)
 
     def _history(self, ticket: Ticket, issue: JiraIssue) -> list[TicketEvent]:
@@ -334,8 +352,13 @@ class _Importer:
         events = [new_event(ticket, Field.CREATED, None, state, actor=actor, at=ticket.created_at, note="Jira import")]
         if finished:
             resolved = new_event(
-                ticket, Field.STATUS, TicketStatus.TODO, ticket.status, actor=None,
-                at=max(issue.resolved, ticket.created_at), note=ticket.skip_reason or "Resolved in Jira",
+                ticket,
+                Field.STATUS,
+                TicketStatus.TODO,
+                ticket.status,
+                actor=None,
+                at=max(issue.resolved, ticket.created_at),
+                note=ticket.skip_reason or "Resolved in Jira",
             )
             resolved.actor_id = ticket.assignee_id
             events.append(resolved)

@@ -148,7 +148,7 @@ def test_a_bad_comment_and_missing_column_are_named(cast):
     with pytest.raises(ValidationError) as caught:
         jira_import(project=cast.project, actor=cast.lead, text=export(rows))
     assert "column Comment" in caught.value.message_dict["file"][0]
-    header = [h for h in export().splitlines()[0].split(",")]
+    header = list(export().splitlines()[0].split(","))
     header[1] = "Key"
     text = ",".join(header) + "\n"
     with pytest.raises(ValidationError) as caught:
