@@ -11,7 +11,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tickets import selectors, services
-from tickets.services.jira_import import decode_export, jira_import
 from tickets.access import (
     can_create_projects,
     project_for_user,
@@ -137,8 +136,10 @@ def import_jira(request: HttpRequest, key: str) -> HttpResponse:
     report = None
     if request.method == "POST" and form.is_valid():
         try:
-            text = decode_export(form.cleaned_data["file"].read())
-            report = jira_import(project=project, actor=request.user, text=text, dry_run=form.cleaned_data["dry_run"])
+            text = services.decode_export(form.cleaned_data["file"].read())
+            report = services.jira_import(
+                project=project, actor=request.user, text=text, dry_run=form.cleaned_data["dry_run"]
+            )
         except ValidationError as error:
             apply_errors(form, error)
     context = {"project": project, "form": form, "report": report}
