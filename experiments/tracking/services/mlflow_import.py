@@ -66,13 +66,14 @@ class MlflowImportReport:
         return out
 
 
-def _client(tracking_uri: str):  # noqa: ANN202 - mlflow is imported lazily: only this command needs it
+def _client(tracking_uri: str):
+    # Imported here: only the import needs the client, not every web process.
     from mlflow.tracking import MlflowClient
 
     return MlflowClient(tracking_uri=tracking_uri)
 
 
-def _source_runs(client, experiment_id: str) -> Iterator:  # noqa: ANN001
+def _source_runs(client, experiment_id: str) -> Iterator:
     token = None
     while True:
         page = client.search_runs(
@@ -124,7 +125,7 @@ def mlflow_import(
     return report
 
 
-def _import_run(client, project, source, source_run, link, user, report) -> str:  # noqa: ANN001
+def _import_run(client, project, source, source_run, link, user, report) -> str:
     info = source_run.info
     if link is not None and link.run.project_id != project.pk:
         report.warnings.append(f"run {info.run_id} was imported into another project before; left there")
@@ -158,7 +159,7 @@ def _ticket_key(project: Project, tags: dict[str, str], run_id: str, report: Mlf
 
 
 @transaction.atomic
-def _copy_data(client, project, source, source_run, link, user, report) -> ImportedRun:  # noqa: ANN001
+def _copy_data(client, project, source, source_run, link, user, report) -> ImportedRun:
     info, data = source_run.info, source_run.data
     tags = dict(data.tags)
     ticket_key = _ticket_key(project, tags, info.run_id, report)
@@ -195,7 +196,7 @@ def _copy_data(client, project, source, source_run, link, user, report) -> Impor
     return link
 
 
-def _artifact_files(client, run_id: str, path: str | None = None) -> Iterator:  # noqa: ANN001
+def _artifact_files(client, run_id: str, path: str | None = None) -> Iterator:
     for entry in client.list_artifacts(run_id, path):
         if entry.is_dir:
             yield from _artifact_files(client, run_id, entry.path)
@@ -203,7 +204,7 @@ def _artifact_files(client, run_id: str, path: str | None = None) -> Iterator:  
             yield entry
 
 
-def _copy_artifacts(client, run: Run, run_id: str, report: MlflowImportReport) -> None:  # noqa: ANN001
+def _copy_artifacts(client, run: Run, run_id: str, report: MlflowImportReport) -> None:
     have = dict(Artifact.objects.filter(run=run).values_list("path", "size"))
     missing = [f for f in _artifact_files(client, run_id) if have.get(f.path) != f.file_size]
     if not missing:
