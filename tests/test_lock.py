@@ -50,9 +50,7 @@ def test_every_requirement_is_pinned_exactly(path):
 @pytest.mark.parametrize("path", REQUIREMENTS, ids=lambda p: p.name)
 def test_the_lock_has_every_requirement_at_its_version(path):
     wrong = {
-        name: (version, LOCK.get(name, "missing"))
-        for name, version in pins(path).items()
-        if LOCK.get(name) != version
+        name: (version, LOCK.get(name, "missing")) for name, version in pins(path).items() if LOCK.get(name) != version
     }
     assert wrong == {}, f"run `make lock` ({path.name} pin, lock pin): {wrong}"
 

@@ -121,7 +121,8 @@ class _Importer:
         self.report = report
         self.now = clock.now()
         self.people = People(self.project, report.warnings)
-        self.links = {link.jira_key: link for link in ImportedIssue.objects.filter(project=self.project)}
+        links = ImportedIssue.objects.filter(project=self.project).select_related("epic", "ticket__project")
+        self.links = {link.jira_key: link for link in links}
         self.epics: dict[str, Epic] = {}
         self.sprints: dict[str, Sprint] = {}
 

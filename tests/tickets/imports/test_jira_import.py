@@ -24,6 +24,7 @@ from tickets.services.jira_import import jira_import
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
+PINNED = 12
 
 
 def _snapshot(project):
@@ -181,3 +182,17 @@ def test_the_command_imports_dry_runs_and_reports_errors(cast, tmp_path, capsys)
         call_command("import_jira", str(bad), "--project", "AUTH")
     with pytest.raises(CommandError, match="no project 'NOPE'"):
         call_command("import_jira", str(path), "--project", "NOPE")
+
+
+def test_an_unchanged_export_costs_the_same_queries_whatever_its_size(cast, django_assert_num_queries):
+    more = [
+        *ROWS,
+        *(_row(f"Story {n}", f"CA-{n}", str(10000 + n), "Story", "To Do", epic_link="CA-1") for n in range(7, 40)),
+    ]
+    for rows in (ROWS, more):
+        jira_import(project=cast.project, actor=cast.lead, text=export(rows))
+        # The savepoint pair, the project lock, its members, the remembered issues (with their
+        # epics and tickets), the sprints by name, and one look-up per distinct assignee (6):
+        # people, not issues, so the count does not grow with the file.
+        with django_assert_num_queries(PINNED):
+            jira_import(project=cast.project, actor=cast.lead, text=export(rows))
