@@ -154,3 +154,15 @@ def test_bad_arguments_get_clear_messages(cast, source):
     with pytest.raises(CommandError, match="There is no project 'NOPE'"):
         call_command("import_mlflow", "--tracking-uri", uri, "--experiment", "x", "--project", "NOPE")
     assert not Run.objects.exists()
+
+
+def test_a_server_that_does_not_answer_gets_a_clear_message(cast, monkeypatch):
+    import socket
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once the socket is closed
+    with pytest.raises(CommandError, match=f"http://127.0.0.1:{port} did not answer as an MLflow server"):
+        _import(f"http://127.0.0.1:{port}/", "typing")
+    assert not Run.objects.exists()
