@@ -127,8 +127,10 @@ class _Importer:
         self.sprints: dict[str, Sprint] = {}
 
     def run(self, issues: list[JiraIssue]) -> None:
-        epics = [i for i in issues if i.issue_type.strip().lower() == EPIC_TYPE]
-        others = [i for i in issues if i.issue_type.strip().lower() != EPIC_TYPE]
+        for issue in issues:
+            issue.sprints = list(dict.fromkeys(name[:120] for name in issue.sprints))  # Sprint.name's length
+        epics = [i for i in issues if i.issue_type.strip().lower() == EPIC_TYPE and not self._moved(i, "ticket")]
+        others = [i for i in issues if i.issue_type.strip().lower() != EPIC_TYPE and not self._moved(i, "epic")]
         for issue in epics:
             self._epic(issue)
         self._sprints(others)
@@ -136,6 +138,17 @@ class _Importer:
         new = [self._ticket(issue, parents) for issue in others]
         self._create_tickets([pair for pair in new if pair is not None])
         self.report.users = dict(self.people.counts)
+
+    def _moved(self, issue: JiraIssue, was: str) -> bool:
+        """An issue imported as a ticket that is an epic now, or the other way round, is left as it was."""
+        link = self.links.get(issue.key)
+        if link is None or getattr(link, f"{was}_id") is None:
+            return False
+        self.report.warnings.append(
+            f"line {issue.line}: {issue.key} was imported as {'a ticket' if was == 'ticket' else 'an epic'} and "
+            f"is {'an epic' if was == 'ticket' else 'a ' + issue.issue_type} now; it is left as it was"
+        )
+        return True
 
     # Epics ------------------------------------------------------------------------------
     def _epic(self, issue: JiraIssue) -> None:

@@ -196,3 +196,24 @@ def test_an_unchanged_export_costs_the_same_queries_whatever_its_size(cast, djan
         # people, not issues, so the count does not grow with the file.
         with django_assert_num_queries(PINNED):
             jira_import(project=cast.project, actor=cast.lead, text=export(rows))
+
+
+def test_an_issue_that_changed_between_epic_and_ticket_is_left_with_a_warning(cast):
+    jira_import(project=cast.project, actor=cast.lead, text=export())
+    rows = [list(r) for r in ROWS]
+    rows[0][3] = "Story"  # CA-1 was the epic
+    rows[2][3] = "Epic"  # CA-3 was a story
+    before = _snapshot(cast.project)
+    report = jira_import(project=cast.project, actor=cast.lead, text=export(rows))
+    assert any("CA-1 was imported as an epic and is a Story now" in w for w in report.warnings)
+    assert any("CA-3 was imported as a ticket and is an epic now" in w for w in report.warnings)
+    assert _snapshot(cast.project) == before
+
+
+def test_long_sprint_names_are_reused_on_a_second_import(cast):
+    rows = [list(r) for r in ROWS]
+    rows[2][12] = "S" * 200
+    jira_import(project=cast.project, actor=cast.lead, text=export(rows))
+    report = jira_import(project=cast.project, actor=cast.lead, text=export(rows))
+    assert report.counts["sprints"]["created"] == 0
+    assert Sprint.objects.filter(project=cast.project, name="S" * 120).count() == 1
