@@ -77,12 +77,14 @@ class ImportReport:
         return out
 
 
+_DIGESTED = [f.name for f in dataclasses.fields(JiraIssue) if f.name not in ("line", "comments")]
+
+
 def _digest(issue: JiraIssue) -> str:
-    data = dataclasses.asdict(issue)
-    data.pop("line")
-    data["mapping"] = MAPPING_VERSION
-    text = json.dumps(data, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    """A hash of everything read from the issue's row (not where in the file it stands)."""
+    comments = [(c.created.isoformat(), c.author, c.body) for c in issue.comments]
+    data = [MAPPING_VERSION, [getattr(issue, name) for name in _DIGESTED], comments]
+    return hashlib.sha256(json.dumps(data, default=str).encode()).hexdigest()
 
 
 def decode_export(data: bytes) -> str:
@@ -136,7 +138,7 @@ class _Importer:
         self._sprints(others)
         parents = {i.key: i.parent for i in others} | {i.issue_id: i.parent for i in others if i.issue_id}
         new = [self._ticket(issue, parents) for issue in others]
-        self._create_tickets([pair for pair in new if pair is not None])
+        self._create_tickets([row for row in new if row is not None])
         self.report.users = dict(self.people.counts)
 
     def _moved(self, issue: JiraIssue, was: str) -> bool:
@@ -260,11 +262,11 @@ class _Importer:
                 )
         return wanted
 
-    def _ticket(self, issue: JiraIssue, parents: dict[str, str]) -> tuple[JiraIssue, dict] | None:
+    def _ticket(self, issue: JiraIssue, parents: dict[str, str]) -> tuple[JiraIssue, dict, str] | None:
         digest, link = _digest(issue), self.links.get(issue.key)
         wanted = self._wanted(issue, parents)
         if link is None or link.ticket_id is None:
-            return issue, wanted
+            return issue, wanted, digest
         counts = self.report.counts["tickets"]
         if link.digest == digest:
             counts["unchanged"] += 1
@@ -313,12 +315,12 @@ class _Importer:
             ]
         )
 
-    def _create_tickets(self, new: list[tuple[JiraIssue, dict]]) -> None:
+    def _create_tickets(self, new: list[tuple[JiraIssue, dict, str]]) -> None:
         if not new:
             return
         rank, number = next_rank(self.project), self.project.ticket_counter
         tickets = []
-        for i, (issue, wanted) in enumerate(new):
+        for i, (issue, wanted, _) in enumerate(new):
             tickets.append(
                 Ticket(
                     project=self.project,
@@ -332,7 +334,7 @@ class _Importer:
         Project.objects.filter(pk=self.project.pk).update(ticket_counter=number + len(new))
         Ticket.objects.bulk_create(tickets)
         events, comments, links = [], [], []
-        for ticket, (issue, _) in zip(tickets, new, strict=True):
+        for ticket, (issue, _, digest) in zip(tickets, new, strict=True):
             events += self._history(ticket, issue)
             comments += [
                 Comment(
@@ -345,7 +347,7 @@ class _Importer:
                     project=self.project,
                     jira_key=issue.key,
                     jira_id=issue.issue_id,
-                    digest=_digest(issue),
+                    digest=digest,
                     ticket=ticket,
                 )
             )
@@ -353,7 +355,7 @@ class _Importer:
         Comment.objects.bulk_create(comments, batch_size=1000)
         ImportedIssue.objects.bulk_create(links, batch_size=1000)
         self.report.counts["tickets"]["created"] += len(tickets)
-        self.report.changes += [("created", i.key, t.key, t.title) for t, (i, _) in zip(tickets, new, strict=True)]
+        self.report.changes += [("created", i.key, t.key, t.title) for t, (i, _, _) in zip(tickets, new, strict=True)]
         self.report.counts["comments"]["created"] += len(comments)
 
     def _history(self, ticket: Ticket, issue: JiraIssue) -> list[TicketEvent]:
