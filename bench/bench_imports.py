@@ -124,7 +124,7 @@ def _jira(text: str, dry_run: bool) -> list[str]:
     from tickets.services import jira_import
 
     project = Project.objects.get(key="BIG")
-    return jira_import(project=project, actor=None, text=text, dry_run=dry_run).lines()[1:4]
+    return jira_import(project=project, actor=None, text=text, dry_run=dry_run).lines()[1:5]
 
 
 def _mlflow(uri: str, name: str) -> list[str]:
