@@ -166,3 +166,21 @@ def test_a_server_that_does_not_answer_gets_a_clear_message(cast, monkeypatch):
     with pytest.raises(CommandError, match=f"http://127.0.0.1:{port} did not answer as an MLflow server"):
         _import(f"http://127.0.0.1:{port}/", "typing")
     assert not Run.objects.exists()
+
+
+def test_an_import_stopped_by_the_user_continues_on_the_next_run(cast, media, source):
+    from experiments.tracking.services.mlflow_import import mlflow_import
+
+    uri, name, _, add_run = source
+    for i in range(3):
+        add_run(f"run-{i}", steps=2)
+
+    def stop_after_first(outcome: str) -> None:
+        raise KeyboardInterrupt  # Ctrl-C once the first run is in
+
+    with pytest.raises(KeyboardInterrupt):
+        mlflow_import(project=cast.project, tracking_uri=uri, experiment_name=name, on_run=stop_after_first)
+    assert ImportedRun.objects.filter(complete=True).count() == 1
+    report = mlflow_import(project=cast.project, tracking_uri=uri, experiment_name=name)
+    assert (report.runs["created"], report.runs["unchanged"]) == (2, 1)
+    assert Run.objects.count() == 3 and Artifact.objects.count() == 6
