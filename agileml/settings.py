@@ -212,6 +212,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("REQUEST_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 # Largest evaluation file (ground truth or predictions) a user may upload.
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 256 * 1024 * 1024, minimum=1024)
+# Largest Jira CSV export a lead may upload on the import page (the command reads any size).
+JIRA_IMPORT_MAX_BYTES = env_int("JIRA_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 # Largest single run artifact logged through the tracking API.
 ARTIFACT_MAX_BYTES = env_int("ARTIFACT_MAX_BYTES", 64 * 1024 * 1024, minimum=1024)
 

@@ -6,7 +6,7 @@ from django.contrib import admin
 from experiments.abtests.models import OnlineEvent, OnlineSnapshot, OnlineTest
 from experiments.benchmarks.models import Benchmark, ChampionChange, Evaluation, EvaluationDataset, PredictionSet
 from experiments.dashboards.models import DemoMaterial, ShareLink, ShareLinkUse, SprintReview
-from experiments.tracking.models import Artifact, LatestMetric, Metric, Param, Run, Tag
+from experiments.tracking.models import Artifact, ImportedRun, LatestMetric, Metric, Param, Run, Tag
 from tickets.admin import ReadOnlyAdmin
 
 
@@ -47,6 +47,13 @@ class LatestMetricAdmin(ReadOnlyAdmin):
 class ArtifactAdmin(ReadOnlyAdmin):
     list_display = ["run", "path", "size", "created_at"]
     list_select_related = ["run"]
+
+
+@admin.register(ImportedRun)
+class ImportedRunAdmin(ReadOnlyAdmin):
+    list_display = ["source_run_id", "source", "run", "complete", "imported_at"]
+    list_select_related = ["run"]
+    search_fields = ["source_run_id"]
 
 
 @admin.register(Benchmark)

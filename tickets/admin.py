@@ -3,6 +3,7 @@ from django.contrib import admin
 from tickets.models import (
     Comment,
     Epic,
+    ImportedIssue,
     Membership,
     Project,
     Reassessment,
@@ -92,3 +93,11 @@ class ReassessmentAdmin(ReadOnlyAdmin):
 @admin.register(ReassessmentDecision)
 class ReassessmentDecisionAdmin(ReadOnlyAdmin):
     list_display = ["__str__"]
+
+
+@admin.register(ImportedIssue)
+class ImportedIssueAdmin(ReadOnlyAdmin):
+    list_display = ["jira_key", "project", "ticket", "epic", "imported_at"]
+    list_filter = ["project"]
+    list_select_related = ["project", "ticket__project", "epic"]
+    search_fields = ["jira_key"]

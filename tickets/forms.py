@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 
 from tickets.access import id_or_none
 from tickets.models import (
@@ -30,6 +31,21 @@ class MemberAddForm(forms.Form):
 
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class JiraImportForm(forms.Form):
+    file = forms.FileField(help_text="Jira: Filters → Export → Export CSV (all fields).")
+    dry_run = forms.BooleanField(required=False, initial=True, label="Dry run: show what would change, save nothing")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings.JIRA_IMPORT_MAX_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"{upload.name} is {upload.size / 1e6:.1f} MB; the limit is {limit / 1e6:.1f} MB "
+                "(JIRA_IMPORT_MAX_BYTES). Export fewer issues at a time, or use manage.py import_jira."
+            )
+        return upload
 
 
 def apply_errors(form: forms.Form, error) -> None:

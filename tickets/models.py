@@ -353,3 +353,30 @@ class ReassessmentDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.decision} {self.ticket_id}"
+
+
+class ImportedIssue(models.Model):
+    """A Jira issue brought in by the importer, so importing the same export again changes nothing.
+
+    ``digest`` is a hash of everything the importer read from the issue's row: an unchanged
+    row is skipped without touching its ticket or epic.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="imported_issues")
+    jira_key = models.CharField(max_length=64)
+    jira_id = models.CharField(max_length=64, blank=True)
+    ticket = models.OneToOneField(
+        Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="imported_issue"
+    )
+    epic = models.OneToOneField(Epic, null=True, blank=True, on_delete=models.CASCADE, related_name="imported_issue")
+    digest = models.CharField(max_length=64)
+    imported_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["project", "jira_key"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "jira_key"], name="jira_key_unique_in_project"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.jira_key} → {self.ticket_id or self.epic_id}"

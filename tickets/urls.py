@@ -9,6 +9,7 @@ urlpatterns = [
     path("p/<str:key>/members/", views.members, name="members"),
     path("p/<str:key>/members/<str:username>/role/", views.member_role, name="member-role"),
     path("p/<str:key>/members/<str:username>/remove/", views.member_remove, name="member-remove"),
+    path("p/<str:key>/import/jira/", views.import_jira, name="import-jira"),
     # Planning
     path("p/<str:key>/backlog/", planning_views.backlog, name="backlog"),
     path("p/<str:key>/backlog/tickets/", planning_views.ticket_quick_create, name="ticket-quick-create"),

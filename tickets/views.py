@@ -17,6 +17,7 @@ from tickets.access import (
     require_project_creator,
 )
 from tickets.forms import (
+    JiraImportForm,
     MemberAddForm,
     MemberRoleForm,
     ProjectCreateForm,
@@ -125,6 +126,24 @@ def member_remove(request: HttpRequest, key: str, username: str) -> HttpResponse
     else:
         messages.success(request, f"{username} was removed from {project.key}.")
     return redirect("members", key=project.key)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_jira(request: HttpRequest, key: str) -> HttpResponse:
+    project = project_for_user(request.user, key, need=Role.LEAD)
+    form = JiraImportForm(request.POST, request.FILES) if request.method == "POST" else JiraImportForm()
+    report = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            text = services.decode_export(form.cleaned_data["file"].read())
+            report = services.jira_import(
+                project=project, actor=request.user, text=text, dry_run=form.cleaned_data["dry_run"]
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+    context = {"project": project, "form": form, "report": report}
+    return render(request, "tickets/import_jira.html", context, status=400 if form.errors else 200)
 
 
 # ======================================================================================

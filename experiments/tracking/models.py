@@ -179,3 +179,29 @@ class Artifact(models.Model):
     @property
     def name(self) -> str:
         return self.path.rsplit("/", 1)[-1]
+
+
+class ImportedRun(models.Model):
+    """A run copied from another MLflow server by ``manage.py import_mlflow``.
+
+    ``complete`` turns true only once params, metric histories, tags and artifacts are all
+    in, so an interrupted import picks up the run again; the source's status and end time
+    tell a later import whether the run changed since.
+    """
+
+    run = models.OneToOneField(Run, on_delete=models.CASCADE, related_name="imported_from")
+    source = models.CharField(max_length=500, help_text="The MLflow tracking URI the run came from.")
+    source_run_id = models.CharField(max_length=64)
+    source_status = models.CharField(max_length=16, blank=True)
+    source_end_time = models.BigIntegerField(null=True, blank=True)
+    complete = models.BooleanField(default=False)
+    imported_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["source", "source_run_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "source_run_id"], name="imported_run_unique_per_source"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_run_id} from {self.source}"
