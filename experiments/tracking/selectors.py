@@ -33,9 +33,14 @@ def runs_of_project(
     status: str | None = None,
     tag: tuple[str, str | None] | None = None,
     username: str | None = None,
+    experiment: int | None = None,
 ) -> QuerySet[Run]:
-    """A project's runs, newest first, with ticket and starter joined."""
-    runs = Run.objects.filter(project=project).select_related("ticket", "started_by")
+    """A project's runs that are not deleted, newest first, with ticket and starter joined.
+
+    ``experiment``: 0 for the project's own experiment, an id for a named one, None for all."""
+    runs = Run.objects.filter(project=project, deleted_at__isnull=True).select_related("ticket", "started_by")
+    if experiment is not None:
+        runs = runs.filter(experiment_id=experiment or None)
     if ticket is not None:
         runs = runs.filter(ticket=ticket)
     elif unattached:
@@ -73,9 +78,23 @@ def projects_of_user(*, user) -> list[Project]:
     return [m.project for m in memberships]
 
 
-def search_runs(*, projects: Sequence[Project], clauses: Sequence[Clause], order: Sequence[OrderKey]) -> QuerySet[Run]:
-    """The runs of ``projects`` matching MLflow search ``clauses``, in ``order``."""
-    runs = Run.objects.filter(project__in=projects).select_related("ticket", "started_by", "project")
+def search_runs(
+    *,
+    experiments: Sequence[tuple[Project, int | None]],
+    clauses: Sequence[Clause],
+    order: Sequence[OrderKey],
+    view: str = "ACTIVE_ONLY",
+) -> QuerySet[Run]:
+    """The runs of ``experiments`` ((project, named experiment id or None)) matching MLflow search
+    ``clauses``, in ``order``; ``view`` is MLflow's run_view_type (ACTIVE_ONLY, DELETED_ONLY, ALL)."""
+    scope = Q(pk__in=[])
+    for project, experiment_id in experiments:
+        scope |= Q(project=project, experiment_id=experiment_id)
+    runs = Run.objects.filter(scope).select_related("ticket", "started_by", "project")
+    if view == "ACTIVE_ONLY":
+        runs = runs.filter(deleted_at__isnull=True)
+    elif view == "DELETED_ONLY":
+        runs = runs.filter(deleted_at__isnull=False)
     return order_search(apply_search(runs, clauses), order)
 
 
@@ -123,7 +142,11 @@ def newest_tickets(*, project: Project, limit: int = 200) -> QuerySet[Ticket]:
 
 
 def runs_of_ticket(*, ticket: Ticket) -> QuerySet[Run]:
-    return Run.objects.filter(ticket=ticket).select_related("started_by").order_by("-start_time", "-id")
+    return (
+        Run.objects.filter(ticket=ticket, deleted_at__isnull=True)
+        .select_related("started_by")
+        .order_by("-start_time", "-id")
+    )
 
 
 # --- Sorting by a metric or param column -----------------------------------------------

@@ -21,7 +21,7 @@ from experiments.tracking.access import run_for_user
 from experiments.tracking.forms import AttachRunForm, AttachTicketForm, RunFilterForm, RunNotesForm
 from experiments.tracking.mlflow_artifacts import artifact_download_response
 from experiments.tracking.models import Run, RunStatus
-from tickets.access import id_or_none, project_by_id_for_user, project_for_user, ticket_for_user
+from tickets.access import id_or_none, parse_id, project_by_id_for_user, project_for_user, ticket_for_user
 from tickets.models import Project, Role, Ticket
 from tickets.selectors import memberships_of_project
 
@@ -312,9 +312,12 @@ def ticket_runs_detach(request: HttpRequest, ticket_key: str, run_id: int) -> Ht
 
 # --- MLflow links -----------------------------------------------------------------------
 @require_GET
-def mlflow_home(request: HttpRequest) -> HttpResponse:
+def mlflow_home(request: HttpRequest, key: str | None = None) -> HttpResponse:
     """Where the client's printed links land; JavaScript reads the #fragment and redirects."""
-    tracking_uri = request.build_absolute_uri(reverse("mlflow-home")).rstrip("/")
+    if key is not None:
+        project_for_user(request.user, key)  # the project-scoped URI shows its project's members only
+    url = reverse("mlflow-project-home", kwargs={"key": key}) if key else reverse("mlflow-home")
+    tracking_uri = request.build_absolute_uri(url).rstrip("/")
     return render(request, "tracking/mlflow_home.html", {"tracking_uri": tracking_uri})
 
 
@@ -328,5 +331,7 @@ def mlflow_run_redirect(request: HttpRequest, run_uuid: str) -> HttpResponse:
 @login_required
 @require_GET
 def mlflow_experiment_redirect(request: HttpRequest, experiment_id: str) -> HttpResponse:
-    project = project_by_id_for_user(request.user, experiment_id)
-    return redirect("run-list", key=project.key)
+    project_part, _, named = experiment_id.partition("-")
+    project = project_by_id_for_user(request.user, project_part)
+    url = reverse("run-list", kwargs={"key": project.key})
+    return redirect(f"{url}?experiment={parse_id(named)}" if named else url)

@@ -7,7 +7,7 @@ the modules say where each write lives.
 
 from tickets.services.comments import comment_create, comment_delete, comment_update
 from tickets.services.epics import epic_create, epic_delete, epic_update
-from tickets.services.history import ticket_record_run_link, ticket_state
+from tickets.services.history import ticket_record_run_deletion, ticket_record_run_link, ticket_state
 from tickets.services.memberships import membership_add, membership_change_role, membership_remove
 from tickets.services.projects import project_create, project_update
 from tickets.services.ranking import GAP, MOVE_LIMIT, tickets_move
@@ -50,6 +50,7 @@ __all__ = [
     "ticket_answer",
     "ticket_create",
     "ticket_delete",
+    "ticket_record_run_deletion",
     "ticket_record_run_link",
     "ticket_state",
     "ticket_transition",

@@ -57,3 +57,20 @@ def ticket_record_run_link(
     event = new_event(ticket, Field.RUN, old, new, actor=actor, at=clock.now())
     event.save()
     return event
+
+
+# Notes of RUN events that record a run's soft delete and restore rather than an attach/detach.
+RUN_DELETED = "deleted"
+RUN_RESTORED = "restored"
+
+
+def ticket_record_run_deletion(
+    *, ticket: Ticket, run_name: str, deleted: bool, actor: AbstractBaseUser | None = None
+) -> TicketEvent:
+    """Record that a run attached to the ticket was deleted (hidden, can be restored) or restored."""
+    old, new = (run_name, None) if deleted else (None, run_name)
+    event = new_event(
+        ticket, Field.RUN, old, new, actor=actor, at=clock.now(), note=RUN_DELETED if deleted else RUN_RESTORED
+    )
+    event.save()
+    return event
