@@ -216,6 +216,13 @@ MLFLOW_CASES = [
     ("POST", "runs/log-batch", {"run_id": "run_uuid", "metrics": []}),
     ("POST", "runs/set-tag", {"run_id": "run_uuid", "key": "t", "value": "v"}),
     ("POST", "logged-models/search", {"experiment_ids": ["experiment_id"]}),
+    ("POST", "logged-models", {"experiment_id": "experiment_id", "name": "m"}),
+    ("POST", "runs/delete", {"run_id": "run_uuid"}),
+    ("POST", "runs/restore", {"run_id": "run_uuid"}),
+    ("POST", "runs/log-inputs", {"run_id": "run_uuid", "datasets": []}),
+    ("POST", "runs/outputs", {"run_id": "run_uuid", "models": []}),
+    ("POST", "experiments/delete", {"experiment_id": "experiment_id"}),
+    ("POST", "experiments/restore", {"experiment_id": "experiment_id"}),
 ]
 
 

@@ -106,9 +106,11 @@ def dispatch(request: HttpRequest, path: str, key: str | None = None) -> HttpRes
 
     Under ``/mlflow/<KEY>/`` (the project-scoped tracking URI) every experiment lives in project KEY."""
     try:
+        # Under a project's URI the project is checked first: outsiders learn nothing, whatever the path.
+        scope = _scope_project(authenticate(request), key) if key is not None else None
         handler, path_values = _route(path.strip("/"), request.method or "GET")
         user = authenticate(request)
-        request.mlflow_project = _scope_project(user, key) if key is not None else None
+        request.mlflow_project = scope
         data = json_body(request)
         data.update(path_values)
         return JsonResponse(handler(request, user, data))
@@ -117,8 +119,13 @@ def dispatch(request: HttpRequest, path: str, key: str | None = None) -> HttpRes
 
 
 @csrf_exempt
-def traces_refused(request: HttpRequest, path: str = "", key: str | None = None) -> HttpResponse:
+def traces_refused(request: HttpRequest, key: str | None = None) -> HttpResponse:
     """``/mlflow/api/3.0/mlflow/traces...``: one clear answer, so tracing degrades with one warning."""
+    try:
+        if key is not None:
+            _scope_project(authenticate(request), key)
+    except MlflowError as error:
+        return error.response()
     return MlflowError("NOT_IMPLEMENTED", NO_TRACES).response()
 
 
@@ -444,6 +451,11 @@ def run_restore(request: HttpRequest, user: AbstractBaseUser, data: dict) -> dic
 
 def server_info(request: HttpRequest, key: str | None = None) -> JsonResponse:
     """What the client probes before large transfers: no multipart uploads or presigned URLs here."""
+    if key is not None:
+        try:
+            _scope_project(authenticate(request), key)
+        except MlflowError as error:
+            return error.response()
     return JsonResponse(
         {
             "store_type": "SqlStore",

@@ -24,12 +24,12 @@ urlpatterns = [
     path("mlflow/runs/<str:run_uuid>/", views.mlflow_run_redirect, name="mlflow-run"),
     path("mlflow/experiments/<str:experiment_id>/", views.mlflow_experiment_redirect, name="mlflow-experiment"),
     path("mlflow/api/3.0/mlflow/server-info", mlflow_api.server_info, name="mlflow-server-info"),
-    re_path(r"^mlflow/api/3\.0/mlflow/(?P<path>traces.*)$", mlflow_api.traces_refused, name="mlflow-traces"),
+    re_path(r"^mlflow/api/3\.0/mlflow/traces(?:/.*)?$", mlflow_api.traces_refused, name="mlflow-traces"),
     # The project-scoped tracking URI, /mlflow/<KEY>: every experiment name lives in project KEY.
     path("mlflow/<str:key>/", views.mlflow_home, name="mlflow-project-home"),
     path("mlflow/<str:key>/api/3.0/mlflow/server-info", mlflow_api.server_info, name="mlflow-project-server-info"),
     re_path(
-        r"^mlflow/(?P<key>[^/]+)/api/3\.0/mlflow/(?P<path>traces.*)$",
+        r"^mlflow/(?P<key>[^/]+)/api/3\.0/mlflow/traces(?:/.*)?$",
         mlflow_api.traces_refused,
         name="mlflow-project-traces",
     ),
