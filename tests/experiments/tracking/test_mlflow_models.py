@@ -72,3 +72,79 @@ def test_log_model_then_load_it_by_run_and_by_model_id(mlflow_as, cast, how):
     assert client.get_logged_model(info.model_id).tags["stage"] == "candidate"
     client.delete_logged_model_tag(info.model_id, "stage")
     assert "stage" not in client.get_logged_model(info.model_id).tags
+
+
+URL = "/mlflow/api/2.0/mlflow/"
+
+
+def _create(api, user, cast, name="clf"):
+    return api(user).post(
+        URL + "logged-models", {"experiment_id": str(cast.project.pk), "name": name}, format="json"
+    )
+
+
+def test_role_matrix_of_the_logged_model_endpoints(api, cast):
+    assert _create(api, cast.stakeholder, cast).status_code == 403
+    created = _create(api, cast.engineer, cast)
+    assert created.status_code == 200, created.content
+    model_id = created.json()["model"]["info"]["model_id"]
+    assert created.json()["model"]["info"]["status"] == "LOGGED_MODEL_PENDING"
+    assert created.json()["model"]["info"]["artifact_uri"] == (
+        f"mlflow-artifacts:/{cast.project.pk}/models/{model_id}/artifacts"
+    )
+    for user in (cast.stakeholder, cast.engineer, cast.lead):
+        assert api(user).get(URL + f"logged-models/{model_id}").status_code == 200
+    finalize = {"model_id": model_id, "status": "LOGGED_MODEL_READY"}
+    assert api(cast.stakeholder).patch(URL + f"logged-models/{model_id}", finalize, format="json").status_code == 403
+    tags = {"tags": [{"key": "k", "value": "v"}]}
+    assert api(cast.stakeholder).patch(URL + f"logged-models/{model_id}/tags", tags, format="json").status_code == 403
+    assert api(cast.stakeholder).delete(URL + f"logged-models/{model_id}").status_code == 403
+    assert api(cast.lead).patch(URL + f"logged-models/{model_id}", finalize, format="json").status_code == 200
+    assert LoggedModel.objects.get(model_id=model_id).status == "ready"
+    assert api(cast.engineer).delete(URL + f"logged-models/{model_id}").status_code == 200
+    assert api(cast.engineer).get(URL + f"logged-models/{model_id}").status_code == 404
+    assert api(cast.engineer).get(URL + f"logged-models/{model_id}", {"allow_deleted": "true"}).status_code == 200
+
+
+def test_outsiders_cannot_tell_a_hidden_model_from_a_missing_one(api, cast):
+    model_id = _create(api, cast.engineer, cast).json()["model"]["info"]["model_id"]
+    missing = "m-" + "0" * 32
+    client = api(cast.outsider)
+    for method, suffix, body in (
+        ("get", "", None),
+        ("patch", "", {"status": "LOGGED_MODEL_READY"}),
+        ("delete", "", None),
+        ("patch", "/tags", {"tags": []}),
+        ("delete", "/tags/k", None),
+        ("post", "/params", {"params": []}),
+        ("get", "/artifacts/directories", None),
+    ):
+        answers = [
+            getattr(client, method)(URL + f"logged-models/{m}{suffix}", body, format="json" if body else None)
+            for m in (model_id, missing)
+        ]
+        assert [a.status_code for a in answers] == [404, 404], (method, suffix)
+        assert answers[0].content == answers[1].content
+    artifacts = "/mlflow/api/2.0/mlflow-artifacts/artifacts"
+    hidden = client.get(artifacts, {"path": f"{cast.project.pk}/models/{model_id}/artifacts"})
+    absent = client.get(artifacts, {"path": f"{cast.project.pk}/models/{missing}/artifacts"})
+    assert (hidden.status_code, hidden.content) == (absent.status_code, absent.content) and hidden.status_code == 404
+
+
+def test_logged_model_search_costs_the_same_for_one_or_many_models(api, cast, django_assert_num_queries):
+    for index in range(2):
+        _create(api, cast.engineer, cast, name=f"m{index}")
+    client = api(cast.stakeholder)
+    body = {"experiment_ids": [str(cast.project.pk)]}
+    client.post(URL + "logged-models/search", body, format="json")
+
+    def search() -> int:
+        return len(client.post(URL + "logged-models/search", body, format="json").json()["models"])
+
+    # token + user, membership of the experiment's project, models (with their runs), tags, params
+    with django_assert_num_queries(5):
+        assert search() == 2
+    for index in range(2, 7):
+        _create(api, cast.engineer, cast, name=f"m{index}")
+    with django_assert_num_queries(5):
+        assert search() == 7
