@@ -22,6 +22,7 @@ from experiments.models import (
     Evaluation,
     EvaluationDataset,
     LatestMetric,
+    LoggedModel,
     PredictionSet,
     Run,
     ShareLink,
@@ -46,6 +47,7 @@ OBJECT_PARAMS = {
     "link_id",
     "material_id",
     "username",
+    "model_id",
 }
 # Parameters that name no object: a share link's token is itself the credential (tested in
 # tests/experiments/dashboards/test_share_links.py); the MLflow API's endpoint name is covered
@@ -120,6 +122,7 @@ def world(cast, settings, tmp_path):
         expires_at=now + datetime.timedelta(days=3),
     )  # fmt: skip
     material = DemoMaterial.objects.create(ticket=ticket, kind="note", note="n", created_at=now)
+    model = LoggedModel.objects.create(project=project, run=run, name="m")
     real = {
         "key": project.key,
         "ticket_key": ticket.key,
@@ -135,6 +138,7 @@ def world(cast, settings, tmp_path):
         "link_id": link.pk,
         "material_id": material.pk,
         "username": cast.engineer.username,
+        "model_id": model.model_id,
         "path": f"{project.pk}/{run.uuid}/artifacts/model.txt",
     }
     # Nothing by these names exists anywhere (AUTH-999 is a ticket AUTH does not have).
@@ -153,6 +157,7 @@ def world(cast, settings, tmp_path):
         "link_id": 999999,
         "material_id": 999999,
         "username": "nobody-of-that-name",
+        "model_id": "m-" + "f" * 32,
         "path": f"999999/{'e' * 32}/artifacts/model.txt",
     }
     return real, missing

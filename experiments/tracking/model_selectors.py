@@ -64,6 +64,14 @@ def models_of_run(*, run: Run) -> list[LoggedModel]:
     return list(LoggedModel.objects.filter(run=run, deleted_at__isnull=True).order_by("created_at", "id"))
 
 
+def model_of_run(*, run: Run, model_id: str) -> LoggedModel | None:
+    return LoggedModel.objects.filter(run=run, model_id=str(model_id), deleted_at__isnull=True).first()
+
+
+def model_file_paths(*, model: LoggedModel) -> list[str]:
+    return list(LoggedModelFile.objects.filter(model=model).order_by("path").values_list("path", flat=True))
+
+
 def datasets_of_run(*, run: Run) -> list[RunDataset]:
     return list(RunDataset.objects.filter(run=run).order_by("id"))
 

@@ -7,6 +7,7 @@ integer primary key.
 
 from __future__ import annotations
 
+import json
 import uuid as uuid_lib
 
 from django.conf import settings
@@ -217,6 +218,27 @@ class Artifact(models.Model):
         return self.path.rsplit("/", 1)[-1]
 
 
+def _spec_text(spec: object, limit: int = 8) -> str:
+    """Column names and types of an MLflow schema (a JSON list of ``{name, type}``), shortened."""
+    try:
+        columns = json.loads(spec) if isinstance(spec, str) else spec
+    except ValueError:
+        return ""
+    if isinstance(columns, dict):
+        columns = columns.get("mlflow_colspec") or columns.get("mlflow_tensorspec") or []
+    if not isinstance(columns, list):
+        return ""
+    names = []
+    for column in columns:
+        if isinstance(column, dict):
+            kind = column.get("type", "")
+            if kind == "tensor":
+                kind = f"tensor {column.get('tensor-spec', {}).get('dtype', '')}".strip()
+            names.append(f"{column['name']}: {kind}" if column.get("name") else str(kind))
+    more = f", … {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
 def new_model_id() -> str:
     return f"m-{uuid_lib.uuid4().hex}"
 
@@ -267,6 +289,12 @@ class LoggedModel(models.Model):
     @property
     def artifact_uri(self) -> str:
         return f"mlflow-artifacts:/{self.experiment_mlflow_id}/models/{self.model_id}/artifacts"
+
+    @property
+    def signature_text(self) -> str:
+        """``a: double, b: double → long`` from the MLmodel signature; empty without one."""
+        parts = [_spec_text(self.signature.get(side)) for side in ("inputs", "outputs")]
+        return " → ".join(p for p in parts if p)
 
     @property
     def flavor(self) -> str:
@@ -335,6 +363,10 @@ class RunDataset(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.digest})"
+
+    @property
+    def schema_text(self) -> str:
+        return _spec_text(self.schema)
 
 
 class ModelLinkDirection(models.TextChoices):

@@ -16,6 +16,7 @@ urlpatterns = [
     path("p/<str:key>/runs/<int:run_id>/ticket/", views.run_ticket, name="run-ticket"),
     path("p/<str:key>/runs/<int:run_id>/notes/", views.run_notes, name="run-notes"),
     path("p/<str:key>/runs/<int:run_id>/artifacts/<path:path>", views.run_artifact, name="run-artifact"),
+    path("p/<str:key>/runs/<int:run_id>/models/<str:model_id>.zip", views.run_model_download, name="run-model-zip"),
     path("t/<str:ticket_key>/runs/", views.ticket_runs, name="ticket-runs"),
     path("t/<str:ticket_key>/runs/attach/", views.ticket_runs_attach, name="ticket-runs-attach"),
     path("t/<str:ticket_key>/runs/<int:run_id>/detach/", views.ticket_runs_detach, name="ticket-runs-detach"),

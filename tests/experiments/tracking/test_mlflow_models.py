@@ -148,3 +148,26 @@ def test_logged_model_search_costs_the_same_for_one_or_many_models(api, cast, dj
         _create(api, cast.engineer, cast, name=f"m{index}")
     with django_assert_num_queries(5):
         assert search() == 7
+
+
+def test_the_run_page_lists_models_and_inputs_and_the_zip_downloads(mlflow_as, cast, client):
+    import io
+    import zipfile
+
+    import mlflow.sklearn
+    from sklearn.linear_model import LogisticRegression
+
+    mlflow = mlflow_as(cast.engineer)
+    mlflow.set_experiment("AUTH")
+    X, y = _data()
+    with mlflow.start_run() as active:
+        info = mlflow.sklearn.log_model(LogisticRegression().fit(X, y), name="clf", input_example=X[:2])
+    run = Run.objects.get(uuid=active.info.run_id)
+    client.force_login(cast.stakeholder)
+    page = client.get(f"/p/AUTH/runs/{run.pk}/").content.decode()
+    assert "clf" in page and "sklearn" in page and f"models:/{info.model_id}" in page
+    download = client.get(f"/p/AUTH/runs/{run.pk}/models/{info.model_id}.zip")
+    assert download.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
+    assert "MLmodel" in archive.namelist() and "model.skops" in "".join(archive.namelist())
+    assert client.get(f"/p/AUTH/runs/{run.pk}/models/m-{'0' * 32}.zip").status_code == 404
