@@ -77,8 +77,7 @@ def run_list(request: HttpRequest, key: str) -> HttpResponse:
         "members": memberships_of_project(project=project),
         "experiments": model_selectors.experiments_of_project(project=project),
         "query": _query_without(request, "page"),
-        "filtered": any(data.get(f) for f in ("ticket", "status", "tag", "user"))
-        or data.get("experiment") is not None,
+        "filtered": any(data.get(f) for f in ("ticket", "status", "tag", "user")) or data.get("experiment") is not None,
     }
     template = "tracking/partials/run_table.html" if _is_htmx(request) else "tracking/run_list.html"
     return render(request, template, context, status=400 if ticket_error else 200)
