@@ -171,3 +171,24 @@ def test_traced_functions_still_run_and_are_refused_with_one_clear_message(mlflo
         mlflow.flush_trace_async_logging(terminate=False) if hasattr(mlflow, "flush_trace_async_logging") else None
     messages = [r.getMessage() for r in caplog.records if "AgileML does not store traces" in r.getMessage()]
     assert len(messages) == 1, [r.getMessage()[:300] for r in caplog.records]
+
+
+def test_the_runs_page_filters_by_experiment_and_hides_deleted_runs(cast, client):
+    from experiments.tracking import services
+    from tests.experiments.factories import RunFactory
+
+    churn = services.experiment_create(project=cast.project, name="churn-v2", user=cast.engineer)
+    named = RunFactory(project=cast.project, experiment=churn, name="in-churn", started_by=cast.engineer)
+    own = RunFactory(project=cast.project, name="in-project", started_by=cast.engineer)
+    gone = RunFactory(project=cast.project, name="deleted-one", started_by=cast.engineer)
+    services.run_delete(run=gone, actor=cast.engineer)
+    client.force_login(cast.stakeholder)
+
+    def names(query: str) -> set[str]:
+        page = client.get(f"/p/AUTH/runs/{query}").content.decode()
+        return {r.name for r in (named, own, gone) if f">{r.name}<" in page}
+
+    assert names("") == {"in-churn", "in-project"}
+    assert names(f"?experiment={churn.pk}") == {"in-churn"}
+    assert names("?experiment=0") == {"in-project"}
+    assert 'data-testid="experiment-filter"' in client.get("/p/AUTH/runs/").content.decode()
