@@ -22,6 +22,7 @@ from experiments.models import (
     Evaluation,
     EvaluationDataset,
     LatestMetric,
+    LoggedModel,
     ModelVersion,
     OnlineTest,
     PredictionSet,
@@ -54,6 +55,7 @@ OBJECT_PARAMS = {
     "model_name",
     "webhook_id",
     "delivery_id",
+    "model_id",
 }
 # Parameters that name no object: a share link's token is itself the credential (tested in
 # tests/experiments/dashboards/test_share_links.py); the MLflow API's endpoint name is covered
@@ -145,6 +147,7 @@ def world(cast, settings, tmp_path):
         arms=[{"variant": "a", "run": run.pk, "weight": 1}, {"variant": "b", "run": run.pk, "weight": 1}],
         primary={"name": "ok", "kind": "binary", "min_effect": 0.02}, state="running",
     )  # fmt: skip
+    model = LoggedModel.objects.create(project=project, run=run, name="m")
     real = {
         "key": project.key,
         "ticket_key": ticket.key,
@@ -164,6 +167,7 @@ def world(cast, settings, tmp_path):
         "model_name": model.name,
         "webhook_id": webhook.pk,
         "delivery_id": delivery.pk,
+        "model_id": model.model_id,
         "path": f"{project.pk}/{run.uuid}/artifacts/model.txt",
     }
     # Nothing by these names exists anywhere (AUTH-999 is a ticket AUTH does not have).
@@ -186,6 +190,7 @@ def world(cast, settings, tmp_path):
         "model_name": "no-model-of-that-name",
         "webhook_id": 999999,
         "delivery_id": 999999,
+        "model_id": "m-" + "f" * 32,
         "path": f"999999/{'e' * 32}/artifacts/model.txt",
     }
     return real, missing
@@ -270,6 +275,13 @@ MLFLOW_CASES = [
     ("POST", "model-versions/transition-stage", {"name": "model_name", "version": "1", "stage": "Production"}),
     ("POST", "model-versions/set-tag", {"name": "model_name", "version": "1", "key": "k", "value": "v"}),
     ("DELETE", "model-versions/delete-tag", {"name": "model_name", "version": "1", "key": "k"}),
+    ("POST", "logged-models", {"experiment_id": "experiment_id", "name": "m"}),
+    ("POST", "runs/delete", {"run_id": "run_uuid"}),
+    ("POST", "runs/restore", {"run_id": "run_uuid"}),
+    ("POST", "runs/log-inputs", {"run_id": "run_uuid", "datasets": []}),
+    ("POST", "runs/outputs", {"run_id": "run_uuid", "models": []}),
+    ("POST", "experiments/delete", {"experiment_id": "experiment_id"}),
+    ("POST", "experiments/restore", {"experiment_id": "experiment_id"}),
 ]
 
 

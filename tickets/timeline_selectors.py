@@ -97,7 +97,10 @@ def _event_entry(event: TicketEvent, names: _Names) -> TimelineEntry:
         entry.label = "created"
         entry.new = names.show("sprint", (event.new or {}).get("sprint"))
     elif event.field == TicketEvent.Field.RUN:
-        entry.label = "attached the run" if event.new else "detached the run"
+        if event.note in ("deleted", "restored"):
+            entry.label = f"{event.note} the run"
+        else:
+            entry.label = "attached the run" if event.new else "detached the run"
         entry.new = event.new or event.old or ""
     elif event.field == TicketEvent.Field.LINK:
         entry.label = "linked"

@@ -10,7 +10,7 @@ import re
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
-from experiments.tracking.models import Run
+from experiments.tracking.models import LoggedModel, Run
 from tickets.access import object_for_user
 from tickets.models import Role
 
@@ -44,3 +44,12 @@ def run_for_user(
     if run.ticket_id and "ticket" in run._state.fields_cache:
         run.ticket.project = run.project
     return run
+
+
+def logged_model_for_user(
+    user: AbstractBaseUser | AnonymousUser, model_id: str, *, need: Role = Role.STAKEHOLDER
+) -> LoggedModel:
+    """Logged model ``model_id`` (``m-<hex>``) if ``user`` holds at least ``need`` in its project."""
+    return object_for_user(
+        user, LoggedModel.objects.select_related("run"), str(model_id).strip(), need=need, lookup="model_id"
+    )

@@ -10,6 +10,8 @@ class RunFilterForm(forms.Form):
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *RunStatus.choices])
     tag = forms.CharField(required=False, max_length=300, help_text="key or key=value")
     user = forms.CharField(required=False, max_length=150)
+    # 0: the project's own experiment; an id: a named experiment (MLflow's set_experiment under /mlflow/<KEY>).
+    experiment = forms.IntegerField(required=False, min_value=0, max_value=2**63 - 1)
 
     def tag_filter(self) -> tuple[str, str | None] | None:
         text = self.cleaned_data.get("tag", "").strip()

@@ -23,7 +23,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from experiments.tracking import selectors, services
+from experiments.tracking import model_selectors, selectors, services
 from experiments.tracking.access import run_for_user
 from experiments.tracking.mlflow_protocol import (
     NO_SUCH_EXPERIMENT,
@@ -44,10 +44,10 @@ from experiments.tracking.mlflow_protocol import (
     runs_json,
     translate_error,
 )
-from experiments.tracking.models import Run
+from experiments.tracking.models import Experiment, Run
 from experiments.tracking.search_syntax import SearchSyntaxError, like_to_regex, parse_filter, parse_order_by
 from experiments.tracking.selectors import MLFLOW_TO_STATUS, STATUS_TO_MLFLOW
-from tickets.access import project_by_id_for_user, project_for_user
+from tickets.access import parse_id, project_by_id_for_user, project_for_user
 from tickets.models import Project, Role
 
 SEARCH_MAX_RESULTS_DEFAULT = 1000
@@ -56,86 +56,206 @@ SEARCH_MAX_RESULTS = 50000
 
 # --- Endpoint plumbing ----------------------------------------------------------------
 Handler = Callable[[HttpRequest, AbstractBaseUser, dict], dict]
-ENDPOINTS: dict[str, tuple[str, Handler]] = {}
+ENDPOINTS: dict[tuple[str, str], Handler] = {}
+# Endpoints with ids in their path, e.g. ``logged-models/{model_id}/tags``.
+PATTERNS: list[tuple[re.Pattern, str, Handler]] = []
 
 
 def endpoint(path: str, method: str) -> Callable[[Handler], Handler]:
+    """Register ``handler`` for ``path`` (``{name}`` parts are passed in the request data)."""
+
     def register(handler: Handler) -> Handler:
-        ENDPOINTS[path] = (method, handler)
+        if "{" in path:
+            regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path))
+            PATTERNS.append((re.compile(f"^{regex}$"), method, handler))
+        else:
+            ENDPOINTS[(path, method)] = handler
         return handler
 
     return register
 
 
+def _route(path: str, method: str) -> tuple[Handler, dict]:
+    handler = ENDPOINTS.get((path, method))
+    if handler is not None:
+        return handler, {}
+    allowed = [m for (p, m) in ENDPOINTS if p == path]
+    for regex, pattern_method, pattern_handler in PATTERNS:
+        match = regex.match(path)
+        if match and pattern_method == method:
+            return pattern_handler, match.groupdict()
+        if match:
+            allowed.append(pattern_method)
+    if allowed:
+        raise MlflowError("BAD_REQUEST", f"Use {' or '.join(sorted(set(allowed)))} for {path}.", status=405)
+    if path.startswith("traces") or path.startswith("unified-traces"):
+        raise MlflowError("NOT_IMPLEMENTED", NO_TRACES)
+    raise MlflowError("ENDPOINT_NOT_FOUND", f"AgileML does not implement the MLflow endpoint {path!r}.")
+
+
+NO_TRACES = (
+    "AgileML does not store traces (MLflow tracing, @mlflow.trace); runs, metrics, params, artifacts and "
+    "logged models are stored. Traced functions still run; send traces to another MLflow server or disable "
+    "them with mlflow.tracing.disable()."
+)
+
+
 @csrf_exempt
-def dispatch(request: HttpRequest, path: str) -> HttpResponse:
-    """``/mlflow/api/2.0/mlflow/<path>``: route to the handler registered for ``path``."""
-    entry = ENDPOINTS.get(path.strip("/"))
+def dispatch(request: HttpRequest, path: str, key: str | None = None) -> HttpResponse:
+    """``/mlflow[/<KEY>]/api/2.0/mlflow/<path>``: route to the handler registered for ``path``.
+
+    Under ``/mlflow/<KEY>/`` (the project-scoped tracking URI) every experiment lives in project KEY."""
     try:
-        if entry is None:
-            raise MlflowError(
-                "ENDPOINT_NOT_FOUND",
-                f"AgileML does not implement the MLflow endpoint {path!r}.",
-            )
-        method, handler = entry
-        if request.method != method:
-            raise MlflowError("BAD_REQUEST", f"Use {method} for {path}.", status=405)
+        # Under a project's URI the project is checked first: outsiders learn nothing, whatever the path.
+        scope = _scope_project(authenticate(request), key) if key is not None else None
+        handler, path_values = _route(path.strip("/"), request.method or "GET")
         user = authenticate(request)
-        return JsonResponse(handler(request, user, json_body(request)))
+        request.mlflow_project = scope
+        data = json_body(request)
+        data.update(path_values)
+        return JsonResponse(handler(request, user, data))
     except (MlflowError, ValidationError, Http404, PermissionDenied, RequestDataTooBig) as error:
         return translate_error(error).response()
 
 
-def _experiment_project(user: AbstractBaseUser, experiment_id: Any, *, need: Role) -> Project:
+@csrf_exempt
+def traces_refused(request: HttpRequest, key: str | None = None) -> HttpResponse:
+    """``/mlflow/api/3.0/mlflow/traces...``: one clear answer, so tracing degrades with one warning."""
     try:
-        return project_by_id_for_user(user, experiment_id, need=need)
+        if key is not None:
+            _scope_project(authenticate(request), key)
+    except MlflowError as error:
+        return error.response()
+    return MlflowError("NOT_IMPLEMENTED", NO_TRACES).response()
+
+
+def _scope_project(user: AbstractBaseUser, key: str) -> Project:
+    try:
+        return project_for_user(user, key)
     except Http404:
         raise MlflowError("RESOURCE_DOES_NOT_EXIST", NO_SUCH_EXPERIMENT) from None
 
 
-def _run(user: AbstractBaseUser, data: dict, *, need: Role, queryset: QuerySet[Run] | None = None) -> Run:
+def experiment_for(
+    request: HttpRequest, user: AbstractBaseUser, experiment_id: Any, *, need: Role
+) -> tuple[Project, Experiment | None]:
+    """``<project id>`` or ``<project id>-<experiment id>`` → (project, named experiment or None)."""
+    text = str(experiment_id or "").strip()
+    project_part, _, named_part = text.partition("-")
+    try:
+        project = project_by_id_for_user(user, project_part, need=need)
+        experiment = None
+        if named_part:
+            experiment = model_selectors.experiment_of_project(project=project, experiment_id=parse_id(named_part))
+            if experiment is None:
+                raise Http404
+    except Http404:
+        raise MlflowError("RESOURCE_DOES_NOT_EXIST", NO_SUCH_EXPERIMENT) from None
+    scope = getattr(request, "mlflow_project", None)
+    if scope is not None and scope.pk != project.pk:
+        raise MlflowError("RESOURCE_DOES_NOT_EXIST", NO_SUCH_EXPERIMENT)
+    return project, experiment
+
+
+def run_from(
+    user: AbstractBaseUser, data: dict, *, need: Role, queryset: QuerySet[Run] | None = None, deleted_ok: bool = False
+) -> Run:
+    """The run named by ``run_id`` (or ``run_uuid``); writes to a deleted run are refused, as in MLflow."""
     run_id = data.get("run_id") or data.get("run_uuid")
     if not run_id:
         raise MlflowError("INVALID_PARAMETER_VALUE", "Missing value for required parameter 'run_id'.")
     try:
-        return run_for_user(user, str(run_id), need=need, queryset=queryset)
+        run = run_for_user(user, str(run_id), need=need, queryset=queryset)
     except Http404:
         raise MlflowError("RESOURCE_DOES_NOT_EXIST", NO_SUCH_RUN) from None
+    if need != Role.STAKEHOLDER and run.deleted_at is not None and not deleted_ok:
+        raise MlflowError(
+            "INVALID_PARAMETER_VALUE",
+            f"Run {run.uuid} is deleted; restore it (mlflow.MlflowClient().restore_run) first.",
+        )
+    return run
+
+
+_run = run_from
 
 
 # --- Experiments ------------------------------------------------------------------------
+def _named(request: HttpRequest, user: AbstractBaseUser, name: str, *, need: Role) -> tuple[Project, str | None]:
+    """Where experiment ``name`` lives: (project, None) for the project's own, (project, name) for a named one."""
+    scope = getattr(request, "mlflow_project", None)
+    if scope is not None:
+        if need != Role.STAKEHOLDER:
+            scope = project_for_user(user, scope.key, need=need)
+        return scope, None if name == scope.key else name
+    key, _, rest = name.partition("/")
+    return project_for_user(user, key, need=need), rest or None
+
+
 @endpoint("experiments/get-by-name", "GET")
 def experiment_get_by_name(request: HttpRequest, user: AbstractBaseUser, data: dict) -> dict:
     name = read_str(data, "experiment_name")
+    scoped = getattr(request, "mlflow_project", None) is not None
     try:
-        project = project_for_user(user, name)
+        project, named = _named(request, user, name, need=Role.STAKEHOLDER)
     except Http404:
         raise MlflowError(
             "RESOURCE_DOES_NOT_EXIST",
             "Could not find that experiment: no AgileML project with that key has you as a member.",
         ) from None
-    return {"experiment": experiment_json(project)}
+    experiment = None
+    if named is not None:
+        experiment = model_selectors.experiment_named(project=project, name=named)
+        if experiment is None:
+            raise MlflowError("RESOURCE_DOES_NOT_EXIST", f"Could not find experiment with name '{name}'.")
+    return {"experiment": experiment_json(project, experiment, scoped=scoped)}
 
 
 @endpoint("experiments/create", "POST")
 def experiment_create(request: HttpRequest, user: AbstractBaseUser, data: dict) -> dict:
     name = read_str(data, "name")
     try:
-        project = project_for_user(user, name, need=Role.ENGINEER)
+        project, named = _named(request, user, name, need=Role.ENGINEER)
     except Http404:
         raise MlflowError(
             "INVALID_PARAMETER_VALUE",
-            f"Cannot create experiment '{name}': in AgileML an MLflow experiment is a project, and there is no "
-            "project with that key that you can log to. Use an existing project key (e.g. "
-            "mlflow.set_experiment('AUTH')); a lead creates projects in AgileML.",
+            f"Cannot create experiment '{name}': in AgileML an MLflow experiment is a project (or 'KEY/name' "
+            "inside one), and there is no project with that key that you can log to. Use an existing project key "
+            "(e.g. mlflow.set_experiment('AUTH')), or set MLFLOW_TRACKING_URI to .../mlflow/<KEY> so that any "
+            "experiment name lives in that project; a lead creates projects in AgileML.",
         ) from None
-    return {"experiment_id": str(project.pk)}
+    if named is None:
+        return {"experiment_id": str(project.pk)}
+    experiment = services.experiment_create(project=project, name=named, user=user)
+    return {"experiment_id": experiment.mlflow_id}
 
 
 @endpoint("experiments/get", "GET")
 def experiment_get(request: HttpRequest, user: AbstractBaseUser, data: dict) -> dict:
-    project = _experiment_project(user, data.get("experiment_id"), need=Role.STAKEHOLDER)
-    return {"experiment": experiment_json(project)}
+    project, experiment = experiment_for(request, user, data.get("experiment_id"), need=Role.STAKEHOLDER)
+    scoped = getattr(request, "mlflow_project", None) is not None
+    return {"experiment": experiment_json(project, experiment, scoped=scoped)}
+
+
+def _set_experiment_deleted(request: HttpRequest, user: AbstractBaseUser, data: dict, *, deleted: bool) -> dict:
+    project, experiment = experiment_for(request, user, data.get("experiment_id"), need=Role.STAKEHOLDER)
+    if experiment is None:
+        raise MlflowError(
+            "INVALID_PARAMETER_VALUE",
+            f"Experiment {project.key} is the project itself; a project is not deleted through MLflow.",
+        )
+    experiment_for(request, user, data.get("experiment_id"), need=Role.LEAD)
+    services.experiment_set_deleted(experiment=experiment, deleted=deleted)
+    return {}
+
+
+@endpoint("experiments/delete", "POST")
+def experiment_delete(request: HttpRequest, user: AbstractBaseUser, data: dict) -> dict:
+    return _set_experiment_deleted(request, user, data, deleted=True)
+
+
+@endpoint("experiments/restore", "POST")
+def experiment_restore(request: HttpRequest, user: AbstractBaseUser, data: dict) -> dict:
+    return _set_experiment_deleted(request, user, data, deleted=False)
 
 
 _NAME_FILTER = re.compile(r"^\s*(?:attributes?\.|attr\.)?name\s*(=|!=|LIKE|ILIKE)\s*'((?:[^'\\]|\\.)*)'\s*$", re.I)
@@ -143,7 +263,15 @@ _NAME_FILTER = re.compile(r"^\s*(?:attributes?\.|attr\.)?name\s*(=|!=|LIKE|ILIKE
 
 @endpoint("experiments/search", "POST")
 def experiment_search(request: HttpRequest, user: AbstractBaseUser, data: dict) -> dict:
-    projects = selectors.projects_of_user(user=user)
+    scope = getattr(request, "mlflow_project", None)
+    projects = [scope] if scope is not None else selectors.projects_of_user(user=user)
+    view = str(data.get("view_type") or "ACTIVE_ONLY").upper()
+    found = [(p, None) for p in projects if view != "DELETED_ONLY"]
+    for experiment in model_selectors.experiments_of_projects(projects=projects):
+        deleted = experiment.deleted_at is not None
+        if view == "ALL" or deleted == (view == "DELETED_ONLY"):
+            found.append((next(p for p in projects if p.pk == experiment.project_id), experiment))
+    items = [experiment_json(p, e, scoped=scope is not None) for p, e in found]
     text = data.get("filter") or ""
     if text.strip():
         match = _NAME_FILTER.match(text)
@@ -152,17 +280,20 @@ def experiment_search(request: HttpRequest, user: AbstractBaseUser, data: dict) 
         op, value = match.group(1).upper(), match.group(2)
         pattern = re.compile(like_to_regex(value), re.I if op == "ILIKE" else 0)
         keep = {"=": lambda k: k == value, "!=": lambda k: k != value}.get(op, lambda k: bool(pattern.match(k)))
-        projects = [p for p in projects if keep(p.key)]
-    return {"experiments": [experiment_json(p) for p in projects]}
+        items = [item for item in items if keep(item["name"])]
+    return {"experiments": items}
 
 
 # --- Runs -------------------------------------------------------------------------------
 @endpoint("runs/create", "POST")
 def run_create(request: HttpRequest, user: AbstractBaseUser, data: dict) -> dict:
-    project = _experiment_project(user, data.get("experiment_id"), need=Role.ENGINEER)
+    project, experiment = experiment_for(request, user, data.get("experiment_id"), need=Role.ENGINEER)
+    if experiment is not None and experiment.deleted_at is not None:
+        raise MlflowError("INVALID_PARAMETER_VALUE", f"Experiment {experiment.name!r} is deleted; restore it first.")
     start = read_int(data.get("start_time"), "start_time")
     run = services.run_create(
         project=project,
+        experiment=experiment,
         user=user,
         name=read_str(data, "run_name", required=False),
         start_time=services.datetime_from_ms(start) if start is not None else None,
@@ -256,7 +387,7 @@ def run_search(request: HttpRequest, user: AbstractBaseUser, data: dict) -> dict
         experiment_ids = [experiment_ids]
     if not experiment_ids:
         raise MlflowError("INVALID_PARAMETER_VALUE", "Give at least one experiment id in 'experiment_ids'.")
-    projects = [_experiment_project(user, e, need=Role.STAKEHOLDER) for e in experiment_ids]
+    experiments = [experiment_for(request, user, e, need=Role.STAKEHOLDER) for e in experiment_ids]
     max_results = read_int(data.get("max_results"), "max_results", default=SEARCH_MAX_RESULTS_DEFAULT)
     if not 0 < max_results <= SEARCH_MAX_RESULTS:
         raise MlflowError("INVALID_PARAMETER_VALUE", f"max_results must be between 1 and {SEARCH_MAX_RESULTS}.")
@@ -268,10 +399,15 @@ def run_search(request: HttpRequest, user: AbstractBaseUser, data: dict) -> dict
         order = parse_order_by(order_by)
     except SearchSyntaxError as exc:
         raise MlflowError("INVALID_PARAMETER_VALUE", f"Invalid search: {exc}") from None
-    if str(data.get("run_view_type") or "ACTIVE_ONLY").upper() == "DELETED_ONLY":
-        return {"runs": []}
+    view = str(data.get("run_view_type") or "ACTIVE_ONLY").upper()
+    if view not in ("ACTIVE_ONLY", "DELETED_ONLY", "ALL"):
+        raise MlflowError(
+            "INVALID_PARAMETER_VALUE", f"run_view_type must be ACTIVE_ONLY, DELETED_ONLY or ALL; got {view!r}."
+        )
     offset = page_offset(data.get("page_token"))
-    runs = selectors.search_runs(projects=projects, clauses=clauses, order=order)
+    runs = selectors.search_runs(
+        experiments=[(p, e.pk if e else None) for p, e in experiments], clauses=clauses, order=order, view=view
+    )
     page = list(runs[offset : offset + max_results + 1])
     result: dict[str, Any] = {"runs": runs_json(page[:max_results])}
     if len(page) > max_results:
@@ -299,16 +435,27 @@ def metric_get_history(request: HttpRequest, user: AbstractBaseUser, data: dict)
     return result
 
 
-@endpoint("logged-models/search", "POST")
-def logged_model_search(request: HttpRequest, user: AbstractBaseUser, data: dict) -> dict:
-    """AgileML keeps no MLflow logged models; the client asks when it lists run artifacts."""
-    for experiment_id in data.get("experiment_ids") or []:
-        _experiment_project(user, experiment_id, need=Role.STAKEHOLDER)
-    return {"models": []}
+@endpoint("runs/delete", "POST")
+def run_delete(request: HttpRequest, user: AbstractBaseUser, data: dict) -> dict:
+    run = run_from(user, data, need=Role.ENGINEER, queryset=selectors.runs_with_people(), deleted_ok=True)
+    services.run_delete(run=run, actor=user)
+    return {}
 
 
-def server_info(request: HttpRequest) -> JsonResponse:
+@endpoint("runs/restore", "POST")
+def run_restore(request: HttpRequest, user: AbstractBaseUser, data: dict) -> dict:
+    run = run_from(user, data, need=Role.ENGINEER, queryset=selectors.runs_with_people(), deleted_ok=True)
+    services.run_restore(run=run, actor=user)
+    return {}
+
+
+def server_info(request: HttpRequest, key: str | None = None) -> JsonResponse:
     """What the client probes before large transfers: no multipart uploads or presigned URLs here."""
+    if key is not None:
+        try:
+            _scope_project(authenticate(request), key)
+        except MlflowError as error:
+            return error.response()
     return JsonResponse(
         {
             "store_type": "SqlStore",

@@ -18,8 +18,8 @@ from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework.exceptions import AuthenticationFailed
 
 from agileml.authentication import BearerOrTokenAuthentication
-from experiments.tracking import selectors, services
-from experiments.tracking.models import LatestMetric, Run, RunStatus
+from experiments.tracking import model_selectors, selectors, services
+from experiments.tracking.models import Experiment, LatestMetric, LoggedModel, Run, RunStatus
 from experiments.tracking.selectors import STATUS_TO_MLFLOW
 from tickets.models import Project
 
@@ -33,6 +33,7 @@ HTTP_STATUS = {
     "RESOURCE_DOES_NOT_EXIST": 404,
     "ENDPOINT_NOT_FOUND": 404,
     "INTERNAL_ERROR": 500,
+    "NOT_IMPLEMENTED": 501,
 }
 
 
@@ -208,34 +209,88 @@ def _ms(moment) -> int | None:
     return None if moment is None else int(moment.timestamp() * 1000)
 
 
-def experiment_json(project: Project) -> dict:
-    created = _ms(project.created_at)
+def experiment_json(project: Project, experiment: Experiment | None = None, *, scoped: bool = False) -> dict:
+    """A project (its own experiment) or a named experiment of it; named ones are ``KEY/name``
+    unless the client uses the project-scoped tracking URI (``scoped``)."""
+    if experiment is None:
+        created = _ms(project.created_at)
+        return {
+            "experiment_id": str(project.pk),
+            "name": project.key,
+            "artifact_location": f"mlflow-artifacts:/{project.pk}",
+            "lifecycle_stage": "active",
+            "creation_time": created,
+            "last_update_time": created,
+            "tags": [{"key": "mlflow.note.content", "value": project.name}],
+        }
+    created = _ms(experiment.created_at)
     return {
-        "experiment_id": str(project.pk),
-        "name": project.key,
-        "artifact_location": f"mlflow-artifacts:/{project.pk}",
-        "lifecycle_stage": "active",
+        "experiment_id": experiment.mlflow_id,
+        "name": experiment.name if scoped else f"{project.key}/{experiment.name}",
+        "artifact_location": f"mlflow-artifacts:/{experiment.mlflow_id}",
+        "lifecycle_stage": "deleted" if experiment.deleted_at else "active",
         "creation_time": created,
-        "last_update_time": created,
-        "tags": [{"key": "mlflow.note.content", "value": project.name}],
+        "last_update_time": _ms(experiment.deleted_at) or created,
+        "tags": [],
     }
 
 
 def run_info_json(run: Run) -> dict:
+    experiment_id = run.experiment_mlflow_id
     info = {
         "run_id": run.uuid,
         "run_uuid": run.uuid,
         "run_name": run.name,
-        "experiment_id": str(run.project_id),
+        "experiment_id": experiment_id,
         "user_id": run.started_by.get_username() if run.started_by_id else "",
         "status": STATUS_TO_MLFLOW[RunStatus(run.status)],
         "start_time": _ms(run.start_time),
-        "artifact_uri": f"mlflow-artifacts:/{run.project_id}/{run.uuid}/{ARTIFACTS_DIR}",
-        "lifecycle_stage": "active",
+        "artifact_uri": f"mlflow-artifacts:/{experiment_id}/{run.uuid}/{ARTIFACTS_DIR}",
+        "lifecycle_stage": "deleted" if run.deleted_at else "active",
     }
     if run.end_time is not None:
         info["end_time"] = _ms(run.end_time)
     return info
+
+
+def _pairs(mapping: dict[str, str]) -> list[dict]:
+    return [{"key": k, "value": v} for k, v in mapping.items()]
+
+
+def logged_model_json(model: LoggedModel) -> dict:
+    """MLflow's LoggedModel; ``model`` comes from ``model_selectors.logged_models_with_details``."""
+    info = {
+        "model_id": model.model_id,
+        "experiment_id": model.experiment_mlflow_id,
+        "name": model.name,
+        "creation_timestamp_ms": _ms(model.created_at),
+        "last_updated_timestamp_ms": _ms(model.updated_at),
+        "artifact_uri": model.artifact_uri,
+        "status": LOGGED_MODEL_STATUS[model.status],
+        "status_message": model.status_message,
+        "tags": [{"key": t.key, "value": t.value} for t in model.tags.all()],
+    }
+    if model.model_type:
+        info["model_type"] = model.model_type
+    if model.run_id:
+        info["source_run_id"] = model.run.uuid
+    return {"info": info, "data": {"params": [{"key": p.key, "value": p.value} for p in model.params.all()]}}
+
+
+LOGGED_MODEL_STATUS = {
+    "pending": "LOGGED_MODEL_PENDING",
+    "ready": "LOGGED_MODEL_READY",
+    "failed": "LOGGED_MODEL_UPLOAD_FAILED",
+}
+
+
+def _dataset_json(row) -> dict:
+    dataset = {"name": row.name, "digest": row.digest, "source_type": row.source_type, "source": row.source}
+    if row.schema:
+        dataset["schema"] = row.schema
+    if row.profile:
+        dataset["profile"] = row.profile
+    return {"tags": _pairs(row.tags), "dataset": dataset}
 
 
 def _latest_json(row: LatestMetric) -> dict:
@@ -243,13 +298,15 @@ def _latest_json(row: LatestMetric) -> dict:
 
 
 def runs_json(runs: list[Run]) -> list[dict]:
-    """Full MLflow run objects for ``runs``: three queries whatever the number of runs."""
+    """Full MLflow run objects for ``runs``: five queries whatever the number of runs."""
     ids = [r.pk for r in runs]
     latest = selectors.latest_metrics_of_runs(run_ids=ids)
     params = selectors.params_of_runs(run_ids=ids)
     tags = selectors.tags_of_runs(run_ids=ids)
+    datasets, links = model_selectors.inputs_of_runs(run_ids=ids)
     out = []
     for run in runs:
+        run_links = links.get(run.pk, [])
         out.append(
             {
                 "info": run_info_json(run),
@@ -258,7 +315,19 @@ def runs_json(runs: list[Run]) -> list[dict]:
                     "params": [{"key": k, "value": v} for k, v in params.get(run.pk, {}).items()],
                     "tags": [{"key": k, "value": v} for k, v in selectors.run_tags(run, tags.get(run.pk, {})).items()],
                 },
-                "inputs": {},
+                "inputs": {
+                    "dataset_inputs": [_dataset_json(d) for d in datasets.get(run.pk, [])],
+                    "model_inputs": [
+                        {"model_id": link.model.model_id} for link in run_links if link.direction == "input"
+                    ],
+                },
+                "outputs": {
+                    "model_outputs": [
+                        {"model_id": link.model.model_id, "step": link.step}
+                        for link in run_links
+                        if link.direction == "output"
+                    ]
+                },
             }
         )
     return out

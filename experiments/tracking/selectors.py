@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Exists, F, FloatField, OuterRef, Q, QuerySet, Subquery, TextField
+from django.db.models import Exists, F, OuterRef, QuerySet
 
-from experiments.tracking.models import Artifact, LatestMetric, Metric, Param, Run, RunStatus, Tag
-from experiments.tracking.search_syntax import Clause, OrderKey, like_to_regex
+from experiments.tracking.models import Artifact, LatestMetric, Metric, Param, Run, Tag
+
+# The run search lives in search_selectors; callers keep reading it from here.
+from experiments.tracking.search_selectors import (  # noqa: F401
+    MLFLOW_TO_STATUS,
+    STATUS_TO_MLFLOW,
+    apply_search,
+    metric_value_subquery,
+    order_search,
+    param_value_subquery,
+    search_runs,
+)
 from experiments.tracking.services import TAG_NOTE, TAG_RUN_NAME, TAG_TICKET
-from tickets.access import id_or_none
 from tickets.models import Membership, Project, Ticket
-
-STATUS_TO_MLFLOW = {
-    RunStatus.RUNNING: "RUNNING",
-    RunStatus.FINISHED: "FINISHED",
-    RunStatus.FAILED: "FAILED",
-    RunStatus.KILLED: "KILLED",
-}
-MLFLOW_TO_STATUS = {v: k for k, v in STATUS_TO_MLFLOW.items()} | {"SCHEDULED": RunStatus.RUNNING}
 
 
 def runs_of_project(
@@ -33,9 +33,14 @@ def runs_of_project(
     status: str | None = None,
     tag: tuple[str, str | None] | None = None,
     username: str | None = None,
+    experiment: int | None = None,
 ) -> QuerySet[Run]:
-    """A project's runs, newest first, with ticket and starter joined."""
-    runs = Run.objects.filter(project=project).select_related("ticket", "started_by")
+    """A project's runs that are not deleted, newest first, with ticket and starter joined.
+
+    ``experiment``: 0 for the project's own experiment, an id for a named one, None for all."""
+    runs = Run.objects.filter(project=project, deleted_at__isnull=True).select_related("ticket", "started_by")
+    if experiment is not None:
+        runs = runs.filter(experiment_id=experiment or None)
     if ticket is not None:
         runs = runs.filter(ticket=ticket)
     elif unattached:
@@ -71,12 +76,6 @@ def projects_of_user(*, user) -> list[Project]:
     """The projects ``user`` is a member of, by key (the MLflow experiments they see): one query."""
     memberships = Membership.objects.filter(user=user).select_related("project").order_by("project__key")
     return [m.project for m in memberships]
-
-
-def search_runs(*, projects: Sequence[Project], clauses: Sequence[Clause], order: Sequence[OrderKey]) -> QuerySet[Run]:
-    """The runs of ``projects`` matching MLflow search ``clauses``, in ``order``."""
-    runs = Run.objects.filter(project__in=projects).select_related("ticket", "started_by", "project")
-    return order_search(apply_search(runs, clauses), order)
 
 
 def metric_points(*, run: Run, key: str, offset: int = 0, limit: int | None = None) -> list[tuple]:
@@ -123,7 +122,11 @@ def newest_tickets(*, project: Project, limit: int = 200) -> QuerySet[Ticket]:
 
 
 def runs_of_ticket(*, ticket: Ticket) -> QuerySet[Run]:
-    return Run.objects.filter(ticket=ticket).select_related("started_by").order_by("-start_time", "-id")
+    return (
+        Run.objects.filter(ticket=ticket, deleted_at__isnull=True)
+        .select_related("started_by")
+        .order_by("-start_time", "-id")
+    )
 
 
 # --- Sorting by a metric or param column -----------------------------------------------
@@ -162,17 +165,6 @@ SORT_FIELDS = {
     "ticket": "ticket__number",
     "user": "started_by__username",
 }
-
-
-def metric_value_subquery(key: str) -> Subquery:
-    return Subquery(
-        LatestMetric.objects.filter(run=OuterRef("pk"), key=key, is_nan=False).values("value")[:1],
-        output_field=FloatField(),
-    )
-
-
-def param_value_subquery(key: str) -> Subquery:
-    return Subquery(Param.objects.filter(run=OuterRef("pk"), key=key).values("value")[:1], output_field=TextField())
 
 
 def sort_runs(runs: QuerySet[Run], sort: SortSpec) -> QuerySet[Run]:
@@ -302,7 +294,7 @@ def runs_by_ids(*, project: Project, ids: Sequence[int]) -> list[Run]:
 def attachable_runs(*, project: Project, ticket: Ticket, limit: int = 50) -> list[Run]:
     """Recent runs of the project not attached to ``ticket``, for the ticket's attach menu."""
     runs = (
-        Run.objects.filter(project=project)
+        Run.objects.filter(project=project, deleted_at__isnull=True)
         .exclude(ticket=ticket)
         .select_related("ticket")
         .order_by("-start_time", "-id")[:limit]
@@ -311,112 +303,6 @@ def attachable_runs(*, project: Project, ticket: Ticket, limit: int = 50) -> lis
 
 
 # --- MLflow search ----------------------------------------------------------------------
-_NUM_LOOKUP = {"=": "exact", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
-
-
-def _number_q(field: str, op: str, value: float) -> Q:
-    if op == "!=":
-        return ~Q(**{field: value})
-    return Q(**{f"{field}__{_NUM_LOOKUP[op]}": value})
-
-
-def _text_q(field: str, op: str, value: str) -> Q:
-    if op == "=":
-        return Q(**{field: value})
-    if op == "!=":
-        return ~Q(**{field: value})
-    lookup = "iregex" if op == "ILIKE" else "regex"
-    return Q(**{f"{field}__{lookup}": like_to_regex(value)})
-
-
-def _ms_to_datetime(ms: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
-
-
-def _attribute_q(clause: Clause) -> Q:
-    key, op, value = clause.key, clause.op, clause.value
-    if key == "status":
-        values = value if op in ("IN", "NOT IN") else (value,)
-        statuses = [MLFLOW_TO_STATUS.get(str(v).upper(), str(v).lower()) for v in values]
-        if op in ("IN", "=") or op == "LIKE":
-            return Q(status__in=statuses)
-        return ~Q(status__in=statuses)
-    if key in ("run_id", "run_name", "user_id"):
-        field = {"run_id": "uuid", "run_name": "name", "user_id": "started_by__username"}[key]
-        if op == "IN":
-            return Q(**{f"{field}__in": list(value)})
-        if op == "NOT IN":
-            return ~Q(**{f"{field}__in": list(value)})
-        return _text_q(field, op, str(value))
-    # start_time / end_time in milliseconds
-    moment = _ms_to_datetime(float(value))
-    return _number_q(key, op, moment)
-
-
-def apply_search(runs: QuerySet[Run], clauses: Sequence[Clause]) -> QuerySet[Run]:
-    """Filter ``runs`` by parsed MLflow search clauses."""
-    for clause in clauses:
-        if clause.entity == "metrics":
-            inner = LatestMetric.objects.filter(run=OuterRef("pk"), key=clause.key, is_nan=False)
-            if clause.op == "!=":
-                inner = inner.exclude(value=clause.value)
-            else:
-                inner = inner.filter(_number_q("value", clause.op, clause.value))
-            runs = runs.filter(Exists(inner))
-        elif clause.entity == "params":
-            inner = Param.objects.filter(run=OuterRef("pk"), key=clause.key).filter(
-                _text_q("value", clause.op, str(clause.value))
-            )
-            runs = runs.filter(Exists(inner))
-        elif clause.entity == "tags":
-            runs = _filter_tag(runs, clause)
-        else:
-            runs = runs.filter(_attribute_q(clause))
-    return runs
-
-
-def _filter_tag(runs: QuerySet[Run], clause: Clause) -> QuerySet[Run]:
-    value = str(clause.value)
-    if clause.key == TAG_RUN_NAME:
-        return runs.filter(_text_q("name", clause.op, value))
-    if clause.key == TAG_NOTE:
-        return runs.filter(_text_q("notes", clause.op, value))
-    if clause.key == TAG_TICKET:
-        if clause.op in ("=", "!="):
-            prefix, _, number = value.upper().rpartition("-")
-            ticket_number = id_or_none(number)
-            match = Q(project__key=prefix, ticket__number=ticket_number) if ticket_number else Q(pk__in=[])
-            return runs.filter(match if clause.op == "=" else ~match)
-        return runs.filter(ticket__isnull=False)
-    inner = Tag.objects.filter(run=OuterRef("pk"), key=clause.key).filter(_text_q("value", clause.op, value))
-    return runs.filter(Exists(inner))
-
-
-def order_search(runs: QuerySet[Run], order: Sequence[OrderKey]) -> QuerySet[Run]:
-    expressions = []
-    for index, item in enumerate(order):
-        if item.entity == "metrics":
-            name = f"order_{index}"
-            runs = runs.annotate(**{name: metric_value_subquery(item.key)})
-            field = F(name)
-        elif item.entity == "params":
-            name = f"order_{index}"
-            runs = runs.annotate(**{name: param_value_subquery(item.key)})
-            field = F(name)
-        elif item.entity == "tags":
-            name = f"order_{index}"
-            runs = runs.annotate(
-                **{name: Subquery(Tag.objects.filter(run=OuterRef("pk"), key=item.key).values("value")[:1])}
-            )
-            field = F(name)
-        else:
-            field = F({"run_name": "name", "run_id": "uuid", "user_id": "started_by__username"}.get(item.key, item.key))
-        expressions.append(field.asc(nulls_last=True) if item.ascending else field.desc(nulls_last=True))
-    expressions += [F("start_time").desc(), F("id").desc()]
-    return runs.order_by(*expressions)
-
-
-# --- The run list's columns and the comparison page ------------------------------------
 DEFAULT_METRIC_COLUMNS = 3
 
 

@@ -11,17 +11,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from experiments.tracking import charts, selectors, services
+from experiments.tracking import charts, model_selectors, selectors, services
 from experiments.tracking.access import run_for_user
 from experiments.tracking.forms import AttachRunForm, AttachTicketForm, RunFilterForm, RunNotesForm
 from experiments.tracking.mlflow_artifacts import artifact_download_response
 from experiments.tracking.models import Run, RunStatus
-from tickets.access import id_or_none, project_by_id_for_user, project_for_user, ticket_for_user
+from experiments.tracking.zips import zip_stream
+from tickets.access import id_or_none, parse_id, project_by_id_for_user, project_for_user, ticket_for_user
 from tickets.models import Project, Role, Ticket
 from tickets.selectors import memberships_of_project
 
@@ -49,6 +50,7 @@ def run_list(request: HttpRequest, key: str) -> HttpResponse:
         status=data.get("status") or None,
         tag=form.tag_filter() if valid else None,
         username=data.get("user") or None,
+        experiment=data.get("experiment"),
     )
     sort = selectors.SortSpec.parse(request.GET.get("sort"))
     columns = selectors.run_columns(
@@ -73,8 +75,9 @@ def run_list(request: HttpRequest, key: str) -> HttpResponse:
         "statuses": RunStatus.choices,
         "ticket_options": _ticket_options(project, data.get("ticket", "")),
         "members": memberships_of_project(project=project),
+        "experiments": model_selectors.experiments_of_project(project=project),
         "query": _query_without(request, "page"),
-        "filtered": any(data.get(f) for f in ("ticket", "status", "tag", "user")),
+        "filtered": any(data.get(f) for f in ("ticket", "status", "tag", "user")) or data.get("experiment") is not None,
     }
     template = "tracking/partials/run_table.html" if _is_htmx(request) else "tracking/run_list.html"
     return render(request, template, context, status=400 if ticket_error else 200)
@@ -149,6 +152,8 @@ def _run_page_context(run: Run) -> dict:
         "latest": list(latest.values()),
         "figures": figures,
         "artifacts": selectors.artifacts_of_run(run=run),
+        "models": model_selectors.models_of_run(run=run),
+        "datasets": model_selectors.datasets_of_run(run=run),
         "can_edit": run.project.role.allows(Role.ENGINEER),
         "attach_form": AttachTicketForm(initial={"ticket": run.ticket.key if run.ticket_id else ""}),
         "notes_form": RunNotesForm(initial={"notes": run.notes}),
@@ -207,6 +212,20 @@ def run_artifact(request: HttpRequest, key: str, run_id: int, path: str) -> Http
         return artifact_download_response(run, path)
     except ValidationError:
         raise Http404(f"Run {run.pk} has no artifact {path!r}.") from None
+
+
+@login_required
+@require_GET
+def run_model_download(request: HttpRequest, key: str, run_id: int, model_id: str) -> HttpResponse:
+    """A logged model of the run as one zip file (its MLflow Model folder)."""
+    run = run_for_user(request.user, run_id, project_key=key)
+    model = model_selectors.model_of_run(run=run, model_id=model_id)
+    if model is None:
+        raise Http404(f"Run {run.pk} has no model {model_id!r}.")
+    files = [(path, services.logged_model_file(model, path)) for path in model_selectors.model_file_paths(model=model)]
+    response = StreamingHttpResponse(zip_stream(files), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{model.name}-{model.model_id}.zip"'
+    return response
 
 
 # --- Compare ----------------------------------------------------------------------------
@@ -312,9 +331,12 @@ def ticket_runs_detach(request: HttpRequest, ticket_key: str, run_id: int) -> Ht
 
 # --- MLflow links -----------------------------------------------------------------------
 @require_GET
-def mlflow_home(request: HttpRequest) -> HttpResponse:
+def mlflow_home(request: HttpRequest, key: str | None = None) -> HttpResponse:
     """Where the client's printed links land; JavaScript reads the #fragment and redirects."""
-    tracking_uri = request.build_absolute_uri(reverse("mlflow-home")).rstrip("/")
+    if key is not None:
+        project_for_user(request.user, key)  # the project-scoped URI shows its project's members only
+    url = reverse("mlflow-project-home", kwargs={"key": key}) if key else reverse("mlflow-home")
+    tracking_uri = request.build_absolute_uri(url).rstrip("/")
     return render(request, "tracking/mlflow_home.html", {"tracking_uri": tracking_uri})
 
 
@@ -328,5 +350,7 @@ def mlflow_run_redirect(request: HttpRequest, run_uuid: str) -> HttpResponse:
 @login_required
 @require_GET
 def mlflow_experiment_redirect(request: HttpRequest, experiment_id: str) -> HttpResponse:
-    project = project_by_id_for_user(request.user, experiment_id)
-    return redirect("run-list", key=project.key)
+    project_part, _, named = experiment_id.partition("-")
+    project = project_by_id_for_user(request.user, project_part)
+    url = reverse("run-list", kwargs={"key": project.key})
+    return redirect(f"{url}?experiment={parse_id(named)}" if named else url)

@@ -7,7 +7,12 @@ the modules say where each write lives.
 
 from tickets.services.comments import comment_create, comment_delete, comment_update
 from tickets.services.epics import epic_create, epic_delete, epic_update
-from tickets.services.history import ticket_record_link, ticket_record_run_link, ticket_state
+from tickets.services.history import (
+    ticket_record_link,
+    ticket_record_run_deletion,
+    ticket_record_run_link,
+    ticket_state,
+)
 from tickets.services.jira_import import ImportReport, decode_export, jira_import
 from tickets.services.memberships import membership_add, membership_change_role, membership_remove
 from tickets.services.projects import project_create, project_update
@@ -55,6 +60,7 @@ __all__ = [
     "ticket_create",
     "ticket_delete",
     "ticket_record_link",
+    "ticket_record_run_deletion",
     "ticket_record_run_link",
     "ticket_state",
     "ticket_transition",

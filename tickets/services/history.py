@@ -122,3 +122,20 @@ def _payload(event: TicketEvent, ticket: Ticket, base: dict[str, Any], names: di
     if event.field == Field.ANSWER:
         return {**base, "answer": event.new, "outcome": ticket.outcome}
     return {**base, "old": event.old, "new": event.new, "note": event.note}
+
+
+# Notes of RUN events that record a run's soft delete and restore rather than an attach/detach.
+RUN_DELETED = "deleted"
+RUN_RESTORED = "restored"
+
+
+def ticket_record_run_deletion(
+    *, ticket: Ticket, run_name: str, deleted: bool, actor: AbstractBaseUser | None = None
+) -> TicketEvent:
+    """Record that a run attached to the ticket was deleted (hidden, can be restored) or restored."""
+    old, new = (run_name, None) if deleted else (None, run_name)
+    event = new_event(
+        ticket, Field.RUN, old, new, actor=actor, at=clock.now(), note=RUN_DELETED if deleted else RUN_RESTORED
+    )
+    event.save()
+    return event

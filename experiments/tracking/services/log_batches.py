@@ -27,7 +27,9 @@ from experiments.tracking.services.validation import (
     TAG_RUN_NAME,
     TAG_SOURCE_NAME,
     TAG_TICKET,
+    TAG_TRUNCATED_PARAMS,
     MetricPoint,
+    long_param_keys,
     validate_limits,
     validate_metrics,
     validate_params,
@@ -76,6 +78,8 @@ def run_log(
     tag_map = validate_tags(tags)
     if param_map:
         _log_params(run, param_map)
+        if long_keys := long_param_keys(params):
+            _note_truncated(run, long_keys)
     if tag_map:
         _set_tags(run, tag_map, actor)
     if metric_rows:
@@ -101,6 +105,13 @@ def _log_params(run: Run, params: dict[str, str]) -> None:
             raise ValidationError(
                 {"params": "A param of this batch was logged at the same time by another request."}
             ) from None
+
+
+def _note_truncated(run: Run, keys: list[str]) -> None:
+    """Say on the run which param values were cut to MLflow's limit (the tag lists every such key)."""
+    old = Tag.objects.filter(run=run, key=TAG_TRUNCATED_PARAMS).values_list("value", flat=True).first() or ""
+    value = ",".join(sorted({k for k in old.split(",") if k} | set(keys)))
+    Tag.objects.update_or_create(run=run, key=TAG_TRUNCATED_PARAMS, defaults={"value": value[:8000]})
 
 
 def _set_tags(run: Run, tags: dict[str, str], actor: AbstractBaseUser | None) -> None:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from experiments.tracking.models import (
     MAX_RUN_NAME_LENGTH,
+    Experiment,
     Param,
     Run,
     RunStatus,
@@ -24,6 +25,8 @@ from experiments.tracking.services.validation import (
     TAG_RUN_NAME,
     TAG_SOURCE_NAME,
     TAG_TICKET,
+    TAG_TRUNCATED_PARAMS,
+    long_param_keys,
     validate_limits,
     validate_params,
     validate_tags,
@@ -117,6 +120,7 @@ def run_create(
     project: Project,
     user: AbstractBaseUser | None,
     name: str = "",
+    experiment: Experiment | None = None,
     start_time: dt.datetime | None = None,
     tags: Sequence[tuple[str, str]] = (),
     params: Sequence[tuple[str, str]] = (),
@@ -127,6 +131,8 @@ def run_create(
     """Start a run in ``project``. Field tags (``agileml.ticket``, ``mlflow.runName``…) set fields."""
     tag_map = validate_tags(tags)
     param_map = validate_params(params)
+    if long_keys := long_param_keys(params):
+        tag_map[TAG_TRUNCATED_PARAMS] = ",".join(long_keys)
     validate_limits(0, len(param_map), len(tag_map))
     if len(name) > MAX_RUN_NAME_LENGTH:
         raise ValidationError({"name": f"A run name may have at most {MAX_RUN_NAME_LENGTH} characters."})
@@ -136,6 +142,7 @@ def run_create(
         ticket = ticket_in_project(project=project, ticket_key=ticket_key)
     run = Run(
         project=project,
+        experiment=experiment,
         ticket=ticket,
         name=tag_map.pop(TAG_RUN_NAME, name) or name,
         notes=tag_map.pop(TAG_NOTE, notes),

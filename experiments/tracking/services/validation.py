@@ -48,6 +48,15 @@ TAG_GIT_COMMIT = "mlflow.source.git.commit"
 TAG_SOURCE_NAME = "mlflow.source.name"
 
 
+# Set on a run whose param values were cut to MLflow's 6,000 characters: the keys, comma-separated.
+TAG_TRUNCATED_PARAMS = "agileml.truncated_params"
+
+
+def long_param_keys(params: Sequence[tuple[str, str]]) -> list[str]:
+    """Keys whose value is longer than MLflow keeps (they are stored cut to its first characters)."""
+    return sorted({k for k, v in params if v is not None and len(str(v)) > MAX_PARAM_VALUE_LENGTH})
+
+
 _KEY_PATTERN = re.compile(r"^[\w\-. /:]+$")
 
 
@@ -116,10 +125,8 @@ def validate_params(params: Sequence[tuple[str, str]]) -> dict[str, str]:
     for key, value in params:
         validate_key(key, what="param")
         value = "" if value is None else str(value)
-        if len(value) > MAX_PARAM_VALUE_LENGTH:
-            raise ValidationError(
-                {"params": f"Param {key!r} has a value of {len(value)} characters; at most {MAX_PARAM_VALUE_LENGTH}."}
-            )
+        # MLflow's server keeps the first 6,000 characters of a longer value (MLFLOW_TRUNCATE_LONG_VALUES).
+        value = value[:MAX_PARAM_VALUE_LENGTH]
         if key in seen and seen[key] != value:
             raise ValidationError(
                 {

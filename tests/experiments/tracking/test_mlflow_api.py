@@ -355,8 +355,9 @@ def test_search_constant_queries(client, cast, django_assert_num_queries):
         Tag.objects.create(run=r, key="t", value="x")
     user = cast.engineer
     mlflow_post(client, "runs/search", {"experiment_ids": [str(cast.project.pk)]}, user=user)  # creates the token
-    # token + user, membership (with its project) of the experiment id, runs page, latest metrics, params, tags
-    with django_assert_num_queries(6):
+    # token + user, membership (with its project) of the experiment id, runs page, latest metrics, params, tags,
+    # datasets, model inputs and outputs
+    with django_assert_num_queries(8):
         response = mlflow_post(
             client, "runs/search", {"experiment_ids": [str(cast.project.pk)]}, user=None, token=user.auth_token.key
         )

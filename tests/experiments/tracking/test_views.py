@@ -108,8 +108,9 @@ def test_run_list_query_count_is_constant(web, cast, django_assert_num_queries):
     client.get("/p/AUTH/runs/")
     # session, user, membership + project, metric keys, param keys, count, runs page (ticket and
     # starter joined, sorted by a metric), latest metrics of the page, params of the page, tickets
-    # with runs (filter menu), members (filter menu), the user's projects (project switcher)
-    with django_assert_num_queries(12):
+    # with runs (filter menu), members (filter menu), the project's experiments (filter menu), the user's
+    # projects (project switcher)
+    with django_assert_num_queries(13):
         response = client.get("/p/AUTH/runs/?columns=1&m=loss&m=auc&p=lr&sort=-metric:auc")
     assert len(response.context["runs"]) == 30
 
