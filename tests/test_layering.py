@@ -15,7 +15,7 @@ import pytest
 from importlinter.cli import lint_imports
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("agileml", "accounts", "tickets", "experiments")
+APPS = ("agileml", "accounts", "tickets", "experiments", "inbox")
 
 
 def test_import_contracts_are_kept(capsys):

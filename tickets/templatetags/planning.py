@@ -94,6 +94,14 @@ def markdown(text: str) -> SafeString:
 
 
 @register.filter
+def markdown_in(text: str, project) -> SafeString:
+    """Markdown as :func:`markdown`, with ``@member`` of ``project`` linked to their tickets."""
+    from tickets.selectors import mention_links
+
+    return render_markdown(text or "", mentions=mention_links(project=project))
+
+
+@register.filter
 def initials(user) -> str:
     if user is None:
         return ""
