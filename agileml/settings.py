@@ -254,6 +254,9 @@ SPECTACULAR_SETTINGS = {
         # Two "state" fields: sprints and share links.
         "SprintStateEnum": "tickets.models.SprintState",
         "ShareLinkStateEnum": "experiments.models.ShareLinkState",
+        # Two "kind" fields: tickets and notifications.
+        "TicketKindEnum": "tickets.models.TicketKind",
+        "NotificationKindEnum": "inbox.models.NotificationKind",
     },
 }
 

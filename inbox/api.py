@@ -18,7 +18,7 @@ E404 = OpenApiResponse(ErrorSerializer, description="No such object, or it is no
 
 
 class HitOutput(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["ticket", "run", "epic", "benchmark"])
+    kind = serializers.CharField(help_text="ticket, run, epic or benchmark.")
     title = serializers.CharField(help_text="HTML: the text escaped, matched words in <mark>.")
     snippet = serializers.CharField(help_text="HTML: where it matched, escaped, matched words in <mark>.")
     url = serializers.CharField()
