@@ -72,7 +72,7 @@ def mentioned_names(text: str, members: Mapping[str, str]) -> set[str]:
     """The members (keys of ``members``) that ``text`` mentions as ``@name`` outside code."""
     found: set[str] = set()
     if text and members:
-        _to_html(text, {name: "#" for name in members}, found)
+        _to_html(text, dict.fromkeys(members, "#"), found)
     return found
 
 
