@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 
 from experiments.benchmarks.models import Benchmark
@@ -25,6 +25,7 @@ from inbox.highlight import contains_all, mark, snippet, terms
 from tickets.models import Comment, Epic, Project, Ticket
 
 LIMIT = 20  # hits per kind of object
+CANDIDATES = 100  # matches ranked per kind of object (the newest), see _ranked
 CONFIG = "english"
 # Tags and params are identifiers and numbers, not English: no stemming, no stop words.
 CONFIG_PLAIN = "simple"
@@ -92,10 +93,26 @@ def _ticket_number(project: Project, query: str) -> int | None:
 
 
 # --- PostgreSQL: full-text search ----------------------------------------------------------------
-def _ranked(rows: QuerySet, vector, query: SearchQuery, extra: Q | None = None) -> list:
-    matches = Q(_v=query) | extra if extra is not None else Q(_v=query)
-    rows = rows.annotate(_v=vector).filter(matches).annotate(_rank=SearchRank(vector, query))
-    return [(row, float(row._rank)) for row in rows.order_by("-_rank", "-pk")[:LIMIT]]
+def _ranked(rows: QuerySet, vector, query: SearchQuery, extra: Q | None = None, *, by_vector: bool = True) -> list:
+    """The best :data:`LIMIT` rows of ``rows`` matching ``query``, in one query.
+
+    The GIN index finds the matches without reading them; ranking needs each match's text
+    parsed again, so only the newest :data:`CANDIDATES` matches are ranked. A common word
+    matching thousands of comments then costs the same as a rare one.
+    """
+    matches = Q(_v=query) if by_vector else Q()
+    if extra is not None:
+        matches = matches | extra if by_vector else extra
+    # Sorted by "pk + 0", not "pk": the planner must then find the matches through the GIN index
+    # instead of walking the primary key backwards and parsing every row's text on the way.
+    newest = (
+        (rows.annotate(_v=vector) if by_vector else rows)
+        .filter(matches)
+        .order_by((F("pk") + 0).desc())
+        .values("pk")[:CANDIDATES]
+    )
+    ranked = rows.filter(pk__in=newest).annotate(_rank=SearchRank(vector, query))
+    return [(row, float(row._rank)) for row in ranked.order_by("-_rank", "-pk")[:LIMIT]]
 
 
 def _postgres(project: Project, query_text: str, words: list[str]) -> Found:
@@ -113,11 +130,14 @@ def _postgres(project: Project, query_text: str, words: list[str]) -> Found:
     comments = _ranked(Comment.objects.filter(ticket__project=project).select_related("ticket"), COMMENT_VECTOR, query)
     by_tag = Tag.objects.filter(run__project=project).annotate(_t=TAG_VECTOR).filter(_t=plain).values("run_id")
     by_param = Param.objects.filter(project=project).annotate(_p=PARAM_VECTOR).filter(_p=plain).values("run_id")
+    # Each way of matching is its own indexed subquery, so no run's name is parsed to filter.
+    by_name = Run.objects.filter(project=project).annotate(_n=RUN_VECTOR).filter(_n=query).values("pk")
     runs = _ranked(
         Run.objects.filter(project=project).select_related("ticket"),
         RUN_VECTOR,
         query,
-        Q(pk__in=by_tag) | Q(pk__in=by_param),
+        Q(pk__in=by_name) | Q(pk__in=by_tag) | Q(pk__in=by_param),
+        by_vector=False,
     )
     epics = _ranked(Epic.objects.filter(project=project), EPIC_VECTOR, query)
     benchmarks = _ranked(Benchmark.objects.filter(project=project), BENCHMARK_VECTOR, query)

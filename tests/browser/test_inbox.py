@@ -23,7 +23,7 @@ def tickets(cast):
 
 
 def test_slash_focuses_search_and_results_are_marked_text(page, cast, tickets):
-    hostile, plain = tickets
+    _, plain = tickets
     login(page, "engineer")
     page.goto(f"/t/{plain.key}/")
     page.locator("body").click(position={"x": 5, "y": 300})
