@@ -100,3 +100,13 @@ def test_the_email_preference_is_saved_and_bad_input_changes_nothing(cast, web):
     response = client.post("/account/notifications/", {"email": "hourly"})
     assert response.status_code == 400 and "hourly is not one of the available choices" in response.content.decode()
     assert NotificationPreference.objects.get(user=cast.engineer).email == EmailChoice.DAILY
+
+
+@pytest.mark.django_db
+def test_the_ticket_page_links_members_mentions_only(cast, web):
+    ticket = TicketFactory(project=cast.project, description="Ask @engineer, not @outsider.")
+    services.comment_create(ticket=ticket, author=cast.lead, body="@stakeholder FYI")
+    html = web(cast.stakeholder).get(f"/t/{ticket.key}/").content.decode()
+    assert 'href="/p/AUTH/backlog/?assignee=engineer"' in html
+    assert 'href="/p/AUTH/backlog/?assignee=stakeholder"' in html
+    assert "@outsider" in html and "assignee=outsider" not in html
