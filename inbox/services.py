@@ -32,12 +32,13 @@ logger = logging.getLogger(__name__)
 
 
 def _members(project_id: int) -> tuple[dict[int, fanout.Member], dict[int, str]]:
-    """The project's members and each one's e-mail choice: one query."""
+    """The project's members and each one's e-mail choice (``never`` without an address): one query."""
     rows = Membership.objects.filter(project_id=project_id).values_list(
-        "user_id", "user__username", "role", "user__notification_preference__email"
+        "user_id", "user__username", "role", "user__notification_preference__email", "user__email"
     )
-    members = {uid: fanout.Member(uid, name, role) for uid, name, role, _ in rows}
-    choices = {uid: choice or DEFAULT_EMAIL for uid, _, _, choice in rows}
+    members = {uid: fanout.Member(uid, name, role) for uid, name, role, _, _ in rows}
+    # Without an address there is nothing to mail: as good as "never".
+    choices = {uid: (choice or DEFAULT_EMAIL) if address else EmailChoice.NEVER for uid, _, _, choice, address in rows}
     return members, choices
 
 
