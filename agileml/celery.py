@@ -9,7 +9,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agileml.settings")
 
 app = Celery("agileml")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["agileml", "tickets", "experiments", "integrations"])
+app.autodiscover_tasks(["agileml", "tickets", "experiments", "integrations", "inbox"])
 
 
 def _install_heartbeats() -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from whitenoise.compress import Compressor
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "tickets",
     "experiments",
     "integrations",
+    "inbox",
 ]
 
 MIDDLEWARE = [
@@ -289,7 +291,6 @@ SPECTACULAR_SETTINGS = {
         # Webhooks: the event types they subscribe to, and their payload format.
         "EventTypeEnum": "agileml.events.TYPES",
         "WebhookKindEnum": "integrations.webhooks.models.WebhookKind",
-        "KindEnum": "tickets.models.TicketKind",
         # Online tests: their unit of randomisation, state, decision and outcome kinds; and the names
         # the fields they share keep elsewhere.
         "UnitEnum": "experiments.models.BenchmarkUnit",
@@ -298,6 +299,9 @@ SPECTACULAR_SETTINGS = {
         "AbTestStateEnum": "experiments.models.AbTestState",
         "AbTestDecisionEnum": "experiments.models.AbTestDecision",
         "AbTestOutcomeKindEnum": "experiments.evaluation.online.KINDS",
+        # Two "kind" fields: tickets and notifications.
+        "TicketKindEnum": "tickets.models.TicketKind",
+        "NotificationKindEnum": "inbox.models.NotificationKind",
     },
 }
 
@@ -341,6 +345,25 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {"task": "agileml.tasks.clear_expired_sessions", "schedule": 3600.0},
 }
+
+CELERY_BEAT_SCHEDULE["notification-digest"] = {
+    "task": "inbox.tasks.notification_digest_send",
+    # Once a day at NOTIFICATION_DIGEST_HOUR (TIME_ZONE) for users who chose the daily digest.
+    "schedule": crontab(minute=0, hour=env_int("NOTIFICATION_DIGEST_HOUR", 7, minimum=0) % 24),
+}
+
+# --- E-mail (notifications) -------------------------------------------------------------
+# Printed to the console unless configured: `make run` needs no mail server.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "AgileML <agileml@localhost>")
+# The address links in e-mails start with.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
 # --- Evaluations ----------------------------------------------------------------------
 # A running evaluation writes its heartbeat this often (seconds) ...

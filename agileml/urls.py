@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("tickets.api_urls")),
     path("", include("experiments.api_urls")),
     path("", include("integrations.api_urls")),
+    path("", include("inbox.api_urls")),
 ]
 
 urlpatterns = [
@@ -26,6 +27,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("accounts.urls")),
+    path("", include("inbox.urls")),
     path("", include("experiments.urls")),
     path("", include("integrations.urls")),
     path("", include("tickets.urls")),

@@ -168,12 +168,20 @@ class WorkerProcess:
 
 
 @pytest.fixture(scope="session")
-def worker_env(django_db_setup) -> dict[str, str]:
+def worker_mail_dir(tmp_path_factory) -> Path:
+    """Where workers started by tests write the e-mail they send (one file per connection)."""
+    return tmp_path_factory.mktemp("worker-mail")
+
+
+@pytest.fixture(scope="session")
+def worker_env(django_db_setup, worker_mail_dir) -> dict[str, str]:
     env = dict(os.environ)
     env["DATABASE_URL"] = _database_url_for_workers()
     env["AGILEML_TESTING"] = "1"
     # Webhook tests deliver to a receiver on this machine.
     env["WEBHOOK_ALLOW_PRIVATE"] = "1"
+    env["EMAIL_BACKEND"] = "django.core.mail.backends.filebased.EmailBackend"
+    env["EMAIL_FILE_PATH"] = str(worker_mail_dir)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     return env
 

@@ -15,7 +15,7 @@ import pytest
 from importlinter.cli import lint_imports
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("agileml", "accounts", "tickets", "experiments", "integrations")
+APPS = ("agileml", "accounts", "tickets", "experiments", "integrations", "inbox")
 
 
 def test_import_contracts_are_kept(capsys):

@@ -60,8 +60,9 @@ OBJECT_PARAMS = {
 # Parameters that name no object: a share link's token is itself the credential (tested in
 # tests/experiments/dashboards/test_share_links.py); the MLflow API's endpoint name is covered
 # by MLFLOW_CASES below; an API token belongs to a user, not a project (the same 404 for someone
-# else's token and a missing one is tested in tests/accounts/test_tokens.py).
-OTHER_PARAMS = {"token", "path", "token_id"}
+# else's token and a missing one is tested in tests/accounts/test_tokens.py, and for notifications in
+# tests/inbox/test_api_notifications.py and tests/inbox/test_pages.py).
+OTHER_PARAMS = {"token", "path", "token_id", "notification_id"}
 # Routes whose parameters are all covered by the cases below or that are not object routes.
 PATH_ROUTES = {"mlflow-artifact", "mlflow-ajax-artifact", "run-artifact"}
 # Routes authenticated by a signature, not a session: every unsigned caller gets the same 403

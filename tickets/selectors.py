@@ -9,7 +9,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Case, Count, Max, Prefetch, Q, QuerySet, Sum, When
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from tickets.access import id_or_none
 from tickets.models import (
@@ -30,6 +32,18 @@ from tickets.models import (
 )
 
 User = get_user_model()
+
+
+def mention_links(*, project: Project) -> dict[str, str]:
+    """``{username: page}`` for every member of ``project``, the targets ``@username`` links to in
+    its Markdown: one query, remembered on the project object for the rest of the request."""
+    cached = getattr(project, "_mention_links", None)
+    if cached is None:
+        backlog = reverse("backlog", args=[project.key])
+        names = Membership.objects.filter(project=project).values_list("user__username", flat=True)
+        cached = {name: f"{backlog}?{urlencode({'assignee': name})}" for name in names}
+        project._mention_links = cached
+    return cached
 
 
 def memberships_for_user(*, user: AbstractBaseUser) -> QuerySet[Membership]:

@@ -56,9 +56,11 @@ LEAD_ONLY = {
     "/t/AUTH-3/edit/": "Edit",
 }
 
-# Controls that change something; stakeholders must not be offered any of them.
+# Controls that change something; stakeholders must not be offered any of them (Watch on a ticket
+# changes only their own inbox).
 WRITE_CONTROLS = (
-    "form[method=post] button[type=submit]:not([form=logout]), [draggable=true], .drag-handle, "
+    "form[method=post]:not([data-testid=watch-form]) button[type=submit]:not([form=logout]), "
+    "[draggable=true], .drag-handle, "
     "input[type=file], textarea"
 )
 

@@ -153,3 +153,29 @@ def test_the_payloads_are_dangerous_without_the_sanitiser(payload):
     import markdown
 
     assert problems(markdown.markdown(payload)) != []
+
+
+# --- @mentions ---------------------------------------------------------------------------------
+MEMBERS = {"lead": "/p/AUTH/backlog/?assignee=lead", "ana.b": "/p/AUTH/backlog/?assignee=ana.b"}
+
+
+def test_a_members_mention_links_to_their_tickets():
+    html = render_markdown("ask @lead and @ana.b.", mentions=MEMBERS)
+    assert '<a href="/p/AUTH/backlog/?assignee=lead" title="Tickets of lead"' in html
+    assert ">@ana.b</a>." in html
+
+
+def test_other_names_code_links_and_addresses_stay_text():
+    html = render_markdown("@bob `@lead` mail me@lead.org [see @lead](https://x.org)", mentions=MEMBERS)
+    assert html.count("<a ") == 1  # only the Markdown link itself
+    assert "@bob" in html and "<code>@lead</code>" in html and "me@lead.org" in html
+
+
+def test_without_members_nothing_is_linked():
+    assert "<a " not in render_markdown("@lead")
+
+
+def test_mentioned_names_are_the_linked_members():
+    from tickets.markdown import mentioned_names
+
+    assert mentioned_names("@lead, @bob and\n\n    @ana.b in code", MEMBERS) == {"lead"}

@@ -94,6 +94,17 @@ def markdown(text: str) -> SafeString:
 
 
 @register.filter
+def markdown_in(text: str, project) -> SafeString:
+    """Markdown as :func:`markdown`, with ``@member`` of ``project`` linked to their tickets."""
+    from tickets.selectors import mention_links
+
+    # Members are looked up (once per page) only for a text that can mention anyone.
+    if not text or "@" not in text:
+        return render_markdown(text or "")
+    return render_markdown(text, mentions=mention_links(project=project))
+
+
+@register.filter
 def initials(user) -> str:
     if user is None:
         return ""
