@@ -41,13 +41,11 @@ def champion_follow(*, change: ChampionChange) -> None:
     if version is None:
         version = selectors.newest_version_of_run(model=model, run=run)
     if version is None:
-        folder = selectors.run_model_folder(run=run)
-        if folder is not None:
+        origin = _model_of(run)
+        if origin is not None:
             version = services.model_version_create(
                 model=model,
-                origin=services.VersionSource(
-                    source=f"runs:/{run.uuid}/{folder}".rstrip("/"), run=run, artifact_path=folder
-                ),
+                origin=origin,
                 user=change.promoted_by,
                 description=f"Promoted to champion of {benchmark.name}.",
             )
@@ -55,6 +53,18 @@ def champion_follow(*, change: ChampionChange) -> None:
     if version is not None:
         ChampionChange.objects.filter(pk=change.pk).update(model_version=version.version)
         change.model_version = version.version
+
+
+def _model_of(run) -> services.VersionSource | None:
+    """The run's model: a folder of its artifacts with an ``MLmodel`` file, else the newest model it
+    logged with ``log_model`` (MLflow 3 keeps those apart from the run's artifacts)."""
+    folder = selectors.run_model_folder(run=run)
+    if folder is not None:
+        return services.VersionSource(source=f"runs:/{run.uuid}/{folder}".rstrip("/"), run=run, artifact_path=folder)
+    model_id = selectors.run_logged_model_id(run=run)
+    if model_id is not None:
+        return services.VersionSource(source=f"models:/{model_id}", run=run, model_id=model_id)
+    return None
 
 
 def _evaluation_for(model: RegisteredModel, version: ModelVersion):

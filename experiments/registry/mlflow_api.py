@@ -20,7 +20,7 @@ from experiments.registry import champion, selectors, services
 from experiments.registry.access import model_for_user, version_for_user
 from experiments.registry.mlflow_json import download_uri, model_json, version_json
 from experiments.registry.mlflow_search import SearchError, parse_search
-from experiments.registry.mlflow_sources import project_for_new_model, version_source
+from experiments.registry.mlflow_sources import TAG_PROJECT, project_for_new_model, version_source
 from experiments.registry.models import CHAMPION_ALIAS
 from experiments.tracking.mlflow_protocol import (
     MlflowError,
@@ -51,8 +51,11 @@ def endpoint(path: str, *methods: str) -> Callable[[Handler], Handler]:
 
 
 @csrf_exempt
-def dispatch(request: HttpRequest, path: str) -> HttpResponse:
-    """``/mlflow/api/2.0/mlflow/{registered-models,model-versions}/<action>``."""
+def dispatch(request: HttpRequest, path: str, key: str | None = None) -> HttpResponse:
+    """``/mlflow[/<KEY>]/api/2.0/mlflow/{registered-models,model-versions}/<action>``.
+
+    Under the project-scoped URI (``/mlflow/<KEY>``) a new registered model goes to project KEY, as
+    if the client had tagged it ``agileml.project``; names are looked up as through ``/mlflow``."""
     path = path.strip("/")
     handler = ENDPOINTS.get((path, request.method or ""))
     try:
@@ -62,13 +65,23 @@ def dispatch(request: HttpRequest, path: str) -> HttpResponse:
                 raise MlflowError("ENDPOINT_NOT_FOUND", f"AgileML does not implement the MLflow endpoint {path!r}.")
             raise MlflowError("BAD_REQUEST", f"Use {' or '.join(methods)} for {path}.", status=405)
         user = authenticate(request)
-        return JsonResponse(handler(user, json_body(request)))
+        data = json_body(request)
+        if key and path == "registered-models/create":
+            data = _scoped_to(data, key)
+        return JsonResponse(handler(user, data))
     except services.AlreadyExists as error:
         return MlflowError("RESOURCE_ALREADY_EXISTS", " ".join(error.messages)).response()
     except champion.PromotionConflict as error:
         return MlflowError("INVALID_STATE", str(error), status=409).response()
     except (MlflowError, ValidationError, Http404, PermissionDenied, RequestDataTooBig) as error:
         return translate_error(error).response()
+
+
+def _scoped_to(data: dict, key: str) -> dict:
+    tags = data.get("tags") if isinstance(data.get("tags"), list) else []
+    if not any(isinstance(t, dict) and t.get("key") == TAG_PROJECT for t in tags):
+        data = {**data, "tags": [*tags, {"key": TAG_PROJECT, "value": key}]}
+    return data
 
 
 def _version_number(data: dict) -> int:

@@ -10,7 +10,7 @@ from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from experiments.benchmarks.models import Benchmark, Evaluation, EvaluationStatus
 from experiments.registry.models import ModelAlias, ModelVersion, ModelVersionTag, RegisteredModel, RegisteredModelTag
-from experiments.tracking.models import Artifact, Run
+from experiments.tracking.models import Artifact, LoggedModel, LoggedModelStatus, Run
 from tickets.models import Membership, Project, Role
 
 MLMODEL = "MLmodel"
@@ -190,6 +190,17 @@ def run_model_folder(*, run: Run) -> str | None:
 def run_has_model(*, run: Run, folder: str) -> bool:
     path = f"{folder}/{MLMODEL}" if folder else MLMODEL
     return Artifact.objects.filter(run=run, path=path).exists()
+
+
+def run_logged_model_id(*, run: Run) -> str | None:
+    """The id (``m-...``) of the newest model ``run`` logged with ``log_model`` (MLflow 3), if any."""
+    return (
+        LoggedModel.objects.filter(run=run, deleted_at__isnull=True)
+        .exclude(status=LoggedModelStatus.FAILED)
+        .order_by("-created_at", "-id")
+        .values_list("model_id", flat=True)
+        .first()
+    )
 
 
 def newest_version_of_run(*, model: RegisteredModel, run: Run) -> ModelVersion | None:
