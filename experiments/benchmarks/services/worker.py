@@ -20,12 +20,13 @@ from dataclasses import dataclass
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from experiments.benchmarks.models import (
     Evaluation,
+    EvaluationDataset,
     EvaluationStatus,
     PredictionSet,
 )
@@ -289,21 +290,26 @@ def _execute(job: _Job) -> str:
         return _finish_failed(
             job, f"The evaluation failed because of an internal error (logged as evaluation {job.evaluation_id})."
         )
-    allowed, reasons, sequence = _gate(evaluation, report)
-    now = timezone.now()
-    finished = job.owned().update(
-        status=EvaluationStatus.SUCCEEDED,
-        stage="done",
-        progress=100,
-        heartbeat_at=now,
-        finished_at=now,
-        error="",
-        result=report,
-        gate_allowed=allowed,
-        gate_reasons=reasons,
-        **sequence,
-        **_summary(report, evaluation.primary_metric),
-    )
+    with transaction.atomic():
+        # A comparison's test number and level come from the comparisons already decided on its dataset
+        # version; the version's row lock makes concurrent finishes take numbers one at a time, each
+        # seeing the ones before it (SQLite's immediate transactions serialise this block already).
+        EvaluationDataset.objects.select_for_update().filter(pk=evaluation.dataset_id).values_list("pk").first()
+        allowed, reasons, sequence = _gate(evaluation, report)
+        now = timezone.now()
+        finished = job.owned().update(
+            status=EvaluationStatus.SUCCEEDED,
+            stage="done",
+            progress=100,
+            heartbeat_at=now,
+            finished_at=now,
+            error="",
+            result=report,
+            gate_allowed=allowed,
+            gate_reasons=reasons,
+            **sequence,
+            **_summary(report, evaluation.primary_metric),
+        )
     return "succeeded" if finished else "claim-lost"
 
 
