@@ -90,7 +90,7 @@ def test_concurrent_comparisons_on_one_set_get_distinct_test_numbers_and_fresh_w
     def finish(pk: int) -> None:
         try:
             outcomes[pk] = worker.evaluation_execute(evaluation_id=pk, worker=f"thread-{pk}")
-        except BaseException as error:  # reported by the main thread
+        except Exception as error:  # noqa: BLE001 - the main thread reports it
             outcomes[pk] = error
         finally:
             connections.close_all()
