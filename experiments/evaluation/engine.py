@@ -251,10 +251,10 @@ def _binary(
     threshold: float,
     resampler: Resampler,
     progress: _Progress,
-    canonical: np.ndarray | None,
+    groups: np.ndarray | None,
 ) -> dict:
     y = truth.y
-    groups, n_groups = truth.groups, truth.n_groups
+    n_groups = truth.n_groups
     fitted = {who: _BinaryModel(truth, p, threshold) for who, p in models.items()}
     paired = "champion" in fitted
     progress("metrics", 0.35)
@@ -314,14 +314,13 @@ def _binary(
     progress("metrics", 0.4)
 
     # EER: the linearised (influence-function) variance, clustered like the others; t on G − 1 df with groups.
-    # Group totals are summed in the canonical group order, so the result does not depend on the labels.
     eer_method = "linearised EER variance (Bahadur)" + (", cluster-robust" if groups is not None else "") + t_note
     influence = {who: eer_influence(m.ranking, m.far, m.frr) for who, m in fitted.items()}
     for who, m in fitted.items():
-        se, _ = iv.sum_se(influence[who], canonical, n_groups)
+        se, _ = iv.sum_se(influence[who], groups, n_groups)
         results.from_interval("eer", who, iv.auc_interval(m.point("eer"), se * se, eer_method, df))
     if paired:
-        se, _ = iv.sum_se(influence["challenger"] - influence["champion"], canonical, n_groups)
+        se, _ = iv.sum_se(influence["challenger"] - influence["champion"], groups, n_groups)
         delta = fitted["challenger"].point("eer") - fitted["champion"].point("eer")
         results.difference(
             "eer", iv.normal_difference(delta, se * se, eer_method + ", paired", df, grouped=groups is not None)
@@ -369,11 +368,17 @@ def _binary(
 
 # --- multiclass -----------------------------------------------------------------------------------
 def _multiclass(
-    truth: Truth, models: dict[str, Predictions], results: _Results, *, resampler: Resampler, progress: _Progress
+    truth: Truth,
+    models: dict[str, Predictions],
+    results: _Results,
+    *,
+    resampler: Resampler,
+    progress: _Progress,
+    groups: np.ndarray | None,
 ) -> None:
     y = truth.y
     k = len(truth.classes)
-    groups, n_groups = truth.groups, truth.n_groups
+    n_groups = truth.n_groups
     paired = "champion" in models
     predicted = {who: np.where(p.present, p.labels, k).astype(np.int64) for who, p in models.items()}
     correct = {who: predicted[who] == y for who in models}
@@ -433,10 +438,16 @@ def _multiclass(
 
 # --- regression -------------------------------------------------------------------------------------
 def _regression(
-    truth: Truth, models: dict[str, Predictions], results: _Results, *, resampler: Resampler, progress: _Progress
+    truth: Truth,
+    models: dict[str, Predictions],
+    results: _Results,
+    *,
+    resampler: Resampler,
+    progress: _Progress,
+    groups: np.ndarray | None,
 ) -> None:
     y = truth.y
-    groups, n_groups = truth.groups, truth.n_groups
+    n_groups = truth.n_groups
     paired = "champion" in models
     errors = {who: p.values - y for who, p in models.items()}
     absolute = {who: np.abs(e) for who, e in errors.items()}
@@ -564,6 +575,7 @@ def evaluate(
     _check_primary_computable(task, primary, models)
 
     results = _Results(task, paired="champion" in models, n_groups=truth.n_groups)
+    # Every group total is taken over group codes in a canonical order, so no result depends on the labels.
     canonical = canonical_groups(truth)
     resampler = Resampler(
         n_rows=truth.n_rows,
@@ -578,12 +590,12 @@ def evaluate(
     with _one_blas_thread():
         if task == "binary":
             curves = _binary(
-                truth, models, results, threshold=threshold, resampler=resampler, progress=report, canonical=canonical
+                truth, models, results, threshold=threshold, resampler=resampler, progress=report, groups=canonical
             )
         elif task == "multiclass":
-            _multiclass(truth, models, results, resampler=resampler, progress=report)
+            _multiclass(truth, models, results, resampler=resampler, progress=report, groups=canonical)
         else:
-            _regression(truth, models, results, resampler=resampler, progress=report)
+            _regression(truth, models, results, resampler=resampler, progress=report, groups=canonical)
     metrics, champion_metrics, comparisons, methods = results.render()
 
     out = {
