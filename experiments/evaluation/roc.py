@@ -154,8 +154,9 @@ def eer_influence(ranking: Ranking, far: np.ndarray, frr: np.ndarray) -> np.ndar
     score densities at ``t*``. Each negative contributes ``w (1[s ≥ t*] − FAR) / n_neg``, each positive
     ``(1 − w)(1[s < t*] − FRR) / n_pos``; the terms sum to zero, and their (clustered) variance is the
     EER's. ``w`` is a nearest-neighbour density ratio (Loftsgaarden & Quesenberry 1965): the class shares
-    among the ``2⌈√N⌉`` rows ranked nearest the crossing, each over its class size, with ½ added to each
-    count so that a window holding one class does not put all the weight on the other.
+    among the ``2⌈√N⌉`` rows ranked nearest the crossing (widened to whole tie runs), each over its class
+    size, with ½ added to each count so that a window holding one class does not put all the weight on the
+    other.
 
     Unlike a bootstrap of the EER, whose resamples repeat rows and so coarsen the very steps the crossing
     is read from (its intervals covered 98–99.5% in the calibration table), this needs no resampling.
@@ -168,9 +169,10 @@ def eer_influence(ranking: Ranking, far: np.ndarray, frr: np.ndarray) -> np.ndar
     accepted[ranking.order] = ranking.run_of_sorted >= first_run
     cut = int(ranking.starts[first_run])  # sorted position of the crossing
     half = max(10, math.ceil(math.sqrt(n)))
-    window = ranking.order[max(0, cut - half) : cut + half]
-    near_pos = float(np.count_nonzero(ranking.y[window] == 1)) + 0.5
-    near_neg = float(len(window)) - near_pos + 1.0
+    # Whole tie runs only, so that the rows' order within a run (their order in the file) does not matter.
+    first, last = ranking.run_of_sorted[max(0, cut - half)], ranking.run_of_sorted[min(n, cut + half) - 1]
+    near_pos = float(ranking.run_pos[first : last + 1].sum()) + 0.5
+    near_neg = float(ranking.run_neg[first : last + 1].sum()) + 0.5
     n_pos, n_neg = ranking.n_pos, ranking.n_neg
     f, g = near_pos / n_pos, near_neg / n_neg
     w = f / (f + g)

@@ -159,3 +159,25 @@ def test_regression_results_do_not_depend_on_how_groups_are_spelled():
         )
     assert reports[0]["metrics"] == reports[1]["metrics"]
     assert reports[0]["comparisons"] == reports[1]["comparisons"]
+
+
+def test_the_eer_interval_does_not_depend_on_the_row_order_within_ties():
+    rng = np.random.default_rng(8)
+    y = (rng.random(300) < 0.5).astype(int)
+    scores = np.round(y + rng.normal(size=300), 0)  # a handful of distinct scores: long tie runs
+    other = np.round(y + rng.normal(size=300), 0)
+    order = rng.permutation(300)
+    results = []
+    for rows in (np.arange(300), order):
+        truth = Truth.from_arrays(task="binary", y=y[rows])
+        report = evaluate(
+            task="binary",
+            truth=truth,
+            predictions=Predictions.from_arrays(truth=truth, scores=scores[rows]),
+            champion=Predictions.from_arrays(truth=truth, scores=other[rows]),
+            n_resamples=50,
+        )
+        results.append((report["metrics"]["eer"], report["comparisons"]["eer"]["ci_low"]))
+    assert results[0][0]["value"] == results[1][0]["value"]
+    assert results[0][0]["ci_high"] == pytest.approx(results[1][0]["ci_high"], rel=1e-12)
+    assert results[0][1] == pytest.approx(results[1][1], rel=1e-12)
