@@ -2,6 +2,7 @@
 
 python -m bench            # all
 python -m bench engine     # only bench/bench_engine.py
+python -m bench calibration --only eer   # options after the (one) name go to that benchmark's main()
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agileml.settings")
 def main(argv: list[str]) -> int:
     here = Path(__file__).resolve().parent
     names = sorted(p.stem.removeprefix("bench_") for p in here.glob("bench_*.py"))
-    wanted = argv or names
+    options = [a for a in argv if a.startswith("-")]
+    first_option = argv.index(options[0]) if options else len(argv)
+    wanted, options = argv[:first_option] or names, argv[first_option:]
+    if options and len(wanted) != 1:
+        print("options go to one named benchmark: python -m bench <name> --option ...", file=sys.stderr)
+        return 2
     unknown = [n for n in wanted if n not in names]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(names)}", file=sys.stderr)
@@ -26,7 +32,8 @@ def main(argv: list[str]) -> int:
     for name in wanted:
         print(f"\n=== bench {name} ===", flush=True)
         started = time.perf_counter()
-        importlib.import_module(f"bench.bench_{name}").main()
+        module = importlib.import_module(f"bench.bench_{name}")
+        module.main(options) if options else module.main()
         print(f"=== {name} done in {time.perf_counter() - started:.1f}s ===", flush=True)
     return 0
 

@@ -20,6 +20,7 @@ With T trials the Monte Carlo standard error of a rate p is √(p(1 − p)/T): 1
 
     python -m bench calibration                          # 400 trials per cell, both cores (~10 min)
     python -m bench.bench_calibration --quick            # a smoke test: 8 trials, 100 resamples
+    python -m bench calibration --only eer --only G=10   # part of the table (printed, not saved)
 """
 
 from __future__ import annotations
@@ -284,7 +285,33 @@ def _rate(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
-def format_table(cells: list[dict], power: dict, sequences: list[dict], *, trials: int, resamples: int) -> str:
+def _cell_lines(cell: dict, failures: list[str]) -> list[str]:
+    """The table rows of one cell; the targets it misses are appended to ``failures``."""
+    lines = []
+    setting = _setting(cell["task"], cell["groups"], cell["label"])
+    for metric, c in cell["counts"].items():
+        t = cell["trials"]
+        type_i, insuff = c["called"] / t, c["insufficient"] / t
+        cover = _rate(c["covered"], c["reported"])
+        own = _rate(c["own_covered"], c["own"])
+        lines.append(
+            f"  {setting:<34} {metric:<17} {_pct(type_i):>6} {_pct(insuff):>6} {_pct(cover):>8} {_pct(own):>9}"
+        )
+        targeted = cell["groups"] is None or cell["groups"] >= 10
+        if targeted and type_i > 0.07:
+            failures.append(f"{setting} {metric}: type-I {type_i:.3f} > 0.07")
+        if cell["groups"] == 5 and type_i > 0.07 and insuff < 1.0:
+            failures.append(f"{setting} {metric}: type-I {type_i:.3f} at G=5 without insufficient_data")
+        low = 0.93 if metric.startswith("frr_at_far") else 0.92
+        for name, value in (("cover Δ", cover), ("cover own", own)):
+            if targeted and value is not None and not (low <= value <= 0.975):
+                failures.append(f"{setting} {metric}: {name} {value:.3f} outside [{low}, 0.975]")
+    return lines
+
+
+def format_table(
+    cells: list[dict], power: dict | None, sequences: list[dict], *, trials: int, resamples: int, partial: bool = False
+) -> str:
     lines = [
         f"Calibration of the evaluation engine ({trials} trials per cell, {resamples} resamples; equal models "
         "unless stated; rates in %)",
@@ -293,38 +320,19 @@ def format_table(cells: list[dict], power: dict, sequences: list[dict], *, trial
         "",
         f"  {'setting':<34} {'metric':<17} {'type-I':>6} {'insuff':>6} {'cover Δ':>8} {'cover own':>9}",
     ]
-    failures = []
+    failures: list[str] = []
     for cell in cells:
-        setting = cell["label"] or (
-            f"{cell['task']}, {INDEPENDENT_ROWS} rows"
-            if cell["groups"] is None
-            else f"{cell['task']}, G={cell['groups']}×{ROWS_PER_GROUP}"
-        )
-        for metric, c in cell["counts"].items():
-            t = cell["trials"]
-            type_i, insuff = c["called"] / t, c["insufficient"] / t
-            cover = _rate(c["covered"], c["reported"])
-            own = _rate(c["own_covered"], c["own"])
-            lines.append(
-                f"  {setting:<34} {metric:<17} {_pct(type_i):>6} {_pct(insuff):>6} {_pct(cover):>8} {_pct(own):>9}"
-            )
-            targeted = cell["groups"] is None or cell["groups"] >= 10
-            if targeted and type_i > 0.07:
-                failures.append(f"{setting} {metric}: type-I {type_i:.3f} > 0.07")
-            if cell["groups"] == 5 and type_i > 0.07 and insuff < 1.0:
-                failures.append(f"{setting} {metric}: type-I {type_i:.3f} at G=5 without insufficient_data")
-            low = 0.93 if metric.startswith("frr_at_far") else 0.92
-            for name, value in (("cover Δ", cover), ("cover own", own)):
-                if targeted and value is not None and not (low <= value <= 0.975):
-                    failures.append(f"{setting} {metric}: {name} {value:.3f} outside [{low}, 0.975]")
-    lines += [
-        "",
-        f"AUC power, 0.80 vs 0.83, n = 2,000, independent rows ({power['trials']} trials): engine "
-        f"{_pct(power['engine'])}%, plain paired DeLong {_pct(power['plain'])}%",
-    ]
-    if power["engine"] < power["plain"] - 0.02:
-        failures.append("AUC power more than 2 points below plain paired DeLong")
-    lines += ["", "Sequence of 50 challengers on one evaluation set (n = 2,000, AUC 0.80; α = 5%):"]
+        lines += _cell_lines(cell, failures)
+    if power is not None:
+        lines += [
+            "",
+            f"AUC power, 0.80 vs 0.83, n = 2,000, independent rows ({power['trials']} trials): engine "
+            f"{_pct(power['engine'])}%, plain paired DeLong {_pct(power['plain'])}%",
+        ]
+        if power["engine"] < power["plain"] - 0.02:
+            failures.append("AUC power more than 2 points below plain paired DeLong")
+    if sequences:
+        lines += ["", "Sequence of 50 challengers on one evaluation set (n = 2,000, AUC 0.80; α = 5%):"]
     for seq in sequences:
         what = (
             "all equal to the champion"
@@ -347,32 +355,73 @@ def format_table(cells: list[dict], power: dict, sequences: list[dict], *, trial
     ]
     if trials < TRIALS:
         lines.append(f"(targets are judged only with ≥ {TRIALS} trials per cell)")
+    elif partial:
+        lines.append(
+            "Part of the table (--only); " + ("no target missed in it." if not failures else "targets missed:")
+        )
+        lines += [f"  {f}" for f in failures]
     else:
         lines.append("All targets met." if not failures else "Targets missed:\n  " + "\n  ".join(failures))
     return "\n".join(lines)
 
 
-def calibration(trials: int = TRIALS, resamples: int = RESAMPLES, processes: int = 2) -> tuple[str, bool]:
+def _setting(task: str, groups: int | None, label: str | None) -> str:
+    if label:
+        return label
+    return f"{task}, {INDEPENDENT_ROWS} rows" if groups is None else f"{task}, G={groups}×{ROWS_PER_GROUP}"
+
+
+def _jobs(trials: int, resamples: int) -> list[tuple]:
     jobs = []
     seed = 0
     for task in CASES:
         for groups in (None, *GROUP_COUNTS):
             seed += 1
             jobs.append((task, groups, trials, resamples, seed, {}))
-    jobs.append(
-        ("binary", None, trials, resamples, 100, {"n": 1200, "prevalence": 0.5, "label": "binary, 600 negatives"})
+    rare = (
+        (100, 1200, 0.5, "binary, 600 negatives"),
+        (101, 3000, 0.3, "binary, 2,100 negatives"),
+        # FRR at FAR 1e-3 needs 20,000 negatives: 25,000 negatives and 2,500 positives.
+        (102, 27_500, 2_500 / 27_500, "binary, 25,000 negatives"),
     )
-    jobs.append(
-        ("binary", None, trials, resamples, 101, {"n": 3000, "prevalence": 0.3, "label": "binary, 2,100 negatives"})
-    )
+    for seed, n, prevalence, label in rare:
+        jobs.append(("binary", None, trials, resamples, seed, {"n": n, "prevalence": prevalence, "label": label}))
+    return jobs
+
+
+def calibration(
+    trials: int = TRIALS, resamples: int = RESAMPLES, processes: int = 2, only: list[str] | None = None
+) -> tuple[str, bool]:
+    """The whole table, or part of it: ``only`` holds settings (``"G=10"``, ``"negatives"``) and metric names
+    (``"eer"``); a cell runs when its setting contains one of the settings given (any, if none is) and its task
+    has one of the metrics given (any, if none is), and only those metrics are shown. The power and sequence
+    parts run only when named (``power``, ``sequence``) or with no ``only`` at all."""
+    from experiments.evaluation.metrics import METRICS
+
+    jobs = _jobs(trials, resamples)
+    metrics: list[str] = []
+    if only:
+        labels = [_setting(j[0], j[1], j[5].get("label")) for j in jobs]
+        settings = [o for o in only if any(o in label for label in labels)]
+        metrics = [o for o in only if o not in settings and o not in ("power", "sequence")]
+        jobs = [
+            j
+            for j, label in zip(jobs, labels, strict=True)
+            if (not settings or any(o in label for o in settings))
+            and (not metrics or any(o in m for o in metrics for m in METRICS[j[0]]))
+        ]
+    sequence_args = [(trials, 300, None, 0.80), (trials, 301, 25, 0.85), (trials, 302, 25, 0.86)]
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
         cells_async = pool.map_async(run_cell, jobs, chunksize=1)
-        power_async = pool.apply_async(run_power, ((trials, 200),))
-        seq_async = pool.map_async(
-            run_sequence, [(trials, 300, None, 0.80), (trials, 301, 25, 0.85), (trials, 302, 25, 0.86)], chunksize=1
-        )
-        cells, power, sequences = cells_async.get(), power_async.get(), seq_async.get()
-    table = format_table(cells, power, sequences, trials=trials, resamples=resamples)
+        power_async = pool.apply_async(run_power, ((trials, 200),)) if not only or "power" in only else None
+        want_sequence = not only or "sequence" in only
+        seq_async = pool.map_async(run_sequence, sequence_args if want_sequence else [], chunksize=1)
+        cells, sequences = cells_async.get(), seq_async.get()
+        power = power_async.get() if power_async is not None else None
+    if metrics:
+        for cell in cells:
+            cell["counts"] = {m: c for m, c in cell["counts"].items() if any(o in m for o in metrics)}
+    table = format_table(cells, power, sequences, trials=trials, resamples=resamples, partial=bool(only))
     return table, "All targets met." in table
 
 
@@ -381,14 +430,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="a smoke test: 8 trials, 100 resamples, not saved")
     parser.add_argument("--trials", type=int, default=TRIALS)
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="TEXT",
+        help="run only the cells whose setting contains TEXT (repeatable; 'power' and 'sequence' name those "
+        "parts); the table is printed, not saved",
+    )
     args = parser.parse_args(sys.argv[1:] if argv is None and __name__ == "__main__" else argv or [])
     trials, resamples = (8, 100) if args.quick else (args.trials, RESAMPLES)
     started = time.perf_counter()
-    table, _ = calibration(trials, resamples, args.processes)
+    table, _ = calibration(trials, resamples, args.processes, only=args.only)
     elapsed = time.perf_counter() - started
     text = f"{table}\n\n({elapsed:.0f} s on {os.cpu_count()} CPUs, {args.processes} processes)\n"
     print(text, flush=True)
-    if not args.quick:
+    if not args.quick and not args.only:
         OUT.write_text(text)
         print(f"saved to {OUT}", flush=True)
 

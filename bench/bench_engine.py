@@ -7,16 +7,25 @@ metrics with sample weights in a Poisson-bootstrap loop: a few resamples, extrap
 
     python -m bench engine                     # everything (a few minutes)
     python -m bench.bench_engine --quick       # 100k binary only
+    python -m bench engine --compare           # 1M-row binary: this engine against the one before issue 15
+
+``--compare [REV]`` extracts ``experiments/evaluation/`` as it was at ``REV`` (default ``BEFORE_ISSUE_15``,
+the commit before the small-sample and rare-error rules landed) into a temporary folder with ``git archive``
+and times the same 1M-row paired evaluations with both engines, each run in a fresh process, alternating
+old and new so that load on a shared machine falls on both alike; it reports the medians and their ratio.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import resource
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,6 +38,10 @@ OUT = ROOT / "var" / "bench"
 N_RESAMPLES = 1000
 NAIVE_RESAMPLES = 3
 REPEAT = 3
+# The parent of 4544f7f ("Honest verdicts with few groups, rare errors and degenerate variance"), the first
+# change to experiments/evaluation/ for issue 15.
+BEFORE_ISSUE_15 = "4544f7f^"
+COMPARE_REPEAT = 5
 
 
 # --- synthetic data -------------------------------------------------------------------------------
@@ -115,30 +128,74 @@ def _child(task: str, truth: str, challenger: str, champion: str) -> None:
     print(json.dumps({"wall": wall, "cpu": cpu, "peak_mib": peak_kib / 1024, "comparison": report["comparison"]}))
 
 
+def _run_child(task: str, paths: tuple[Path, Path, Path], engine_root: Path | None = None) -> dict:
+    """One measured evaluation in a fresh process; ``engine_root`` holds another ``experiments`` package."""
+    search = [str(engine_root)] if engine_root is not None else []
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([*search, str(ROOT)]))
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.bench_engine", "--child", task, *map(str, paths)],
+        cwd=engine_root or ROOT,  # -m puts the working folder first on the path
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    run = json.loads(done.stdout.strip().splitlines()[-1])
+    run["process_wall"] = time.perf_counter() - started
+    return run
+
+
 def measure(task: str, paths: tuple[Path, Path, Path], repeat: int = REPEAT) -> dict:
     """The fastest of ``repeat`` fresh processes (other work on a shared machine only ever adds time), with the
     median for context and the largest peak memory of all."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    runs = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.bench_engine", "--child", task, *map(str, paths)],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        run = json.loads(done.stdout.strip().splitlines()[-1])
-        run["process_wall"] = time.perf_counter() - started
-        runs.append(run)
+    runs = [_run_child(task, paths) for _ in range(repeat)]
     best = min(runs, key=lambda r: r["wall"])
     return best | {
         "median_wall": float(np.median([r["wall"] for r in runs])),
         "peak_mib": max(r["peak_mib"] for r in runs),
         "repeat": repeat,
     }
+
+
+# --- against the engine before issue 15 ------------------------------------------------------------------------
+def extract_engine(rev: str, into: Path) -> Path:
+    """``experiments/evaluation/`` as it was at ``rev``, under ``into/experiments`` (an empty package around it)."""
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", rev, "experiments/evaluation"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    (into / "experiments" / "__init__.py").write_text("")
+    return into
+
+
+def compare(rev: str, repeat: int = COMPARE_REPEAT) -> None:
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    cases = [
+        ("binary 1,000,000 rows, 10,000 groups", make_binary(1_000_000, 10_000)),
+        ("binary 1,000,000 rows, no group column", make_binary(1_000_000, 10_000, with_groups=False)),
+    ]
+    print(f"  before: experiments/evaluation at {rev} ({commit}); after: this tree; {repeat} runs each, alternating")
+    with tempfile.TemporaryDirectory(prefix="engine-before-") as folder:
+        old_root = extract_engine(rev, Path(folder))
+        for label, paths in cases:
+            runs: dict[str, list[dict]] = {"before": [], "after": []}
+            for _ in range(repeat):
+                runs["before"].append(_run_child("binary", paths, old_root))
+                runs["after"].append(_run_child("binary", paths))
+            print(f"  {label}", flush=True)
+            # Wall time is what users wait; CPU time (all threads of the process) is less sensitive to other load.
+            for what in ("wall", "cpu"):
+                before, after = (float(np.median([r[what] for r in runs[k]])) for k in ("before", "after"))
+                each = {k: " ".join(f"{r[what]:.2f}" for r in v) for k, v in runs.items()}
+                print(
+                    f"    {what:<4} median before {before:6.2f} s, after {after:6.2f} s: "
+                    f"{100 * (after / before - 1):+6.1f}%  (before: {each['before']}; after: {each['after']})",
+                    flush=True,
+                )
 
 
 # --- the naive way ------------------------------------------------------------------------------------------
@@ -200,6 +257,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bench_engine")
     parser.add_argument("--quick", action="store_true", help="only the 100k-row binary case")
     parser.add_argument("--child", nargs=4, metavar=("TASK", "TRUTH", "CHALLENGER", "CHAMPION"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--compare",
+        nargs="?",
+        const=BEFORE_ISSUE_15,
+        metavar="REV",
+        help=f"time the 1M-row binary evaluations against the engine at REV (default {BEFORE_ISSUE_15})",
+    )
+    parser.add_argument("--repeat", type=int, default=COMPARE_REPEAT, help="runs per engine with --compare")
     args = parser.parse_args(sys.argv[1:] if argv is None and __name__ == "__main__" else argv or [])
     if args.child:
         _child(*args.child)
@@ -210,6 +275,10 @@ def main(argv: list[str] | None = None) -> None:
         f"{os.cpu_count()} CPUs, load average {_load_average()}",
         flush=True,
     )
+    if args.compare:
+        compare(args.compare, args.repeat)
+        print(f"  load average after: {_load_average()}", flush=True)
+        return
     cases = (
         [("binary", 100_000, 10_000)] if args.quick else [("binary", 100_000, 10_000), ("binary", 1_000_000, 10_000)]
     )

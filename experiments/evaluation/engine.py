@@ -6,10 +6,12 @@ Which method gives which interval (``interval_methods`` and each comparison's ``
 metric                            interval of one model                  paired difference (challenger − champion)
 ================================  =====================================  =======================================
 auc                               DeLong (normal, clipped to [0, 1])     DeLong z test
+eer                               linearised variance (normal, clipped)  z test on the linearised difference
 accuracy                          Wilson score                           McNemar mid-p, Newcombe (1998) interval
 brier_loss, log_loss, mae         t interval of the mean per-row loss    paired t on per-row differences
-eer, frr_at_far_*, f1, macro_f1,  percentile Poisson bootstrap           paired percentile Poisson bootstrap
-balanced_accuracy, rmse, r2
+rmse                              bootstrap-t of the MSE, log scale      paired percentile Poisson bootstrap
+frr_at_far_*, f1, macro_f1,       percentile Poisson bootstrap           paired percentile Poisson bootstrap
+balanced_accuracy, r2
 ================================  =====================================  =======================================
 
 With a ``group`` column every one of them accounts for the clusters: Obuchowski's clustered DeLong,
@@ -48,6 +50,7 @@ from experiments.evaluation.roc import (
     FAR_TARGETS,
     downsample_curve,
     eer_from_points,
+    eer_influence,
     frr_at_far_from_points,
     impute_worst,
     placements,
@@ -248,9 +251,10 @@ def _binary(
     threshold: float,
     resampler: Resampler,
     progress: _Progress,
+    groups: np.ndarray | None,
 ) -> dict:
     y = truth.y
-    groups, n_groups = truth.groups, truth.n_groups
+    n_groups = truth.n_groups
     fitted = {who: _BinaryModel(truth, p, threshold) for who, p in models.items()}
     paired = "champion" in fitted
     progress("metrics", 0.35)
@@ -309,9 +313,22 @@ def _binary(
             )
     progress("metrics", 0.4)
 
+    # EER: the linearised (influence-function) variance, clustered like the others; t on G − 1 df with groups.
+    eer_method = "linearised EER variance (Bahadur)" + (", cluster-robust" if groups is not None else "") + t_note
+    influence = {who: eer_influence(m.ranking, m.far, m.frr) for who, m in fitted.items()}
+    for who, m in fitted.items():
+        se, _ = iv.sum_se(influence[who], groups, n_groups)
+        results.from_interval("eer", who, iv.auc_interval(m.point("eer"), se * se, eer_method, df))
+    if paired:
+        se, _ = iv.sum_se(influence["challenger"] - influence["champion"], groups, n_groups)
+        delta = fitted["challenger"].point("eer") - fitted["champion"].point("eer")
+        results.difference(
+            "eer", iv.normal_difference(delta, se * se, eer_method + ", paired", df, grouped=groups is not None)
+        )
+
     # Bootstrap: ROC statistics per model under shared unit weights; F1 from the resampled joint table.
-    roc_metrics = ["eer", *FAR_TARGETS]
-    wanted = ["eer", *FAR_TARGETS.values()]
+    roc_metrics = list(FAR_TARGETS)
+    wanted = list(FAR_TARGETS.values())
     boots = {who: RocBootstrap(m.ranking, resampler.unit, resampler.n_units) for who, m in fitted.items()}
     draws = {who: np.full((resampler.n_resamples, len(wanted)), np.nan) for who in fitted}
     progress("resampling", 0.45)
@@ -351,11 +368,17 @@ def _binary(
 
 # --- multiclass -----------------------------------------------------------------------------------
 def _multiclass(
-    truth: Truth, models: dict[str, Predictions], results: _Results, *, resampler: Resampler, progress: _Progress
+    truth: Truth,
+    models: dict[str, Predictions],
+    results: _Results,
+    *,
+    resampler: Resampler,
+    progress: _Progress,
+    groups: np.ndarray | None,
 ) -> None:
     y = truth.y
     k = len(truth.classes)
-    groups, n_groups = truth.groups, truth.n_groups
+    n_groups = truth.n_groups
     paired = "champion" in models
     predicted = {who: np.where(p.present, p.labels, k).astype(np.int64) for who, p in models.items()}
     correct = {who: predicted[who] == y for who in models}
@@ -415,10 +438,16 @@ def _multiclass(
 
 # --- regression -------------------------------------------------------------------------------------
 def _regression(
-    truth: Truth, models: dict[str, Predictions], results: _Results, *, resampler: Resampler, progress: _Progress
+    truth: Truth,
+    models: dict[str, Predictions],
+    results: _Results,
+    *,
+    resampler: Resampler,
+    progress: _Progress,
+    groups: np.ndarray | None,
 ) -> None:
     y = truth.y
-    groups, n_groups = truth.groups, truth.n_groups
+    n_groups = truth.n_groups
     paired = "champion" in models
     errors = {who: p.values - y for who, p in models.items()}
     absolute = {who: np.abs(e) for who, e in errors.items()}
@@ -441,13 +470,26 @@ def _regression(
     names = list(models)
     columns = [np.ones_like(y), centred, centred * centred] + [errors[who] ** 2 for who in names]
     totals = resampler.unit_totals(np.stack(columns, axis=1))
+    # Per-unit squares for each resample's own MSE standard error (the studentized interval of the RMSE).
+    sizes = totals[:, 0]
+    squares = np.stack(
+        [sizes * sizes] + [c for j in range(len(names)) for c in (totals[:, 3 + j] ** 2, totals[:, 3 + j] * sizes)],
+        axis=1,
+    )
     draws = {who: np.empty((resampler.n_resamples, 2)) for who in names}
+    mse_draws = {who: np.empty((resampler.n_resamples, 2)) for who in names}
     for part, weights in resampler.chunks():
         sums = weights @ totals
+        square_sums = weights @ squares
         for j, who in enumerate(names):
             rmse, r2 = mt.regression_scores(sums[:, 0], sums[:, 1], sums[:, 2], sums[:, 3 + j])
             draws[who][part, 0] = rmse
             draws[who][part, 1] = r2
+            unit_sums = np.stack(
+                [sums[:, 0], sums[:, 3 + j], square_sums[:, 0], square_sums[:, 1 + 2 * j], square_sums[:, 2 + 2 * j]],
+                axis=1,
+            )
+            mse_draws[who][part, 0], mse_draws[who][part, 1] = iv.unit_mean_and_se(unit_sums, resampler.n_units)
         progress("resampling", 0.4 + 0.55 * part.stop / resampler.n_resamples)
     point = {}
     for who in names:
@@ -455,9 +497,22 @@ def _regression(
         rmse = math.sqrt(sse / len(y))
         r2 = 1.0 - sse / float(centred @ centred)
         point[who] = (rmse, r2)
+    rmse_method = "studentized bootstrap of the MSE on the log scale" + (", by group" if groups is not None else "")
+    square_totals = squares.sum(axis=0)
+    for j, who in enumerate(names):
+        unit_sums = np.array(
+            [sizes.sum(), totals[:, 3 + j].sum(), square_totals[0], square_totals[1 + 2 * j], square_totals[2 + 2 * j]]
+        )
+        mse, se = (float(v) for v in iv.unit_mean_and_se(unit_sums, resampler.n_units))
+        low, high = iv.studentized_log_interval(mse, se, mse_draws[who][:, 0], mse_draws[who][:, 1])
+        reason = None
+        if low is None and se > 0:
+            reason = "too few resampling units to bound the RMSE: some resamples' standard errors were near zero"
+        low, high = (None if v is None else math.sqrt(v) for v in (low, high))
+        results.interval("rmse", who, point[who][0], low, high, rmse_method, reason)
+    for who in names:
+        results.from_draws("r2", who, point[who][1], draws[who][:, 1])
     for j, metric in enumerate(("rmse", "r2")):
-        for who in names:
-            results.from_draws(metric, who, point[who][j], draws[who][:, j])
         if paired:
             results.paired_draws(
                 metric,
@@ -520,9 +575,11 @@ def evaluate(
     _check_primary_computable(task, primary, models)
 
     results = _Results(task, paired="champion" in models, n_groups=truth.n_groups)
+    # Every group total is taken over group codes in a canonical order, so no result depends on the labels.
+    canonical = canonical_groups(truth)
     resampler = Resampler(
         n_rows=truth.n_rows,
-        groups=canonical_groups(truth),
+        groups=canonical,
         n_groups=truth.n_groups,
         n_resamples=n_resamples,
         seed=seed,
@@ -532,11 +589,13 @@ def evaluate(
     # made them several times slower (and slowed the numpy code between them) on a shared 2-core machine.
     with _one_blas_thread():
         if task == "binary":
-            curves = _binary(truth, models, results, threshold=threshold, resampler=resampler, progress=report)
+            curves = _binary(
+                truth, models, results, threshold=threshold, resampler=resampler, progress=report, groups=canonical
+            )
         elif task == "multiclass":
-            _multiclass(truth, models, results, resampler=resampler, progress=report)
+            _multiclass(truth, models, results, resampler=resampler, progress=report, groups=canonical)
         else:
-            _regression(truth, models, results, resampler=resampler, progress=report)
+            _regression(truth, models, results, resampler=resampler, progress=report, groups=canonical)
     metrics, champion_metrics, comparisons, methods = results.render()
 
     out = {

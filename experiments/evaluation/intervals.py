@@ -157,12 +157,62 @@ def mean_and_se(
     return float(mean), se, g - 1
 
 
+def sum_se(u: np.ndarray, groups: np.ndarray | None, n_groups: int | None) -> tuple[float, int]:
+    """Standard error of ``Σ u`` for per-row terms that sum to ~0 (an influence function): CR2 with groups."""
+    _, se, df = mean_and_se(len(u) * np.asarray(u, dtype=np.float64), groups, n_groups)
+    return se, df
+
+
 def mean_interval(x: np.ndarray, groups: np.ndarray | None, n_groups: int | None, method: str) -> Interval:
     mean, se, df = mean_and_se(x, groups, n_groups)
     if df <= 0 or not math.isfinite(se) or se <= 0.0:
         return Interval(mean, None, None, method)
     half = quantile(df) * se
     return Interval(mean, mean - half, mean + half, method)
+
+
+def unit_mean_and_se(sums: np.ndarray, n_units: int) -> tuple[np.ndarray, np.ndarray]:
+    """Means and standard errors from weighted unit sums (one row per resample, or a single row of plain sums).
+
+    ``sums`` columns: ``Σ w n_u``, ``Σ w X_u``, ``Σ w n_u²``, ``Σ w X_u²``, ``Σ w X_u n_u`` for units with ``n_u``
+    rows and total ``X_u``. The mean is ``Σ w X / Σ w n``; its variance ``U / (U − 1) · Σ w (X_u − n_u m)² / N²``,
+    the cluster-robust variance for ``U`` units (CR2 for units of equal size; ``s² / N`` with rows as units).
+    """
+    n, x, nn, xx, xn = (sums[..., k] for k in range(5))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = x / n
+        squares = np.maximum(xx - 2 * mean * xn + mean * mean * nn, 0.0)
+        se = np.sqrt(squares * n_units / (n_units - 1)) / n
+    return mean, se
+
+
+def studentized_log_interval(
+    mean: float, se: float, means: np.ndarray, ses: np.ndarray
+) -> tuple[float | None, float | None]:
+    """Bootstrap-t interval for a positive mean (an MSE), built on the log scale.
+
+    Each resample gives ``t*_b = (log m*_b − log m) / (se*_b / m*_b)``; the interval is
+    ``m · exp(−t*_{97.5%} · se / m)`` to ``m · exp(−t*_{2.5%} · se / m)`` (the studentized bootstrap, Hall 1988,
+    "Theoretical comparison of bootstrap confidence intervals", Ann. Statist.; Efron & Tibshirani 1993, ch. 12).
+    Squared errors are right-skewed, and a resample's mean and standard error rise together; studentizing
+    each resample by its own standard error carries that into the interval, which a t interval or a
+    percentile bootstrap of the RMSE cannot (with G = 10 groups of 20 both covered about 91–92%).
+    """
+    if not (math.isfinite(mean) and math.isfinite(se)) or mean <= 0.0 or se <= 0.0:
+        return None, None
+    ok = np.isfinite(means) & np.isfinite(ses) & (means > 0) & (ses > 0)
+    if np.count_nonzero(ok) < 2:
+        return None, None
+    t_star = (np.log(means[ok]) - math.log(mean)) / (ses[ok] / means[ok])
+    alpha = (1 - CONFIDENCE) / 2
+    low_q, high_q = np.quantile(t_star, [alpha, 1 - alpha])
+    scale = se / mean
+    with np.errstate(over="ignore"):
+        # A resample from very few units can have a tiny standard error and so a huge t*: no finite bound.
+        low, high = mean * np.exp(-high_q * scale), mean * np.exp(-low_q * scale)
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return None, None
+    return float(low), float(high)
 
 
 def paired_t(diff: np.ndarray, groups: np.ndarray | None, n_groups: int | None, method: str) -> Difference:

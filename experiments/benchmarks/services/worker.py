@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from experiments.benchmarks.models import (
     Evaluation,
+    EvaluationDataset,
     EvaluationStatus,
     PredictionSet,
 )
@@ -290,9 +291,13 @@ def _execute(job: _Job) -> str:
         return _finish_failed(
             job, f"The evaluation failed because of an internal error (logged as evaluation {job.evaluation_id})."
         )
-    allowed, reasons, sequence = _gate(evaluation, report)
-    now = timezone.now()
     with transaction.atomic():
+        # A comparison's test number and level come from the comparisons already decided on its dataset
+        # version; the version's row lock makes concurrent finishes take numbers one at a time, each
+        # seeing the ones before it (SQLite's immediate transactions serialise this block already).
+        EvaluationDataset.objects.select_for_update().filter(pk=evaluation.dataset_id).values_list("pk").first()
+        allowed, reasons, sequence = _gate(evaluation, report)
+        now = timezone.now()
         finished = _record_success(job, now, report, evaluation, allowed, reasons, sequence)
         if finished:
             announce_evaluation_finished(evaluation_id=job.evaluation_id)

@@ -176,7 +176,7 @@ def test_another_primary_metric_can_be_chosen():
     truth, strong, weak = _binary()
     report = evaluate(task="binary", truth=truth, predictions=strong, champion=weak, primary="eer", n_resamples=50)
     assert report["comparison"]["primary"] == "eer"
-    assert report["comparison"]["method"] == "paired percentile Poisson bootstrap"
+    assert report["comparison"]["method"] == "linearised EER variance (Bahadur), paired"
     with pytest.raises(ValueError, match="unknown binary metric 'rmse'"):
         evaluate(task="binary", truth=truth, predictions=strong, primary="rmse")
 
