@@ -110,7 +110,8 @@ def board(request: HttpRequest, key: str) -> HttpResponse:
         "sprint": sprint,
         "columns": [(TicketStatus(status), tickets) for status, tickets in columns.items()],
         "sprints": selectors.sprints_newest_first(project=project),
-        "can_edit": allows(project, Role.ENGINEER) and sprint is not None and sprint.state != SprintState.CLOSED,
+        # Only the active sprint's board changes status: a planned sprint's work has not begun.
+        "can_edit": allows(project, Role.ENGINEER) and sprint is not None and sprint.state == SprintState.ACTIVE,
         "total": sum(len(t) for t in columns.values()),
         "done": len(columns.get(TicketStatus.DONE, [])),
     }
