@@ -208,7 +208,9 @@ def _snapshot_rows(snapshot: dict | None) -> list[dict]:
 def sprint_start(request: HttpRequest, key: str, sprint_id: int) -> HttpResponse:
     sprint = sprint_for_user(request.user, key, sprint_id, need=Role.LEAD)
     try:
-        services.sprint_start(sprint=sprint, actor=request.user)
+        # The page only sends move_dates once the lead confirmed moving a future sprint's dates.
+        move_dates = request.POST.get("move_dates") in ("true", "on", "1")
+        services.sprint_start(sprint=sprint, actor=request.user, move_dates=move_dates)
     except ValidationError as error:
         messages.error(request, error_text(error))
     else:
