@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 
 from tickets import clock
+from tickets.attribution import SprintPeriod
 
 
 class Role(models.TextChoices):
@@ -183,6 +184,11 @@ class Sprint(models.Model):
     def is_open(self) -> bool:
         """Planned or active: tickets can still move in and out."""
         return self.state != SprintState.CLOSED
+
+    @property
+    def period(self) -> SprintPeriod:
+        """When it was active, for :mod:`tickets.attribution` (the rule crediting moments to sprints)."""
+        return SprintPeriod(self.pk, self.name, self.started_at, self.closed_at)
 
     @property
     def starts_in_future(self) -> bool:

@@ -67,9 +67,12 @@ class Promotion:
 
 @dataclass(frozen=True)
 class SprintSpan:
+    """A sprint's band on a time chart: planned dates (``end`` inclusive) or, as datetimes,
+    when it was active (``end`` exclusive)."""
+
     name: str
-    start: datetime.date
-    end: datetime.date  # inclusive
+    start: datetime.date | datetime.datetime
+    end: datetime.date | datetime.datetime
 
 
 @dataclass(frozen=True)
