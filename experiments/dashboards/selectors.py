@@ -178,8 +178,12 @@ class SprintDashboard:
 
     @property
     def summary_cards(self) -> list[dict[str, Any]]:
+        # Until the sprint closes nothing is carried over: its unfinished tickets are still open work.
+        running = self.sprint.state != SprintState.CLOSED
         return [
             {"key": key, "label": label, "help": help_text, "tickets": self.summary.get(key, [])}
+            if not (running and key == "carried_over")
+            else {"key": "open", "label": "Open", "help": "Not finished yet", "tickets": self.summary.get(key, [])}
             for key, label, help_text in SUMMARY_BUCKETS
         ]
 

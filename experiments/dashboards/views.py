@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from experiments.dashboards import charts, result_charts, selectors, services
 from experiments.dashboards.forms import SprintReviewForm
@@ -317,8 +317,13 @@ def _member_demo_extras(request: HttpRequest, project: Project, context: dict[st
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def sprint_review_edit(request: HttpRequest, key: str, sprint_id: int) -> HttpResponse:
+    """Save the sprint's review (leads); a GET (a bookmarked or reloaded address) opens the
+    sprint's demo page, where the review form is, for anyone who may read it."""
+    if request.method == "GET":
+        sprint = sprint_for_user(request.user, key, sprint_id)
+        return redirect(reverse("demo-sprint", kwargs={"key": sprint.project.key, "sprint_id": sprint.pk}) + "#review")
     sprint = sprint_for_user(request.user, key, sprint_id, need=Role.LEAD)
     form = SprintReviewForm(request.POST)
     if not form.is_valid():
