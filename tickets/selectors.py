@@ -422,3 +422,12 @@ def active_sprint(*, project: Project) -> Sprint | None:
 def sprint_by_id(*, sprint_id: int) -> QuerySet[Sprint]:
     """A one-sprint queryset, for a form field that may only show the sprint a ticket is in."""
     return Sprint.objects.filter(pk=sprint_id)
+
+
+def project_counts(*, project: Project) -> dict[str, int]:
+    """How many epics, sprints and tickets the project has now: three counts."""
+    return {
+        "epics": Epic.objects.filter(project=project).count(),
+        "sprints": Sprint.objects.filter(project=project).count(),
+        "tickets": Ticket.objects.filter(project=project).count(),
+    }
