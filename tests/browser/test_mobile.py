@@ -37,7 +37,11 @@ def bench(cast, tmp_path):
     case = write_binary_case(tmp_path / "case")
     benchmark = make_benchmark(cast.project, cast.lead, case, description="x');alert(1);('")
     dataset = benchmark.datasets.get()
-    crown(benchmark, submit(make_run(cast.project, cast.engineer, "dwell-rule"), dataset, cast.engineer, case.champion), cast.lead)
+    crown(
+        benchmark,
+        submit(make_run(cast.project, cast.engineer, "dwell-rule"), dataset, cast.engineer, case.champion),
+        cast.lead,
+    )
     submit(make_run(cast.project, cast.engineer, "gbm"), dataset, cast.engineer, case.challenger)
     yield benchmark
     shutil.rmtree(settings.MEDIA_ROOT / "benchmarks" / str(benchmark.pk), ignore_errors=True)
