@@ -27,6 +27,16 @@ urlpatterns = [
         name="api-benchmark-dataset-truth",
     ),
     path(
+        "benchmarks/<str:benchmark_id>/evaluations/export/",
+        evaluation_set_api.EvaluationExportApi.as_view(),
+        name="api-benchmark-evaluations-export",
+    ),
+    path(
+        "benchmarks/<str:benchmark_id>/champion-history/export/",
+        evaluation_set_api.ChampionHistoryExportApi.as_view(),
+        name="api-benchmark-history-export",
+    ),
+    path(
         "benchmarks/<str:benchmark_id>/evaluations/", api.EvaluationListApi.as_view(), name="api-benchmark-evaluations"
     ),
     path("benchmarks/<str:benchmark_id>/promote/", api.PromoteApi.as_view(), name="api-benchmark-promote"),

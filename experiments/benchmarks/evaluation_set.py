@@ -7,39 +7,17 @@ dataset never sits in memory as one CSV string.
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.http import FileResponse, StreamingHttpResponse
 
+from agileml.csv_export import csv_download
 from experiments.benchmarks.models import EvaluationDataset
 from experiments.benchmarks.services import dataset_truth, media_path
 
 SLICE = 10_000
 PREDICTION_COLUMNS = {"binary": ["score"], "multiclass": ["label"], "regression": ["prediction"]}
-
-
-class _Line:
-    """A file-like object whose ``write`` hands back what it was given (csv.writer → one line)."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_lines(rows: Iterable[list[str]], *, bom: bool = False) -> Iterator[bytes]:
-    """``rows`` as UTF-8 CSV lines, one at a time (with a BOM first for spreadsheets if asked)."""
-    writer = csv.writer(_Line(), lineterminator="\n")
-    if bom:
-        yield "\ufeff".encode()
-    for row in rows:
-        yield writer.writerow(row).encode()
-
-
-def csv_download(rows: Iterable[list[str]], filename: str, *, bom: bool = False) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(csv_lines(rows, bom=bom), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 def _columns(dataset: EvaluationDataset, names: list[str]) -> Iterator[list]:
