@@ -102,9 +102,11 @@ def board(request: HttpRequest, key: str) -> HttpResponse:
     sprint = selectors.sprint_for_board(project=project, sprint_id=sprint_id)
     if sprint_id is not None and sprint is None:
         raise Http404(f"There is no sprint {sprint_id} in {project.key}.")
-    columns = selectors.board_for_sprint(sprint=sprint) if sprint else {}
+    form = PlanFilterForm(request.GET or None)
     if sprint:
         sprint.project = project
+    columns = selectors.board_for_sprint(sprint=sprint, filters=form.filters()) if sprint else {}
+    epics, members = selectors.board_filter_options(project=project) if sprint else ([], [])
     context = {
         "project": project,
         "sprint": sprint,
@@ -114,6 +116,12 @@ def board(request: HttpRequest, key: str) -> HttpResponse:
         "can_edit": allows(project, Role.ENGINEER) and sprint is not None and sprint.state == SprintState.ACTIVE,
         "total": sum(len(t) for t in columns.values()),
         "done": len(columns.get(TicketStatus.DONE, [])),
+        "filter_form": form,
+        "filtered": form.is_bound and form.is_valid() and form.filters().active,
+        "epics": epics,
+        "members": members,
+        "kinds": TicketKind.choices,
+        "work_types": WorkType.choices,
     }
     return render(request, "tickets/board.html", context)
 

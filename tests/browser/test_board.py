@@ -27,7 +27,11 @@ def test_a_card_dropped_on_another_card_lands_in_the_column_and_counters_follow(
     with page.expect_response(re.compile(r"/api/v1/tickets/AUTH-1/$")):
         drag(page, page.locator("[data-testid=card-AUTH-1]"), page.locator("[data-testid=column-review] .board-cards"))
     with page.expect_response(re.compile(r"/api/v1/tickets/AUTH-2/$")) as saved:
-        drag(page, page.locator("[data-testid=card-AUTH-2]"), page.locator("[data-testid=card-AUTH-1]"))
+        drag(
+            page,
+            page.locator("[data-testid=card-AUTH-2] .ticket-key"),
+            page.locator("[data-testid=card-AUTH-1] .card-title-link"),
+        )
     assert saved.value.status == 200
     page.wait_for_function("() => !document.querySelector('.board-card.is-saving')")
     assert page.locator(".board-card .board-card").count() == 0
@@ -61,3 +65,19 @@ def test_a_planned_sprints_board_is_read_only(page, cast, plan):  # noqa: F811
     assert requests == []
     assert page.locator("[data-testid=column-todo] [data-testid=card-AUTH-3]").count() == 1
     assert Ticket.objects.get(number=3).status == "todo"
+
+
+def test_the_board_filters_and_names_each_cards_epic(page, cast, plan):  # noqa: F811
+    from tickets.models import Epic
+
+    Epic.objects.filter(project=cast.project).update(title="x');alert(1);('")
+    login(page, "stakeholder")
+    page.goto("/p/AUTH/board/")
+    assert page.locator("[data-testid=card-AUTH-1] [data-testid=card-epic]").inner_text().strip() == "x');alert(1);('"
+    page.select_option("[data-testid=board-filters] select[name=assignee]", "engineer")
+    page.wait_for_url("**assignee=engineer**")
+    assert page.locator(".board-card").evaluate_all("cards => cards.map(c => c.dataset.key)") == ["AUTH-2"]
+    assert counts(page)["in_progress"] == "1"
+    page.select_option("[data-testid=board-filters] select[name=kind]", "question")
+    page.wait_for_url("**kind=question**")
+    assert page.locator(".board-card").count() == 0

@@ -1,5 +1,7 @@
 """Planning pages: who may see and do what, what each role is offered, and constant query counts."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -420,3 +422,35 @@ def test_started_sprints_link_to_their_dashboard_and_review(web, cast, scene):
     assert 'data-testid="sprint-review-link"' in html
     planned = web(cast.stakeholder).get(f"/p/AUTH/sprints/{scene.planned.pk}/").content.decode()
     assert "/dashboard/sprints/" not in planned
+
+
+def test_board_filters_by_assignee_epic_kind_and_work_type(web, cast, scene):
+    client = web(cast.stakeholder)
+
+    def cards(query: str = "") -> list[str]:
+        html = client.get(f"/p/AUTH/board/?sprint={scene.active.pk}{query}").content.decode()
+        return re.findall(r'data-testid="card-(AUTH-\d+)"', html)
+
+    assert cards() == ["AUTH-1", "AUTH-2"]
+    assert cards(f"&assignee={cast.engineer.username}") == ["AUTH-1"]
+    assert cards("&assignee=none") == ["AUTH-2"]
+    assert cards(f"&epic={scene.epic.pk}") == ["AUTH-1", "AUTH-2"]
+    assert cards("&epic=none") == []
+    assert cards("&kind=question") == ["AUTH-1"]
+    assert cards("&work_type=algorithm_development") == ["AUTH-2"]
+    html = client.get(f"/p/AUTH/board/?sprint={scene.active.pk}&kind=question").content.decode()
+    assert 'data-count-for="todo">1<' in html and 'data-testid="board-filtered"' in html
+    # Each card names its epic.
+    assert html.count('data-testid="card-epic"') == 1 and "Motion" in html
+    # A bad filter is ignored and said so, never a 500.
+    html = client.get(f"/p/AUTH/board/?sprint={scene.active.pk}&epic=x").content.decode()
+    assert "epic: Pick an epic." in html and cards("&epic=x") == ["AUTH-1", "AUTH-2"]
+
+
+def test_board_queries_are_pinned(web, cast, scene, make_ticket):
+    client = web(cast.lead)
+    _grow(cast, scene, make_ticket, 30)
+    # session, user, membership with project, the sprint, its tickets, epics and members for the
+    # filters, the sprint menu, project switcher.
+    assert _queries(client, "/p/AUTH/board/") == 9
+    assert _queries(client, f"/p/AUTH/board/?sprint={scene.active.pk}&kind=code&assignee=none") == 9
