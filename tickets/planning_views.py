@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -34,6 +35,9 @@ from tickets.models import (
     WorkType,
 )
 from tickets.views import allows, error_text, is_htmx, next_or
+
+# Sprints and epics pile up over a project's life; their lists are paged.
+LIST_PAGE_SIZE = 24
 
 
 @login_required
@@ -143,9 +147,11 @@ def sprint_list(request: HttpRequest, key: str) -> HttpResponse:
         else:
             messages.success(request, f"{sprint.name} is planned. Drag tickets into it from the backlog.")
             return redirect(next_or(request, reverse("sprint-detail", kwargs={"key": key, "sprint_id": sprint.pk})))
+    page = Paginator(selectors.sprints_of_project(project=project), LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "project": project,
-        "sprints": selectors.sprints_of_project(project=project),
+        "page": page,
+        "sprints": page.object_list,
         "form": form,
         "can_plan": allows(project, Role.LEAD),
     }
@@ -279,9 +285,11 @@ def epic_list(request: HttpRequest, key: str) -> HttpResponse:
         else:
             messages.success(request, f"Epic “{epic.title}” created.")
             return redirect("epic-detail", key=key, epic_id=epic.pk)
+    page = Paginator(selectors.epics_of_project(project=project), LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "project": project,
-        "epics": selectors.epics_of_project(project=project),
+        "page": page,
+        "epics": page.object_list,
         "form": form,
         "can_plan": allows(project, Role.LEAD),
     }

@@ -82,3 +82,23 @@ def test_every_tab_can_be_reached_on_a_phone(phone, cast, plan, url):  # noqa: F
     no_sideways_scroll(phone)
     tabs.filter(has_text="Members").click()
     phone.wait_for_url("**/members/")
+
+
+def test_the_paged_sprint_and_epic_lists_fit_a_phone(phone, cast):
+    import datetime
+
+    from tests.factories import EpicFactory
+    from tickets import services
+
+    start = datetime.date(2026, 1, 5)
+    for i in range(30):
+        services.sprint_create(project=cast.project, name=f"x');alert(1);(' {i}", start_date=start, end_date=start)
+        EpicFactory(project=cast.project, title=f"x');alert(1);(' {i}")
+    login(phone, "stakeholder")
+    for url in ("/p/AUTH/sprints/", "/p/AUTH/epics/"):
+        phone.goto(url)
+        assert phone.locator("[data-testid=pager]").is_visible()
+        no_sideways_scroll(phone)
+        phone.locator("[data-testid=pager] a[rel=next]").click()
+        phone.wait_for_url("**?page=2")
+        assert "Page 2 of 2" in phone.locator("[data-testid=pager]").inner_text()

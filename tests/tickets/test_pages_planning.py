@@ -1,5 +1,6 @@
 """Planning pages: who may see and do what, what each role is offered, and constant query counts."""
 
+import datetime
 import re
 
 import pytest
@@ -454,3 +455,22 @@ def test_board_queries_are_pinned(web, cast, scene, make_ticket):
     # filters, the sprint menu, project switcher.
     assert _queries(client, "/p/AUTH/board/") == 9
     assert _queries(client, f"/p/AUTH/board/?sprint={scene.active.pk}&kind=code&assignee=none") == 9
+
+
+@pytest.mark.parametrize("url", ["/p/AUTH/sprints/", "/p/AUTH/epics/"])
+def test_sprint_and_epic_lists_are_paged_at_a_constant_cost(web, cast, url):
+    from tickets.planning_views import LIST_PAGE_SIZE
+
+    start = datetime.date(2026, 1, 5)
+    for i in range(LIST_PAGE_SIZE + 3):
+        services.sprint_create(
+            project=cast.project, name=f"S{i}", start_date=start, end_date=start + datetime.timedelta(days=3)
+        )
+        EpicFactory(project=cast.project, title=f"Epic {i}")
+    client = web(cast.stakeholder)
+    first = client.get(url).content.decode()
+    assert 'data-testid="pager"' in first and "Page 1 of 2" in first and f"{LIST_PAGE_SIZE + 3} in all" in first
+    second = client.get(url + "?page=2").content.decode()
+    assert "Page 2 of 2" in second and 'rel="prev"' in second
+    assert _queries(client, url) == _queries(client, url + "?page=2")
+    assert client.get(url + "?page=zzz").status_code == 200  # a bad page number shows the first page
