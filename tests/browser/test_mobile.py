@@ -61,11 +61,14 @@ def test_the_board_fits_a_phone(phone, cast, plan):  # noqa: F811
     assert card["x"] >= 0 and card["x"] + card["width"] <= PHONE["width"]
 
 
-def test_the_benchmark_page_fits_a_phone(phone, cast, bench):
+def test_the_benchmark_pages_fit_a_phone(phone, cast, bench):
     login(phone, "lead")
     phone.goto(f"/p/AUTH/benchmarks/{bench.pk}/")
     phone.wait_for_selector("[data-testid=forest-plot] .main-svg")
     no_sideways_scroll(phone)
+    for url in ("/p/AUTH/benchmarks/", f"/p/AUTH/benchmarks/{bench.pk}/datasets/"):
+        phone.goto(url)
+        no_sideways_scroll(phone)
 
 
 @pytest.mark.parametrize("url", ["/p/AUTH/board/", "/p/AUTH/backlog/"])
