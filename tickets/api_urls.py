@@ -24,6 +24,7 @@ urlpatterns = [
         name="api-sprint-close",
     ),
     path("projects/<str:key>/tickets/", ticket_api.TicketListApi.as_view(), name="api-ticket-list"),
+    path("projects/<str:key>/tickets/export/", ticket_api.TicketExportApi.as_view(), name="api-ticket-export"),
     path("projects/<str:key>/tickets/move/", ticket_api.TicketMoveApi.as_view(), name="api-ticket-move"),
     path("tickets/<str:ticket_key>/", ticket_api.TicketDetailApi.as_view(), name="api-ticket-detail"),
     path("tickets/<str:ticket_key>/events/", ticket_api.TicketEventListApi.as_view(), name="api-ticket-events"),

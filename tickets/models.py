@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
+
+from tickets import clock
+from tickets.attribution import SprintPeriod
 
 
 class Role(models.TextChoices):
@@ -179,6 +184,22 @@ class Sprint(models.Model):
     def is_open(self) -> bool:
         """Planned or active: tickets can still move in and out."""
         return self.state != SprintState.CLOSED
+
+    @property
+    def period(self) -> SprintPeriod:
+        """When it was active, for :mod:`tickets.attribution` (the rule crediting moments to sprints)."""
+        return SprintPeriod(self.pk, self.name, self.started_at, self.closed_at)
+
+    @property
+    def starts_in_future(self) -> bool:
+        """Planned to start after today: starting it now moves its dates (see ``sprint_start``)."""
+        return self.state == SprintState.PLANNED and self.start_date > timezone.localdate(clock.now())
+
+    @property
+    def moved_end_date(self) -> datetime.date:
+        """The end date if it started today, keeping its length."""
+        today = timezone.localdate(clock.now())
+        return today + (self.end_date - self.start_date)
 
 
 OPEN_STATUSES = (TicketStatus.TODO, TicketStatus.IN_PROGRESS, TicketStatus.REVIEW)

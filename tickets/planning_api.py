@@ -143,6 +143,15 @@ class SprintCloseInput(serializers.Serializer):
     )
 
 
+class SprintStartInput(serializers.Serializer):
+    move_dates = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Needed to start a sprint before its start date: it then starts today and keeps its length. "
+        "Without it such a start answers 400 with the reason.",
+    )
+
+
 def sprint_out(sprint: Sprint) -> dict:
     counted = selectors.sprints_of_project(project=sprint.project).get(pk=sprint.pk)
     return SprintOutput(counted).data
@@ -199,13 +208,17 @@ class SprintDetailApi(APIView):
 
 class SprintStartApi(APIView):
     @extend_schema(
-        request=None,
+        request=SprintStartInput,
         responses={200: SprintOutput, 400: E400, 401: E401, 403: E403, 404: E404},
-        summary="Start a planned sprint (leads); one sprint is active at a time",
+        summary="Start a planned sprint (leads); one sprint is active at a time; "
+        "a sprint dated in the future needs move_dates=true",
     )
     def post(self, request: Request, key: str, sprint_id: int) -> Response:
         sprint = sprint_for_user(request.user, key, sprint_id, need=Role.LEAD)
-        return Response(sprint_out(services.sprint_start(sprint=sprint, actor=request.user)))
+        data = SprintStartInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        started = services.sprint_start(sprint=sprint, actor=request.user, move_dates=data.validated_data["move_dates"])
+        return Response(sprint_out(started))
 
 
 class SprintCloseApi(APIView):

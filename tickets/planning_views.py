@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -34,6 +35,9 @@ from tickets.models import (
     WorkType,
 )
 from tickets.views import allows, error_text, is_htmx, next_or
+
+# Sprints and epics pile up over a project's life; their lists are paged.
+LIST_PAGE_SIZE = 24
 
 
 @login_required
@@ -102,17 +106,26 @@ def board(request: HttpRequest, key: str) -> HttpResponse:
     sprint = selectors.sprint_for_board(project=project, sprint_id=sprint_id)
     if sprint_id is not None and sprint is None:
         raise Http404(f"There is no sprint {sprint_id} in {project.key}.")
-    columns = selectors.board_for_sprint(sprint=sprint) if sprint else {}
+    form = PlanFilterForm(request.GET or None)
     if sprint:
         sprint.project = project
+    columns = selectors.board_for_sprint(sprint=sprint, filters=form.filters()) if sprint else {}
+    epics, members = selectors.board_filter_options(project=project) if sprint else ([], [])
     context = {
         "project": project,
         "sprint": sprint,
         "columns": [(TicketStatus(status), tickets) for status, tickets in columns.items()],
         "sprints": selectors.sprints_newest_first(project=project),
-        "can_edit": allows(project, Role.ENGINEER) and sprint is not None and sprint.state != SprintState.CLOSED,
+        # Only the active sprint's board changes status: a planned sprint's work has not begun.
+        "can_edit": allows(project, Role.ENGINEER) and sprint is not None and sprint.state == SprintState.ACTIVE,
         "total": sum(len(t) for t in columns.values()),
         "done": len(columns.get(TicketStatus.DONE, [])),
+        "filter_form": form,
+        "filtered": form.is_bound and form.is_valid() and form.filters().active,
+        "epics": epics,
+        "members": members,
+        "kinds": TicketKind.choices,
+        "work_types": WorkType.choices,
     }
     return render(request, "tickets/board.html", context)
 
@@ -134,9 +147,11 @@ def sprint_list(request: HttpRequest, key: str) -> HttpResponse:
         else:
             messages.success(request, f"{sprint.name} is planned. Drag tickets into it from the backlog.")
             return redirect(next_or(request, reverse("sprint-detail", kwargs={"key": key, "sprint_id": sprint.pk})))
+    page = Paginator(selectors.sprints_of_project(project=project), LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "project": project,
-        "sprints": selectors.sprints_of_project(project=project),
+        "page": page,
+        "sprints": page.object_list,
         "form": form,
         "can_plan": allows(project, Role.LEAD),
     }
@@ -207,7 +222,9 @@ def _snapshot_rows(snapshot: dict | None) -> list[dict]:
 def sprint_start(request: HttpRequest, key: str, sprint_id: int) -> HttpResponse:
     sprint = sprint_for_user(request.user, key, sprint_id, need=Role.LEAD)
     try:
-        services.sprint_start(sprint=sprint, actor=request.user)
+        # The page only sends move_dates once the lead confirmed moving a future sprint's dates.
+        move_dates = request.POST.get("move_dates") in ("true", "on", "1")
+        services.sprint_start(sprint=sprint, actor=request.user, move_dates=move_dates)
     except ValidationError as error:
         messages.error(request, error_text(error))
     else:
@@ -268,9 +285,11 @@ def epic_list(request: HttpRequest, key: str) -> HttpResponse:
         else:
             messages.success(request, f"Epic “{epic.title}” created.")
             return redirect("epic-detail", key=key, epic_id=epic.pk)
+    page = Paginator(selectors.epics_of_project(project=project), LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "project": project,
-        "epics": selectors.epics_of_project(project=project),
+        "page": page,
+        "epics": page.object_list,
         "form": form,
         "can_plan": allows(project, Role.LEAD),
     }

@@ -233,11 +233,11 @@ def plan_for_project(*, project: Project, filters: TicketFilters = TicketFilters
     )
 
 
-def board_for_sprint(*, sprint: Sprint) -> dict[str, list[Ticket]]:
-    """The sprint's tickets by status column, in rank order: one query."""
+def board_for_sprint(*, sprint: Sprint, filters: TicketFilters = TicketFilters()) -> dict[str, list[Ticket]]:
+    """The sprint's tickets (those matching ``filters``) by status column, in rank order: one query."""
     columns: dict[str, list[Ticket]] = {status: [] for status in TicketStatus.values}
     rows = (
-        Ticket.objects.filter(sprint=sprint)
+        _filtered(Ticket.objects.filter(sprint=sprint), sprint.project, filters)
         .select_related("assignee", "epic")
         .only(*PLAN_COLUMNS, "assignee__username", "assignee__first_name", "assignee__last_name", "epic__title")
         .order_by("rank", "id")
@@ -246,6 +246,13 @@ def board_for_sprint(*, sprint: Sprint) -> dict[str, list[Ticket]]:
         ticket.project = sprint.project
         columns[ticket.status].append(ticket)
     return columns
+
+
+def board_filter_options(*, project: Project) -> tuple[list[Epic], list[Membership]]:
+    """The epics and members the board's filters offer: two queries."""
+    epics = list(Epic.objects.filter(project=project).only("id", "title").order_by("title", "id"))
+    members = list(memberships_of_project(project=project))
+    return epics, members
 
 
 def sprint_for_board(*, project: Project, sprint_id: int | None) -> Sprint | None:
@@ -436,3 +443,12 @@ def active_sprint(*, project: Project) -> Sprint | None:
 def sprint_by_id(*, sprint_id: int) -> QuerySet[Sprint]:
     """A one-sprint queryset, for a form field that may only show the sprint a ticket is in."""
     return Sprint.objects.filter(pk=sprint_id)
+
+
+def project_counts(*, project: Project) -> dict[str, int]:
+    """How many epics, sprints and tickets the project has now: three counts."""
+    return {
+        "epics": Epic.objects.filter(project=project).count(),
+        "sprints": Sprint.objects.filter(project=project).count(),
+        "tickets": Ticket.objects.filter(project=project).count(),
+    }

@@ -3,6 +3,7 @@ lists, history, comments, answers and reassessments. Tickets are addressed by ke
 
 from __future__ import annotations
 
+from django.http import StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -12,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agileml.api import Pagination
+from agileml.csv_export import csv_download
 from tickets import selectors, services
 from tickets.access import (
     comment_for_user,
@@ -21,6 +23,7 @@ from tickets.access import (
     ticket_for_user,
 )
 from tickets.api import E400, E401, E403, E404, PLANNING_IS_FOR_LEADS, epic_ref, member_ref, page_params, sprint_ref
+from tickets.export import ticket_rows
 from tickets.markdown import render_markdown
 from tickets.models import (
     Comment,
@@ -121,6 +124,22 @@ class TicketFilterInput(serializers.Serializer):
 
     def filters(self) -> selectors.TicketFilters:
         return selectors.TicketFilters(**self.validated_data)
+
+
+class TicketExportApi(APIView):
+    @extend_schema(
+        parameters=[TicketFilterInput],
+        responses={(200, "text/csv"): OpenApiTypes.STR, 400: E400, 401: E401, 404: E404},
+        summary="Tickets as CSV (UTF-8 with BOM), in rank order, with the list's filters; streamed",
+    )
+    def get(self, request: Request, key: str) -> StreamingHttpResponse:
+        project = project_for_user(request.user, key)
+        params = TicketFilterInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        tickets = selectors.tickets_for_project(project=project, filters=params.filters())
+        return csv_download(
+            ticket_rows(project=project, tickets=tickets), f"{project.key}-tickets.csv", spreadsheet=True
+        )
 
 
 class TicketCreateInput(serializers.Serializer):

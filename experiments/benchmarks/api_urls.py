@@ -1,6 +1,6 @@
 from django.urls import path
 
-from experiments.benchmarks import api
+from experiments.benchmarks import api, evaluation_set_api
 
 urlpatterns = [
     path("projects/<str:key>/benchmarks/", api.BenchmarkListApi.as_view(), name="api-benchmark-list"),
@@ -10,6 +10,31 @@ urlpatterns = [
         "benchmarks/<str:benchmark_id>/datasets/<str:version>/",
         api.DatasetDetailApi.as_view(),
         name="api-benchmark-dataset",
+    ),
+    path(
+        "benchmarks/<str:benchmark_id>/datasets/<str:version>/ids/",
+        evaluation_set_api.DatasetIdsApi.as_view(),
+        name="api-benchmark-dataset-ids",
+    ),
+    path(
+        "benchmarks/<str:benchmark_id>/datasets/<str:version>/template/",
+        evaluation_set_api.DatasetTemplateApi.as_view(),
+        name="api-benchmark-dataset-template",
+    ),
+    path(
+        "benchmarks/<str:benchmark_id>/datasets/<str:version>/truth/",
+        evaluation_set_api.DatasetTruthApi.as_view(),
+        name="api-benchmark-dataset-truth",
+    ),
+    path(
+        "benchmarks/<str:benchmark_id>/evaluations/export/",
+        evaluation_set_api.EvaluationExportApi.as_view(),
+        name="api-benchmark-evaluations-export",
+    ),
+    path(
+        "benchmarks/<str:benchmark_id>/champion-history/export/",
+        evaluation_set_api.ChampionHistoryExportApi.as_view(),
+        name="api-benchmark-history-export",
     ),
     path(
         "benchmarks/<str:benchmark_id>/evaluations/", api.EvaluationListApi.as_view(), name="api-benchmark-evaluations"

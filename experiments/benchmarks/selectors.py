@@ -20,7 +20,8 @@ from experiments.evaluation.intervals import Z as CRITICAL_95
 from experiments.evaluation.sequential import Lord, detectable_effect
 from experiments.tracking.models import Run
 from tickets.access import id_or_none
-from tickets.models import Project, Ticket
+from tickets.attribution import attribution_text, sprint_of_moment
+from tickets.models import Project, Sprint, Ticket
 
 # Large JSON the lists never show.
 LIST_DEFER = ("result",)
@@ -110,15 +111,21 @@ def datasets_of_benchmark(*, benchmark: Benchmark) -> list[EvaluationDataset]:
 
 
 def champion_history(*, benchmark: Benchmark) -> list[ChampionChange]:
-    """Every promotion, newest first, with people, runs, sprint and ticket joined (one query)."""
+    """Every promotion, newest first, with people, runs, sprint and ticket joined, each credited
+    to the sprint active when it was made (``credited_sprint``, ``credited_text``): two queries."""
     rows = list(
         ChampionChange.objects.filter(benchmark=benchmark)
         .select_related("run", "previous_run", "promoted_by", "sprint", "ticket", "dataset")
         .order_by("-promoted_at", "-id")
     )
+    periods = [s.period for s in Sprint.objects.filter(project_id=benchmark.project_id, started_at__isnull=False)]
     for change in rows:
         if change.ticket_id:
             change.ticket.project = benchmark.project
+        # Credited by the one rule (tickets.attribution), not by what was stored at the time.
+        credited = sprint_of_moment(periods, change.promoted_at)
+        change.credited_sprint = credited.name if credited else ""
+        change.credited_text = attribution_text(periods, change.promoted_at)
     return rows
 
 

@@ -305,6 +305,7 @@ def benchmark_datasets(request: HttpRequest, key: str, benchmark_id: int) -> Htt
         "datasets": selectors.datasets_of_benchmark(benchmark=benchmark),
         "dataset_form": form,
         "can_define": benchmark.project.role.allows(Role.LEAD),
+        "can_submit": benchmark.project.role.allows(Role.ENGINEER),
     }
     return render(request, "benchmarks/benchmark_datasets.html", context, status=status)
 

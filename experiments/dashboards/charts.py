@@ -67,9 +67,12 @@ class Promotion:
 
 @dataclass(frozen=True)
 class SprintSpan:
+    """A sprint's band on a time chart: planned dates (``end`` inclusive) or, as datetimes,
+    when it was active (``end`` exclusive)."""
+
     name: str
-    start: datetime.date
-    end: datetime.date  # inclusive
+    start: datetime.date | datetime.datetime
+    end: datetime.date | datetime.datetime
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,19 @@ def base_layout(title: str, *, height: int, **extra) -> dict:
 
 def _keys(tickets: Sequence[int], names: Mapping[int, str]) -> str:
     return ", ".join(names.get(t, f"#{t}") for t in tickets)
+
+
+DAY_MS = 86_400_000
+
+
+def day_axis(progress: SprintProgress) -> dict:
+    """A date axis over the whole planned sprint, ticked by day: early in a sprint plotly would
+    otherwise tick every few hours and print the same day under each tick."""
+    last = max([progress.planned_end, *(d.shown_at for d in progress.days)])
+    extra: dict = {"range": [iso_time(progress.start), iso_time(last)]}
+    if (last - progress.start).days <= 15:
+        extra.update(dtick=DAY_MS, tick0=iso_time(progress.start))
+    return axis(type="date", tickformat="%a %d %b", **extra)
 
 
 # --- Sprint: burndown, burnup, ticket mix ----------------------------------------------
@@ -179,7 +195,7 @@ def burndown_figure(progress: SprintProgress, *, names: Mapping[int, str] | None
         "Burndown: open tickets",
         height=height,
         barmode="relative",
-        xaxis=axis(type="date", tickformat="%a %d %b"),
+        xaxis=day_axis(progress),
         yaxis=axis("tickets", rangemode="tozero"),
     )
     return {"data": data, "layout": layout}
@@ -228,7 +244,7 @@ def burnup_figure(progress: SprintProgress, *, names: Mapping[int, str] | None =
     layout = base_layout(
         "Burnup: scope and done",
         height=height,
-        xaxis=axis(type="date", tickformat="%a %d %b"),
+        xaxis=day_axis(progress),
         yaxis=axis("tickets", rangemode="tozero"),
     )
     return {"data": data, "layout": layout}

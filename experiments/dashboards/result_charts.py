@@ -19,6 +19,7 @@ from experiments.dashboards.charts import (
     iso_time,
     json_number,
 )
+from tickets.attribution import SprintPeriod, attribution_text
 
 
 def _error(points: Sequence[MetricPoint]) -> dict:
@@ -145,14 +146,23 @@ def champion_progress_figure(
     challengers: Sequence[MetricPoint],
     sprints: Sequence[SprintSpan],
     until: datetime.datetime,
+    periods: Sequence[SprintPeriod] = (),
     title: str = "",
     height: int = 400,
     max_sprint_labels: int = 14,
 ) -> dict:
     """The champion's primary metric over time as a step line with its interval band, every
     challenger as a point (interval bar, verdict colour), promotions annotated with their
-    ticket, and the sprints as alternating bands in the background."""
+    ticket, and the sprints as alternating bands in the background.
+
+    With ``periods`` (when each sprint was active), each promotion's hover says which sprint
+    it is credited to, by :func:`tickets.attribution.attribution_text`.
+    """
     xs, ys, lows, highs, labels = champion_steps(promotions, until=until)
+    ordered = sorted(promotions, key=lambda p: p.at)
+    if periods:
+        for index, promotion in enumerate(ordered):
+            labels[index] = f"{labels[index]} · {attribution_text(periods, promotion.at)}"
     data: list[dict] = []
     if xs:
         data += [
@@ -208,9 +218,8 @@ def champion_progress_figure(
             }
         )
     annotations = []
-    for promotion in sorted(promotions, key=lambda p: p.at)[1:]:
-        annotations.append(
-            {
+    for promotion in ordered[1:]:
+        annotation = {
                 "x": iso_time(promotion.at),
                 "y": json_number(promotion.value),
                 "text": f"↑ {promotion.ticket or promotion.label}",
@@ -221,12 +230,16 @@ def champion_progress_figure(
                 "font": {"size": 11, "color": ACCENT},
                 "bgcolor": "rgba(255,255,255,0.85)",
             }
-        )
+        if periods:
+            annotation["hovertext"] = f"{promotion.label} became champion {attribution_text(periods, promotion.at)}"
+        annotations.append(annotation)
     shapes = []
     every = max(1, math.ceil(len(sprints) / max_sprint_labels))
     for index, span in enumerate(sprints):
         x0 = iso_time(span.start)
-        x1 = iso_time(span.end + datetime.timedelta(days=1))
+        # Dates are whole days (inclusive); times (when a sprint was active) are exact.
+        end = span.end if isinstance(span.end, datetime.datetime) else span.end + datetime.timedelta(days=1)
+        x1 = iso_time(end)
         if index % 2 == 0:
             shapes.append(
                 {

@@ -9,11 +9,13 @@ from __future__ import annotations
 import bisect
 import datetime
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from experiments.benchmarks.models import Benchmark, ChampionChange, Evaluation, EvaluationStatus
 from experiments.dashboards.charts import MetricPoint, Promotion
 from experiments.evaluation import HIGHER_IS_BETTER
+from tickets.attribution import SprintPeriod, sprint_of_moment
 from tickets.models import Project
 
 
@@ -36,20 +38,47 @@ class BenchmarkProgress:
         index = bisect.bisect_right(times, moment)
         return self.promotions[index - 1] if index else None
 
-    def gain(self, start: datetime.datetime, end: datetime.datetime) -> float | None:
-        """How far the champion's primary metric moved in its better direction between two moments.
+    def champion_before(self, moment: datetime.datetime) -> Promotion | None:
+        """The champion in place just before ``moment`` (a promotion at ``moment`` not yet counted)."""
+        times = [p.at for p in self.promotions]
+        index = bisect.bisect_left(times, moment)
+        return self.promotions[index - 1] if index else None
 
-        None when there was no champion at ``end``; a first champion counts from nothing
-        as no gain (a baseline is a start, not an improvement).
+    def gain(self, period: SprintPeriod, periods: Sequence[SprintPeriod] = ()) -> float | None:
+        """How far the promotions credited to the sprint ``period`` moved the champion's primary
+        metric in its better direction.
+
+        Credit follows :func:`tickets.attribution.sprint_of_moment` over ``periods`` (the
+        project's sprints; ``period`` alone if not given), the rule every page uses.
+        None when there was no champion by the sprint's end; a first champion counts from
+        nothing as no gain (a baseline is a start, not an improvement).
         """
-        after = self.champion_at(end)
+        if period.started_at is None:
+            return None
+        periods = periods or [period]
+        credited = [p for p in self.promotions if sprint_of_moment(periods, p.at) == period]
+        before = self.champion_before(period.started_at)
+        after = credited[-1] if credited else before
         if after is None or after.value is None:
             return None
-        before = self.champion_at(start)
         if before is None or before.value is None:
             return 0.0
         delta = after.value - before.value
         return delta if self.higher_is_better else -delta
+
+    def gain_between_sprints(self, periods: Sequence[SprintPeriod]) -> float | None:
+        """What promotions made while no sprint was active moved (None when there were none)."""
+        total, found = 0.0, False
+        for index, promotion in enumerate(self.promotions):
+            if index == 0 or sprint_of_moment(periods, promotion.at) is not None:
+                continue
+            previous = self.promotions[index - 1]
+            if promotion.value is None or previous.value is None:
+                continue
+            found = True
+            delta = promotion.value - previous.value
+            total += delta if self.higher_is_better else -delta
+        return total if found else None
 
     def challengers_between(
         self, start: datetime.datetime, end: datetime.datetime

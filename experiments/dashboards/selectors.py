@@ -178,8 +178,12 @@ class SprintDashboard:
 
     @property
     def summary_cards(self) -> list[dict[str, Any]]:
+        # Until the sprint closes nothing is carried over: its unfinished tickets are still open work.
+        running = self.sprint.state != SprintState.CLOSED
         return [
             {"key": key, "label": label, "help": help_text, "tickets": self.summary.get(key, [])}
+            if not (running and key == "carried_over")
+            else {"key": "open", "label": "Open", "help": "Not finished yet", "tickets": self.summary.get(key, [])}
             for key, label, help_text in SUMMARY_BUCKETS
         ]
 
@@ -421,11 +425,14 @@ class Upcoming:
 
 def upcoming(*, project: Project, after: Sprint | None = None, sprints: int = 2, limit: int = 8) -> list[Upcoming]:
     """What comes next: the sprints not yet closed (the running one first, then planned ones;
-    only those after ``after`` if given) with their top open tickets, or the top of the
-    backlog when nothing is planned: two queries."""
+    only those after ``after`` if given: every planned one after an open sprint) with their top
+    open tickets, or the top of the backlog when nothing is planned: two queries."""
     rows = Sprint.objects.filter(project=project).exclude(state=SprintState.CLOSED)
     if after is not None:
-        rows = rows.exclude(pk=after.pk).filter(start_date__gte=after.start_date)
+        rows = rows.exclude(pk=after.pk)
+        # A running sprint is followed by every planned one, whatever their dates say.
+        if not after.is_open:
+            rows = rows.filter(start_date__gte=after.start_date)
     found = list(rows.order_by("start_date", "id")[:sprints])
     open_tickets = Ticket.objects.filter(project=project).exclude(status__in=[TicketStatus.DONE, TicketStatus.SKIPPED])
     if not found:

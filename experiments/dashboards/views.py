@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from experiments.dashboards import charts, result_charts, selectors, services
 from experiments.dashboards.forms import SprintReviewForm
@@ -23,6 +23,7 @@ from experiments.dashboards.models import MaterialKind
 from experiments.dashboards.result_selectors import BenchmarkProgress, benchmark_progress
 from tickets import clock
 from tickets.access import project_for_user, sprint_for_user
+from tickets.attribution import SprintPeriod
 from tickets.models import Outcome, Project, Role, Sprint, SprintState, TicketStatus
 
 # The project demo tells the recent story in full; older answers live on their sprint's page.
@@ -34,23 +35,27 @@ def _figure(figure: dict, dom_id: str, label: str) -> dict[str, Any]:
     return {"figure": figure, "dom_id": dom_id, "label": label}
 
 
-def _span(sprint: Sprint) -> charts.SprintSpan:
-    return charts.SprintSpan(sprint.name, sprint.start_date, sprint.end_date)
+def _span(sprint: Sprint, now: datetime.datetime) -> charts.SprintSpan | None:
+    """The sprint's band on time charts: when it was active (the attribution rule), not its planned dates."""
+    window = selectors.sprint_window(sprint, now=now)
+    return charts.SprintSpan(sprint.name, *window) if window else None
 
 
 def _window(sprint: Sprint, now: datetime.datetime) -> tuple[datetime.datetime, datetime.datetime] | None:
     return selectors.sprint_window(sprint, now=now)
 
 
-def _gain(benchmark: BenchmarkProgress | None, sprint: Sprint, now: datetime.datetime) -> float | None:
-    window = _window(sprint, now)
-    if benchmark is None or window is None:
+def _gain(
+    benchmark: BenchmarkProgress | None, sprint: Sprint, periods: list[SprintPeriod] | None = None
+) -> float | None:
+    if benchmark is None:
         return None
-    return benchmark.gain(*window)
+    return benchmark.gain(sprint.period, periods or [sprint.period])
 
 
 def _champion_figures(benchmarks: list[BenchmarkProgress], sprints: list[Sprint], now) -> list[dict[str, Any]]:
-    spans = [_span(s) for s in sprints]
+    spans = [span for span in (_span(s, now) for s in sprints) if span is not None]
+    periods = [s.period for s in sprints]
     return [
         {
             **_figure(
@@ -59,6 +64,7 @@ def _champion_figures(benchmarks: list[BenchmarkProgress], sprints: list[Sprint]
                     promotions=b.promotions,
                     challengers=b.challengers,
                     sprints=spans,
+                    periods=periods,
                     until=now,
                     title=f"{b.name}: champion {b.metric}, sprint by sprint",
                 ),
@@ -80,9 +86,10 @@ def dashboard(request: HttpRequest, key: str) -> HttpResponse:
     deliveries = selectors.sprint_deliveries(project=project)
     benchmarks = benchmark_progress(project=project)
     primary = benchmarks[0] if benchmarks else None
+    periods = [d.sprint.period for d in deliveries]
     rows = []
     for delivery in deliveries:
-        gains = [_gain(b, delivery.sprint, now) for b in benchmarks]
+        gains = [_gain(b, delivery.sprint, periods) for b in benchmarks]
         rows.append({"delivery": delivery, "gains": gains, "gain": gains[0] if gains else None})
     started = [r for r in rows if r["delivery"].sprint.started_at is not None]
     outcomes = charts.sprint_outcomes_figure(
@@ -106,6 +113,8 @@ def dashboard(request: HttpRequest, key: str) -> HttpResponse:
             "sprints": len(deliveries),
         },
         "primary": primary,
+        # Promotions made while no sprint ran belong to no sprint (tickets.attribution): shown on their own row.
+        "between_gains": [b.gain_between_sprints(periods) for b in benchmarks],
         "current_sprint": next((d.sprint for d in deliveries if d.sprint.state == SprintState.ACTIVE), None),
     }
     return render(request, "dashboards/kaizen.html", context)
@@ -172,7 +181,7 @@ def sprint_dashboard(request: HttpRequest, key: str, sprint_id: int) -> HttpResp
         "figures": _sprint_figures(board, benchmarks, now),
         "benchmarks": benchmarks,
         "sprints": selectors.sprint_menu(project=project),
-        "gains": [(b, _gain(b, sprint, now)) for b in benchmarks],
+        "gains": [(b, _gain(b, sprint)) for b in benchmarks],
     }
     return render(request, "dashboards/sprint.html", context)
 
@@ -237,7 +246,7 @@ def demo_context(project: Project, sprint: Sprint | None, *, material_url, now: 
             "board": board,
             "burnup": figures.get("burnup"),
             "challenger_figures": figures["challengers"],
-            "gains": [(b, _gain(b, sprint, now)) for b in benchmarks],
+            "gains": [(b, _gain(b, sprint)) for b in benchmarks],
         }
     for question in questions:
         for material in question.material:
@@ -308,8 +317,13 @@ def _member_demo_extras(request: HttpRequest, project: Project, context: dict[st
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def sprint_review_edit(request: HttpRequest, key: str, sprint_id: int) -> HttpResponse:
+    """Save the sprint's review (leads); a GET (a bookmarked or reloaded address) opens the
+    sprint's demo page, where the review form is, for anyone who may read it."""
+    if request.method == "GET":
+        sprint = sprint_for_user(request.user, key, sprint_id)
+        return redirect(reverse("demo-sprint", kwargs={"key": sprint.project.key, "sprint_id": sprint.pk}) + "#review")
     sprint = sprint_for_user(request.user, key, sprint_id, need=Role.LEAD)
     form = SprintReviewForm(request.POST)
     if not form.is_valid():

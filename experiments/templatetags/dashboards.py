@@ -71,6 +71,12 @@ def gain(value) -> str:
 
 
 @register.filter
+def gain_any(values) -> bool:
+    """Whether any of the gains is known (a row of unknowns is left out)."""
+    return any(v is not None for v in values or ())
+
+
+@register.filter
 def gain_class(value) -> str:
     if value is None or value == 0:
         return "text-muted"

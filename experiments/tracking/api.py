@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.db.models import QuerySet
+from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -14,7 +15,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agileml.api import Pagination
-from experiments.tracking import selectors, services
+from agileml.csv_export import csv_download
+from experiments.tracking import export, selectors, services
 from experiments.tracking.access import run_for_user
 from experiments.tracking.models import MAX_RUN_NAME_LENGTH, Run, RunStatus
 from tickets.access import project_for_user
@@ -154,6 +156,37 @@ class RunPage(serializers.Serializer):
     results = RunOutput(many=True)
 
 
+def runs_from_query(request: Request, project: Project) -> QuerySet[Run]:
+    """The project's runs filtered by ``ticket``, ``status``, ``user`` and ``tag`` (400 on a bad value)."""
+    ticket_text = (request.query_params.get("ticket") or "").strip()
+    ticket, unattached = None, False
+    if ticket_text.lower() == "none":
+        unattached = True
+    elif ticket_text:
+        try:
+            ticket = services.ticket_in_project(project=project, ticket_key=ticket_text)
+        except ValidationError as error:
+            raise serializers.ValidationError({"ticket": error.messages}) from None
+    status_text = request.query_params.get("status") or None
+    if status_text and status_text not in RunStatus.values:
+        raise serializers.ValidationError(
+            {"status": [f"Unknown status {status_text!r}; use one of {', '.join(RunStatus.values)}."]}
+        )
+    tag_text = (request.query_params.get("tag") or "").strip()
+    tag = None
+    if tag_text:
+        tag_key, sep, tag_value = tag_text.partition("=")
+        tag = (tag_key, tag_value if sep else None)
+    return selectors.runs_of_project(
+        project=project,
+        ticket=ticket,
+        unattached=unattached,
+        status=status_text,
+        tag=tag,
+        username=request.query_params.get("user") or None,
+    )
+
+
 class RunListApi(APIView):
     @extend_schema(
         parameters=RUN_FILTERS,
@@ -162,33 +195,7 @@ class RunListApi(APIView):
     )
     def get(self, request: Request, key: str) -> Response:
         project = project_for_user(request.user, key)
-        ticket_text = (request.query_params.get("ticket") or "").strip()
-        ticket, unattached = None, False
-        if ticket_text.lower() == "none":
-            unattached = True
-        elif ticket_text:
-            try:
-                ticket = services.ticket_in_project(project=project, ticket_key=ticket_text)
-            except ValidationError as error:
-                raise serializers.ValidationError({"ticket": error.messages}) from None
-        status_text = request.query_params.get("status") or None
-        if status_text and status_text not in RunStatus.values:
-            raise serializers.ValidationError(
-                {"status": [f"Unknown status {status_text!r}; use one of {', '.join(RunStatus.values)}."]}
-            )
-        tag_text = (request.query_params.get("tag") or "").strip()
-        tag = None
-        if tag_text:
-            tag_key, sep, tag_value = tag_text.partition("=")
-            tag = (tag_key, tag_value if sep else None)
-        runs = selectors.runs_of_project(
-            project=project,
-            ticket=ticket,
-            unattached=unattached,
-            status=status_text,
-            tag=tag,
-            username=request.query_params.get("user") or None,
-        )
+        runs = runs_from_query(request, project)
         paginator = Pagination()
         page = paginator.paginate_queryset(runs, request, view=self)
         return paginator.get_paginated_response(_runs_out(page, project))
@@ -220,6 +227,47 @@ class RunListApi(APIView):
         )
         run = selectors.run_with_people(run=run)
         return Response(_runs_out([run], project)[0], status=status.HTTP_201_CREATED)
+
+
+def _keys(request: Request, name: str) -> list[str] | None:
+    """``?metrics=a,b`` (or repeated): the keys asked for; None when not given."""
+    values = request.query_params.getlist(name)
+    if not values:
+        return None
+    return [k for k in (part.strip() for v in values for part in v.split(",")) if k]
+
+
+class RunExportApi(APIView):
+    @extend_schema(
+        parameters=[
+            *RUN_FILTERS,
+            OpenApiParameter(
+                "metrics",
+                str,
+                description="Metric keys to add as columns, comma-separated. Default: every metric of the project.",
+            ),
+            OpenApiParameter(
+                "params",
+                str,
+                description="Param keys to add as columns, comma-separated. Default: every param of the project.",
+            ),
+        ],
+        responses={(200, "text/csv"): OpenApiTypes.STR, 400: E400, 401: E401, 404: E404},
+        summary="Runs as CSV (UTF-8 with BOM), newest first, with the chosen metric and param columns; streamed",
+    )
+    def get(self, request: Request, key: str) -> StreamingHttpResponse:
+        project = project_for_user(request.user, key)
+        runs = runs_from_query(request, project)
+        metrics = _keys(request, "metrics")
+        params = _keys(request, "params")
+        metrics = selectors.metric_keys_of_project(project=project) if metrics is None else metrics
+        params = selectors.param_keys_of_project(project=project) if params is None else params
+        if len(metrics) + len(params) > export.MAX_COLUMNS:
+            raise serializers.ValidationError(
+                {"metrics": [f"{len(metrics) + len(params)} columns asked for; choose at most {export.MAX_COLUMNS}."]}
+            )
+        rows = export.run_rows(project=project, runs=runs, metrics=metrics, params=params)
+        return csv_download(rows, f"{project.key}-runs.csv", spreadsheet=True)
 
 
 class RunDetailApi(APIView):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, QuerySet
 
+from experiments.tracking.directions import higher_is_better
 from experiments.tracking.models import Artifact, LatestMetric, Metric, Param, Run, Tag
 
 # The run search lives in search_selectors; callers keep reading it from here.
@@ -374,12 +375,17 @@ def run_comparison(*, project: Project, ids: Sequence[int]) -> RunComparison:
         cells = [latest.get(r.pk, {}).get(metric_key) for r in runs]
         numbers = [c.value for c in cells if c is not None and not c.is_nan]
         spread = len(numbers) > 1
+        direction = higher_is_better(metric_key)
+        low, high = (min(numbers), max(numbers)) if spread else (None, None)
         metric_rows.append(
             {
                 "key": metric_key,
                 "cells": cells,
-                "low": min(numbers) if spread else None,
-                "high": max(numbers) if spread else None,
+                "low": low,
+                "high": high,
+                # The best by the metric's direction (val_loss: the lowest); None when unknown or all equal.
+                "best": None if direction is None or low == high else (high if direction else low),
+                "direction": {True: "higher", False: "lower", None: ""}[direction],
             }
         )
     for run in runs:

@@ -6,6 +6,7 @@ Thin: access helper → form → selector/service → render.
 from __future__ import annotations
 
 from collections import Counter
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -78,6 +79,14 @@ def run_list(request: HttpRequest, key: str) -> HttpResponse:
         "experiments": model_selectors.experiments_of_project(project=project),
         "query": _query_without(request, "page"),
         "filtered": any(data.get(f) for f in ("ticket", "status", "tag", "user")) or data.get("experiment") is not None,
+        # The export has the list's filters and shown columns (RunExportApi's parameters).
+        "export_query": urlencode(
+            {
+                **{f: request.GET.get(f) for f in ("ticket", "status", "tag", "user") if request.GET.get(f)},
+                "metrics": ",".join(columns.metrics),
+                "params": ",".join(columns.params),
+            }
+        ),
     }
     template = "tracking/partials/run_table.html" if _is_htmx(request) else "tracking/run_list.html"
     return render(request, template, context, status=400 if ticket_error else 200)

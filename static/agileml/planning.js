@@ -197,8 +197,13 @@
     });
   }
 
+  // Columns are the card lists; cards carry data-status too, so select by class, not attribute.
+  function boardColumns(board) {
+    return board.querySelectorAll(".board-cards[data-status]");
+  }
+
   function recountBoard(board) {
-    board.querySelectorAll("[data-status]").forEach((column) => {
+    boardColumns(board).forEach((column) => {
       const badge = board.querySelector(`[data-count-for="${column.dataset.status}"]`);
       if (badge) badge.textContent = column.querySelectorAll(".board-card").length;
     });
@@ -207,7 +212,7 @@
   function initBoard(board) {
     if (!board.hasAttribute("data-can-edit") || board.dataset.ready) return;
     board.dataset.ready = "1";
-    board.querySelectorAll("[data-status]").forEach((column) => {
+    boardColumns(board).forEach((column) => {
       Sortable.create(column, {
         group: "board",
         draggable: ".board-card",

@@ -1,4 +1,7 @@
+import datetime
+
 import pytest
+from django.utils import timezone
 
 from tests.tickets.conftest import READ, lead_only
 from tickets.models import Sprint, SprintState, Ticket
@@ -161,3 +164,53 @@ def test_started_sprints_are_not_deleted_and_closed_dates_stay(api, cast, scene)
     )
     assert response.status_code == 400
     assert response.json()["message"] == "start_date: Now is closed; its dates are part of the record."
+
+
+def _future_sprint(cast):
+    from tickets import services
+
+    today = timezone.localdate()
+    return services.sprint_create(
+        project=cast.project,
+        name="Later",
+        start_date=today + datetime.timedelta(days=14),
+        end_date=today + datetime.timedelta(days=27),
+    )
+
+
+def test_a_sprint_dated_in_the_future_starts_only_when_asked_to_move_its_dates(api, cast):
+    sprint = _future_sprint(cast)
+    url = f"/api/v1/projects/AUTH/sprints/{sprint.pk}/start/"
+    response = api(cast.lead).post(url)
+    assert response.status_code == 400
+    assert response.json()["message"].startswith(
+        f"move_dates: Later is planned to start on {sprint.start_date:%a %d %b %Y}, after today; "
+        "move its dates to today to start it now (move_dates=true)."
+    )
+    fresh = Sprint.objects.get(pk=sprint.pk)
+    assert (fresh.state, fresh.start_date, fresh.started_at) == ("planned", sprint.start_date, None)
+
+    response = api(cast.lead).post(url, {"move_dates": True}, format="json")
+    assert response.status_code == 200
+    today = timezone.localdate()
+    assert response.json()["state"] == "active"
+    assert response.json()["start_date"] == today.isoformat()
+    assert response.json()["end_date"] == (today + datetime.timedelta(days=13)).isoformat()
+
+
+def test_move_dates_must_be_a_boolean(api, cast):
+    sprint = _future_sprint(cast)
+    response = api(cast.lead).post(
+        f"/api/v1/projects/AUTH/sprints/{sprint.pk}/start/", {"move_dates": "perhaps"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("move_dates:")
+    assert Sprint.objects.get(pk=sprint.pk).state == "planned"
+
+
+def test_a_sprint_that_already_began_keeps_its_dates_when_started(api, cast, scene):
+    close = f"/api/v1/projects/AUTH/sprints/{scene.active.pk}/close/"
+    api(cast.lead).post(close, {"carry_over_to": None}, format="json")
+    response = api(cast.lead).post(f"/api/v1/projects/AUTH/sprints/{scene.planned.pk}/start/", {"move_dates": True})
+    assert response.status_code == 200
+    assert response.json()["start_date"] == scene.planned.start_date.isoformat()

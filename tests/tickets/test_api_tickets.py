@@ -210,6 +210,16 @@ def test_skip_through_the_api(api, cast, scene):
     assert response.json()["status"] == "skipped" and response.json()["skip_reason"] == "Motion was refuted"
 
 
+def test_a_planned_sprints_tickets_keep_their_status_until_it_starts(api, cast, scene):
+    before = TicketEvent.objects.count()
+    response = api(cast.lead).patch("/api/v1/tickets/AUTH-5/", {"status": "in_progress"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        "status: AUTH-5 is in Next, which has not started; statuses change once it is active."
+    )
+    assert Ticket.objects.get(number=5).status == "todo" and TicketEvent.objects.count() == before
+
+
 @pytest.mark.parametrize(("who", "status"), lead_only(204))
 def test_ticket_delete_role_matrix(api, cast, scene, who, status):
     response = api(cast.user(who) if who else None).delete("/api/v1/tickets/AUTH-3/")

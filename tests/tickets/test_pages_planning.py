@@ -1,5 +1,8 @@
 """Planning pages: who may see and do what, what each role is offered, and constant query counts."""
 
+import datetime
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -421,3 +424,54 @@ def test_started_sprints_link_to_their_dashboard_and_review(web, cast, scene):
     assert 'data-testid="sprint-review-link"' in html
     planned = web(cast.stakeholder).get(f"/p/AUTH/sprints/{scene.planned.pk}/").content.decode()
     assert "/dashboard/sprints/" not in planned
+
+
+def test_board_filters_by_assignee_epic_kind_and_work_type(web, cast, scene):
+    client = web(cast.stakeholder)
+
+    def cards(query: str = "") -> list[str]:
+        html = client.get(f"/p/AUTH/board/?sprint={scene.active.pk}{query}").content.decode()
+        return re.findall(r'data-testid="card-(AUTH-\d+)"', html)
+
+    assert cards() == ["AUTH-1", "AUTH-2"]
+    assert cards(f"&assignee={cast.engineer.username}") == ["AUTH-1"]
+    assert cards("&assignee=none") == ["AUTH-2"]
+    assert cards(f"&epic={scene.epic.pk}") == ["AUTH-1", "AUTH-2"]
+    assert cards("&epic=none") == []
+    assert cards("&kind=question") == ["AUTH-1"]
+    assert cards("&work_type=algorithm_development") == ["AUTH-2"]
+    html = client.get(f"/p/AUTH/board/?sprint={scene.active.pk}&kind=question").content.decode()
+    assert 'data-count-for="todo">1<' in html and 'data-testid="board-filtered"' in html
+    # Each card names its epic.
+    assert html.count('data-testid="card-epic"') == 1 and "Motion" in html
+    # A bad filter is ignored and said so, never a 500.
+    html = client.get(f"/p/AUTH/board/?sprint={scene.active.pk}&epic=x").content.decode()
+    assert "epic: Pick an epic." in html and cards("&epic=x") == ["AUTH-1", "AUTH-2"]
+
+
+def test_board_queries_are_pinned(web, cast, scene, make_ticket):
+    client = web(cast.lead)
+    _grow(cast, scene, make_ticket, 30)
+    # session, user, membership with project, the sprint, its tickets, epics and members for the
+    # filters, the sprint menu, project switcher.
+    assert _queries(client, "/p/AUTH/board/") == 9
+    assert _queries(client, f"/p/AUTH/board/?sprint={scene.active.pk}&kind=code&assignee=none") == 9
+
+
+@pytest.mark.parametrize("url", ["/p/AUTH/sprints/", "/p/AUTH/epics/"])
+def test_sprint_and_epic_lists_are_paged_at_a_constant_cost(web, cast, url):
+    from tickets.planning_views import LIST_PAGE_SIZE
+
+    start = datetime.date(2026, 1, 5)
+    for i in range(LIST_PAGE_SIZE + 3):
+        services.sprint_create(
+            project=cast.project, name=f"S{i}", start_date=start, end_date=start + datetime.timedelta(days=3)
+        )
+        EpicFactory(project=cast.project, title=f"Epic {i}")
+    client = web(cast.stakeholder)
+    first = client.get(url).content.decode()
+    assert 'data-testid="pager"' in first and "Page 1 of 2" in first and f"{LIST_PAGE_SIZE + 3} in all" in first
+    second = client.get(url + "?page=2").content.decode()
+    assert "Page 2 of 2" in second and 'rel="prev"' in second
+    assert _queries(client, url) == _queries(client, url + "?page=2")
+    assert client.get(url + "?page=zzz").status_code == 200  # a bad page number shows the first page

@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from agileml import events
 from tickets import clock
@@ -80,8 +81,13 @@ def sprint_delete(*, sprint: Sprint, actor: AbstractBaseUser | None) -> None:
 
 
 @transaction.atomic
-def sprint_start(*, sprint: Sprint, actor: AbstractBaseUser | None) -> Sprint:
-    """Start a planned sprint; what it holds now is what the team committed to."""
+def sprint_start(*, sprint: Sprint, actor: AbstractBaseUser | None, move_dates: bool = False) -> Sprint:
+    """Start a planned sprint; what it holds now is what the team committed to.
+
+    A sprint dated in the future starts only with ``move_dates``: it then starts today and
+    keeps its length. Starting it on its old dates would make its burndown, burnup and
+    review count days that had not begun.
+    """
     project = sprint.project
     lock_project(project)
     fresh = Sprint.objects.get(pk=sprint.pk)
@@ -90,13 +96,26 @@ def sprint_start(*, sprint: Sprint, actor: AbstractBaseUser | None) -> Sprint:
     active = Sprint.objects.filter(project=project, state=SprintState.ACTIVE).first()
     if active is not None:
         raise ValidationError({"state": f"{active.name} is still active; close it before starting {fresh.name}."})
+    fields = ["state", "started_at", "committed"]
+    today = timezone.localdate(clock.now())
+    if fresh.start_date > today:
+        if not move_dates:
+            raise ValidationError(
+                {
+                    "move_dates": f"{fresh.name} is planned to start on {fresh.start_date:%a %d %b %Y}, after today; "
+                    "move its dates to today to start it now (move_dates=true)."
+                }
+            )
+        fresh.end_date = today + (fresh.end_date - fresh.start_date)
+        fresh.start_date = today
+        fields += ["start_date", "end_date"]
     numbers = Ticket.objects.filter(sprint=fresh).order_by("number").values_list("number", flat=True)
     fresh.state = SprintState.ACTIVE
     fresh.started_at = clock.now()
     fresh.committed = [format_ticket_key(project, n) for n in numbers]
     try:
         with transaction.atomic():
-            fresh.save(update_fields=["state", "started_at", "committed"])
+            fresh.save(update_fields=fields)
     except IntegrityError:
         raise ValidationError({"state": "Another sprint was started at the same moment; reload."}) from None
     fresh.project = project

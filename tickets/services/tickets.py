@@ -113,6 +113,18 @@ def _transition(
     return fields
 
 
+def _refuse_if_not_started(ticket: Ticket, status: str, key: str) -> None:
+    """Work in a planned sprint has not begun: only the active sprint's board changes status.
+
+    A reassessment may still skip it (learning changes the plan before the sprint starts).
+    """
+    sprint = ticket.sprint
+    if status != ticket.status and sprint is not None and sprint.state == SprintState.PLANNED:
+        raise ValidationError(
+            {"status": f"{key} is in {sprint.name}, which has not started; statuses change once it is active."}
+        )
+
+
 def _validate_fields(ticket: Ticket, fields: list[str]) -> None:
     checked = set(fields) & {
         "title",
@@ -231,6 +243,8 @@ def ticket_update(
         current, {"kind": kind, "estimate": estimate, "assignee": assignee, "epic": epic}, events=events, **record
     )
     if status is not UNSET:
+        if reassessment is None:
+            _refuse_if_not_started(current, status, key)
         fields += _transition(current, status, key=key, reason=skip_reason, events=events, **record)
     _validate_fields(current, fields)
     _check_done_rule(current, key)

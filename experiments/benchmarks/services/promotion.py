@@ -21,7 +21,8 @@ from experiments.benchmarks.models import (
 )
 from experiments.benchmarks.selectors import latest_dataset
 from experiments.benchmarks.services.announce import announce_champion_promoted
-from tickets.models import Project, Sprint, SprintState
+from tickets.attribution import sprint_of_moment
+from tickets.models import Project, Sprint
 
 # Called with the new ``ChampionChange`` inside the promotion's transaction (the model registry moves
 # ``@champion`` here); registered at start-up, so benchmarks imports none of its readers.
@@ -40,23 +41,14 @@ class PromotionConflict(Exception):
 
 
 def sprint_at(project: Project, moment: dt.datetime) -> Sprint | None:
-    """The sprint under way at ``moment``: started before it and not yet closed then."""
-    sprints = Sprint.objects.filter(project=project).exclude(state=SprintState.PLANNED)
-    running = (
-        sprints.filter(started_at__lte=moment)
-        .filter(Q(closed_at__isnull=True) | Q(closed_at__gt=moment))
-        .order_by("-started_at")
-        .first()
+    """The sprint active at ``moment`` (:func:`tickets.attribution.sprint_of_moment`), None between sprints."""
+    sprints = list(
+        Sprint.objects.filter(project=project, started_at__lte=moment).filter(
+            Q(closed_at__isnull=True) | Q(closed_at__gt=moment)
+        )
     )
-    if running is not None:
-        return running
-    # Sprints without recorded start/close times: the active one now, else the one whose dates cover the day.
-    if abs((timezone.now() - moment).total_seconds()) < 60:
-        active = sprints.filter(state=SprintState.ACTIVE).first()
-        if active is not None:
-            return active
-    day = timezone.localdate(moment)
-    return sprints.filter(start_date__lte=day, end_date__gte=day).order_by("-start_date").first()
+    found = sprint_of_moment([s.period for s in sprints], moment)
+    return next(s for s in sprints if s.pk == found.id) if found else None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ from django.core.management.base import BaseCommand
 from experiments.seed import benchmarks as benchmark_demo
 from experiments.seed import runs as runs_demo
 from experiments.seed.dashboards import seed_dashboards
+from experiments.tracking.models import Run
 from tickets import demo as planning_demo
+from tickets import selectors
 
 
 class Command(BaseCommand):
@@ -18,10 +20,14 @@ class Command(BaseCommand):
         runs = runs_demo.seed_runs(project=people.project, engineer=people.engineer)
         # The benchmark after both: its runs join the demo tickets, its promotions the demo sprints.
         benchmark = benchmark_demo.seed_benchmark(project=people.project, lead=people.lead, engineer=people.engineer)
+        # What the project holds now (after a restart it may have grown), not what the demo put in.
+        counts = selectors.project_counts(project=people.project)
+        run_count = Run.objects.filter(project=people.project).count()
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo project {people.project.key} is ready: {len(plan.epics)} epics, {len(plan.sprints)} sprints, "
-                f"{len(plan.tickets)} tickets, {len(runs)} demo runs, benchmark {benchmark.name}."
+                f"Demo project {people.project.key} is ready: {counts['epics']} epics, {counts['sprints']} sprints, "
+                f"{counts['tickets']} tickets, {run_count} runs ({len(runs)} from the demo), "
+                f"benchmark {benchmark.name}."
             )
         )
         # Dashboards last: they show what planning and the results left behind.

@@ -323,14 +323,14 @@ def test_the_benchmark_page_costs_the_same_for_many_evaluations(web, cast, world
     url = f"/p/AUTH/benchmarks/{world.benchmark.pk}/"
     clone_evaluations(world.challenger, 60, ticket=world.ticket)
     # 1 session, 2 user, 3 benchmark (access check), 4 membership+project, 5 benchmark+champion+ticket+starter,
-    # 6 datasets, 7 champion history, 8 evaluation count, 9 evaluation page (run, ticket, champion, dataset,
-    # requester joined), 10 forest rows, 11 curves of the newest comparison, 12 curve menu,
-    # 13 recent runs for the submit form, 14 the set's comparisons so far (LORD++ sequence), 15 its promotions
-    # and overrides, 16 the navigation's memberships
-    with django_assert_num_queries(16):
+    # 6 datasets, 7 champion history, 8 the sprints that ran (to credit each promotion), 9 evaluation count,
+    # 10 evaluation page (run, ticket, champion, dataset, requester joined), 11 forest rows, 12 curves of the
+    # newest comparison, 13 curve menu, 14 recent runs for the submit form, 15 the set's comparisons so far
+    # (LORD++ sequence), 16 its promotions and overrides, 17 the navigation's memberships
+    with django_assert_num_queries(17):
         assert client.get(url).status_code == 200
     clone_evaluations(world.challenger, 200)
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(17):
         assert client.get(url).status_code == 200
 
 

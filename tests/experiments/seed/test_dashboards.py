@@ -55,3 +55,24 @@ def test_demo_charts_are_real_pngs():
     assert image.format == "PNG" and image.size == (720, 400)
     with pytest.raises(ValueError, match="at least one bar"):
         bar_chart_png("empty", [])
+
+
+def test_on_restart_seed_demo_reports_what_the_project_holds(media):
+    from tests.factories import TicketFactory
+    from tickets.models import Epic, Project, Sprint, Ticket
+
+    seed()
+    project = Project.objects.get(key="AUTH")
+    TicketFactory(project=project, title="Added after the demo")
+    Ticket.objects.filter(project=project, title__startswith="Per-user score").update(title="Renamed by the team")
+    out = seed()
+    found = re.search(r"is ready: (\d+) epics, (\d+) sprints, (\d+) tickets, (\d+) runs", out).groups()
+    from experiments.models import Run
+
+    expected = (
+        Epic.objects.filter(project=project).count(),
+        Sprint.objects.filter(project=project).count(),
+        Ticket.objects.filter(project=project).count(),
+        Run.objects.filter(project=project).count(),
+    )
+    assert tuple(int(n) for n in found) == expected

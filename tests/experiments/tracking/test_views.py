@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from experiments.models import Artifact, Param, Run
@@ -211,6 +213,24 @@ def test_compare_highlights_param_differences_and_overlays_histories(web, cast, 
     (metric,) = response.context["metric_rows"]
     assert (metric["low"], metric["high"]) == (0.2, 0.3)
     assert b'data-differs="1"' in response.content
+
+
+def test_compare_bolds_the_best_value_by_the_metrics_direction(web, cast, run):
+    other = RunFactory(project=cast.project, name="challenger")
+    for target, loss, accuracy, epoch in ((run, 0.30, 0.81, 3), (other, 0.25, 0.79, 5)):
+        log_history(target, "val_loss", [loss])
+        log_history(target, "accuracy", [accuracy])
+        log_history(target, "epoch", [epoch])
+    response = web(cast.stakeholder).get(f"/p/AUTH/runs/compare/?runs={run.pk}&runs={other.pk}")
+    rows = {r["key"]: r for r in response.context["metric_rows"]}
+    assert rows["val_loss"]["best"] == 0.25 and rows["val_loss"]["direction"] == "lower"
+    assert rows["accuracy"]["best"] == 0.81 and rows["accuracy"]["direction"] == "higher"
+    assert rows["epoch"]["best"] is None  # no known direction: nothing is called best
+    page = response.content.decode()
+    rows_html = re.findall(r'<tr data-metric="([^"]+)">(.*?)</tr>', page, re.S)
+    bold = {key: re.findall(r'metric-best">([^<]+)</td>', html) for key, html in rows_html}
+    found = {key: [float(v) for v in values] for key, values in bold.items()}
+    assert (found["accuracy"], found["epoch"], found["val_loss"]) == ([0.81], [], [0.25])
 
 
 @pytest.mark.parametrize("count", [1, 11])
