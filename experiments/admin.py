@@ -6,7 +6,23 @@ from django.contrib import admin
 from experiments.abtests.models import OnlineEvent, OnlineSnapshot, OnlineTest
 from experiments.benchmarks.models import Benchmark, ChampionChange, Evaluation, EvaluationDataset, PredictionSet
 from experiments.dashboards.models import DemoMaterial, ShareLink, ShareLinkUse, SprintReview
-from experiments.tracking.models import Artifact, ImportedRun, LatestMetric, Metric, Param, Run, Tag
+from experiments.registry.models import ModelAlias, ModelVersion, ModelVersionTag, RegisteredModel, RegisteredModelTag
+from experiments.tracking.models import (
+    Artifact,
+    Experiment,
+    ImportedRun,
+    LatestMetric,
+    LoggedModel,
+    LoggedModelFile,
+    LoggedModelParam,
+    LoggedModelTag,
+    Metric,
+    Param,
+    Run,
+    RunDataset,
+    RunModelLink,
+    Tag,
+)
 from tickets.admin import ReadOnlyAdmin
 
 
@@ -129,3 +145,79 @@ class OnlineEventAdmin(ReadOnlyAdmin):
 class OnlineSnapshotAdmin(ReadOnlyAdmin):
     list_display = ["test", "version", "n_events", "at"]
     list_select_related = ["test"]
+
+
+@admin.register(Experiment)
+class ExperimentAdmin(ReadOnlyAdmin):
+    list_display = ["name", "project", "created_by", "created_at", "deleted_at"]
+    list_select_related = ["project", "created_by"]
+    search_fields = ["name"]
+
+
+@admin.register(LoggedModel)
+class LoggedModelAdmin(ReadOnlyAdmin):
+    list_display = ["model_id", "name", "project", "run", "status", "created_at"]
+    list_filter = ["status"]
+    list_select_related = ["project", "run__project", "run__ticket__project"]
+    search_fields = ["model_id", "name"]
+
+
+@admin.register(LoggedModelTag)
+class LoggedModelTagAdmin(ReadOnlyAdmin):
+    list_display = ["model", "key"]
+    list_select_related = ["model"]
+
+
+@admin.register(LoggedModelParam)
+class LoggedModelParamAdmin(ReadOnlyAdmin):
+    list_display = ["model", "key"]
+    list_select_related = ["model"]
+
+
+@admin.register(LoggedModelFile)
+class LoggedModelFileAdmin(ReadOnlyAdmin):
+    list_display = ["model", "path"]
+    list_select_related = ["model"]
+
+
+@admin.register(RunDataset)
+class RunDatasetAdmin(ReadOnlyAdmin):
+    list_display = ["name", "digest", "context", "run"]
+    list_select_related = ["run__project", "run__ticket__project"]
+
+
+@admin.register(RunModelLink)
+class RunModelLinkAdmin(ReadOnlyAdmin):
+    list_display = ["run", "model", "direction"]
+    list_select_related = ["run__project", "run__ticket__project", "model"]
+
+
+@admin.register(RegisteredModel)
+class RegisteredModelAdmin(ReadOnlyAdmin):
+    list_display = ["name", "project", "benchmark", "last_version"]
+    list_select_related = ["project", "benchmark"]
+    search_fields = ["name"]
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(ReadOnlyAdmin):
+    list_display = ["registered_model", "version", "source", "run"]
+    list_select_related = ["registered_model", "run__project", "run__ticket__project"]
+
+
+@admin.register(RegisteredModelTag)
+class RegisteredModelTagAdmin(ReadOnlyAdmin):
+    list_display = ["registered_model", "key"]
+    list_select_related = ["registered_model"]
+
+
+@admin.register(ModelVersionTag)
+class ModelVersionTagAdmin(ReadOnlyAdmin):
+    list_display = ["model_version", "key"]
+    list_select_related = ["model_version__registered_model"]
+
+
+@admin.register(ModelAlias)
+class ModelAliasAdmin(ReadOnlyAdmin):
+    list_display = ["registered_model", "alias", "model_version", "set_by", "set_at"]
+    list_select_related = ["registered_model", "model_version__registered_model", "set_by"]

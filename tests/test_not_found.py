@@ -223,6 +223,8 @@ def _url(name: str, values: dict) -> str:
         kwargs["key"] = "loss"  # here ``key`` is a metric's name, not a project's
     if name == "run-artifact":
         kwargs["path"] = "model.txt"
+    if name == "mlflow-project-registry":
+        kwargs["path"] = "registered-models/search"  # the project-scoped registry; names in MLFLOW_CASES
     return reverse(name, kwargs=kwargs)
 
 

@@ -33,7 +33,7 @@ from experiments.tracking.mlflow_protocol import (
     read_str,
     translate_error,
 )
-from tickets.access import require_role
+from tickets.access import project_for_user, require_role
 from tickets.models import Role
 
 Handler = Callable[[AbstractBaseUser, dict], dict]
@@ -66,8 +66,11 @@ def dispatch(request: HttpRequest, path: str, key: str | None = None) -> HttpRes
             raise MlflowError("BAD_REQUEST", f"Use {' or '.join(methods)} for {path}.", status=405)
         user = authenticate(request)
         data = json_body(request)
-        if key and path == "registered-models/create":
-            data = _scoped_to(data, key)
+        if key:
+            # The scoped URI names a project: outsiders get the same 404 whether or not it exists.
+            project_for_user(user, key, need=Role.STAKEHOLDER)
+            if path == "registered-models/create":
+                data = _scoped_to(data, key)
         return JsonResponse(handler(user, data))
     except services.AlreadyExists as error:
         return MlflowError("RESOURCE_ALREADY_EXISTS", " ".join(error.messages)).response()

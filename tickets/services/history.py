@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from agileml import events
 from tickets import clock
 from tickets.models import (
+    Project,
     Reassessment,
     Ticket,
     TicketEvent,
@@ -99,15 +100,19 @@ def _announce(ticket_events: list[TicketEvent]) -> None:
         elif event.field == Field.CREATED and event.new.get("assignee") is not None:
             user_ids.add(event.new["assignee"])
     names = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username")) if user_ids else {}
-    for event in ticket_events:
+    announced = [e for e in ticket_events if e.field == Field.RUN or e.field in _ANNOUNCED]
+    # One query for the projects of tickets that arrive without theirs (bulk moves, reassessments).
+    missing = {e.ticket.project_id for e in announced if not Ticket.project.is_cached(e.ticket)}
+    projects = Project.objects.in_bulk(missing) if missing else {}
+    for event in announced:
         ticket = event.ticket
+        if not Ticket.project.is_cached(ticket):
+            ticket.project = projects[ticket.project_id]
         base = {"ticket": ticket.key, "title": ticket.title, "kind": ticket.kind}
         if event.field == Field.RUN:
             attached = event.new is not None
             kind = events.RUN_ATTACHED if attached else events.RUN_DETACHED
             payload = {**base, "run": event.new if attached else event.old}
-        elif event.field not in _ANNOUNCED:
-            continue
         else:
             kind = _ANNOUNCED[event.field]
             payload = _payload(event, ticket, base, names)
