@@ -72,10 +72,19 @@ class MarkedOutput(serializers.Serializer):
     unread = serializers.IntegerField()
 
 
+class NotificationPage(serializers.Serializer):
+    """One page of notifications (``?page=``)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = NotificationOutput(many=True)
+
+
 class NotificationListApi(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("unread", bool, description="Only unread ones.")],
-        responses={200: NotificationOutput(many=True), 401: E401},
+        responses={200: NotificationPage, 401: E401},
         summary="Your notifications, newest first (paginated)",
     )
     def get(self, request: Request) -> Response:

@@ -58,18 +58,33 @@ def template_rows(dataset: EvaluationDataset) -> Iterator[list[str]]:
         yield [str(row_id).strip(), *blanks]
 
 
+class StoredFileMissing(Exception):
+    """The dataset's stored file is gone from MEDIA_ROOT (a restore without media, a manual deletion)."""
+
+
+def _require_stored(dataset: EvaluationDataset):
+    path = media_path(dataset.file)
+    if not path.exists():
+        raise StoredFileMissing(
+            f"The stored file of {dataset.benchmark.name} {dataset.label} is missing on the server; "
+            "a lead should upload the dataset again."
+        )
+    return path
+
+
 def ids_download(dataset: EvaluationDataset) -> StreamingHttpResponse:
+    # Checked before the response starts: a file missing mid-stream could only cut the download short.
+    _require_stored(dataset)
     return csv_download(ids_rows(dataset), f"{dataset.benchmark.name}-{dataset.label}-ids.csv")
 
 
 def template_download(dataset: EvaluationDataset) -> StreamingHttpResponse:
+    _require_stored(dataset)
     return csv_download(template_rows(dataset), f"{dataset.benchmark.name}-{dataset.label}-predictions-template.csv")
 
 
 def truth_download(dataset: EvaluationDataset) -> FileResponse:
     """The stored ground-truth file as uploaded (CSV, compressed CSV or Parquet), streamed from disk."""
-    path = media_path(dataset.file)
-    if not path.exists():
-        raise FileNotFoundError(f"the stored truth file {dataset.file} is missing under MEDIA_ROOT")
+    path = _require_stored(dataset)
     name = f"{dataset.benchmark.name}-{dataset.label}-truth{''.join(Path(dataset.original_name).suffixes) or '.csv'}"
     return FileResponse(path.open("rb"), as_attachment=True, filename=name)

@@ -12,6 +12,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -26,6 +27,13 @@ CSV = OpenApiResponse(OpenApiTypes.STR, description="CSV (UTF-8), streamed as an
 ERRORS = {401: E401, 403: E403, 404: E404}
 
 
+def _stored(download, dataset):
+    try:
+        return download(dataset)
+    except evaluation_set.StoredFileMissing as error:
+        raise NotFound(str(error)) from None
+
+
 class DatasetIdsApi(APIView):
     @extend_schema(
         responses={(200, "text/csv"): CSV, **ERRORS},
@@ -33,7 +41,7 @@ class DatasetIdsApi(APIView):
     )
     def get(self, request: Request, benchmark_id: str, version: str) -> StreamingHttpResponse:
         dataset = dataset_for_user(request.user, benchmark_id, version, need=Role.ENGINEER)
-        return evaluation_set.ids_download(dataset)
+        return _stored(evaluation_set.ids_download, dataset)
 
 
 class DatasetTemplateApi(APIView):
@@ -44,7 +52,7 @@ class DatasetTemplateApi(APIView):
     )
     def get(self, request: Request, benchmark_id: str, version: str) -> StreamingHttpResponse:
         dataset = dataset_for_user(request.user, benchmark_id, version, need=Role.ENGINEER)
-        return evaluation_set.template_download(dataset)
+        return _stored(evaluation_set.template_download, dataset)
 
 
 class DatasetTruthApi(APIView):
@@ -54,7 +62,7 @@ class DatasetTruthApi(APIView):
     )
     def get(self, request: Request, benchmark_id: str, version: str) -> FileResponse:
         dataset = dataset_for_user(request.user, benchmark_id, version, need=Role.LEAD)
-        return evaluation_set.truth_download(dataset)
+        return _stored(evaluation_set.truth_download, dataset)
 
 
 # --- Exports (CSV, UTF-8 with BOM, for spreadsheets; anyone who may read the benchmark) ---
