@@ -67,7 +67,7 @@ def test_the_demo_tells_a_running_test_in_plain_words(story, web):
     estimate, low, high = (analysis[k] * 100 for k in ("estimate", "cs_low", "cs_high"))
     assert f"authenticated {estimate:+.1f} points [{low:+.1f}, {high:+.1f}], always-valid 95%" in page
     assert "sample ratio as planned" in page and "Decision: no decision yet" in page
-    assert "motion-v2 against the champion gbm" in page
+    assert "motion-v2 against the champion gbm · 2,000 events" in page
     # Members follow the row to the test's page; the hostile name is text, never markup.
     assert f'<a href="/p/AUTH/abtests/{test.pk}/">{html.escape(HOSTILE)}</a>' in page
     assert HOSTILE not in page
