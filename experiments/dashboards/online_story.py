@@ -32,7 +32,8 @@ def difference_words(test: OnlineTest, difference: dict[str, Any]) -> str:
         return f"{metric}: {difference['reason'] or 'no estimate yet'}"
     binary = test.primary.get("kind", "binary") == "binary"
     unit = " points" if binary else ""
-    level = f"{(1 - test.alpha) * 100:.4g}%"
+    # Each challenger's sequence is at level alpha / K (the engine's correction for K challengers).
+    level = f"{(1 - test.alpha / max(1, len(test.arms) - 1)) * 100:.4g}%"
     low, high = _signed(difference["cs_low"], binary), _signed(difference["cs_high"], binary)
     return f"{metric} {_signed(difference['estimate'], binary)}{unit} [{low}, {high}], always-valid {level}"
 

@@ -159,3 +159,17 @@ def test_online_tests_cost_a_fixed_number_of_queries(story, web):
     assert rows(page) == 4
     assert {url: count(client, url) for url in urls} == before
     assert [count(Client(), f"/s/{token}/"), count(Client(), f"/s/{sprint_token}/")] == shared_before
+
+
+def test_the_difference_reads_in_points_or_units_at_the_corrected_level():
+    from experiments.dashboards.online_story import difference_words
+
+    arms = [{"variant": v, "run": k, "weight": 1} for k, v in enumerate(["champion", "a", "b"])]
+    binary = OnlineTest(arms=arms[:2], primary={"name": "authenticated", "kind": "binary"}, alpha=0.05)
+    d = {"metric": "authenticated", "estimate": 0.021, "cs_low": 0.004, "cs_high": 0.038, "reason": ""}
+    assert difference_words(binary, d) == "authenticated +2.1 points [+0.4, +3.8], always-valid 95%"
+    # Two challengers: each sequence is at alpha / 2; a continuous outcome keeps its own unit.
+    latency = OnlineTest(arms=arms, primary={"name": "latency_ms", "kind": "continuous"}, alpha=0.05)
+    d = {"metric": "latency_ms", "estimate": -3.25, "cs_low": -5.5, "cs_high": -1.0, "reason": ""}
+    assert difference_words(latency, d) == "latency_ms -3.25 [-5.5, -1], always-valid 97.5%"
+    assert difference_words(latency, {**d, "estimate": None, "reason": "too few units"}) == "latency_ms: too few units"
