@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
+
+from django.db.models import Q
 
 from experiments.abtests.models import AbTestState, OnlineSnapshot, OnlineTest
 from experiments.benchmarks.models import Benchmark
@@ -71,3 +74,22 @@ def onlinetest_fresh(*, test: OnlineTest) -> OnlineTest:
     fresh = OnlineTest.objects.select_related("benchmark").get(pk=test.pk)
     fresh.benchmark.project = project
     return attach_run_names([fresh])[0]
+
+
+def abtests_for_story(*, project: Project, between: tuple[dt.datetime, dt.datetime] | None = None) -> list[OnlineTest]:
+    """The project's started online tests for the champion's story, with benchmark and the champion
+    change a shipped test led to (one query, plus one for run names when there are tests).
+
+    With ``between``, only tests that ran during that window: started before its end and not stopped
+    before its start.
+    """
+    rows = OnlineTest.objects.filter(benchmark__project=project, started_at__isnull=False).select_related(
+        "benchmark", "champion_change"
+    )
+    if between is not None:
+        start, end = between
+        rows = rows.filter(started_at__lt=end).filter(Q(stopped_at__isnull=True) | Q(stopped_at__gte=start))
+    tests = list(rows.order_by("-started_at", "-pk"))
+    for test in tests:
+        test.benchmark.project = project
+    return attach_run_names(tests)

@@ -17,9 +17,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from experiments.abtests.selectors import abtests_for_story
 from experiments.dashboards import charts, result_charts, selectors, services
 from experiments.dashboards.forms import SprintReviewForm
 from experiments.dashboards.models import MaterialKind
+from experiments.dashboards.online_story import online_rows
 from experiments.dashboards.result_selectors import BenchmarkProgress, benchmark_progress
 from tickets import clock
 from tickets.access import project_for_user, sprint_for_user
@@ -43,6 +45,17 @@ def _span(sprint: Sprint, now: datetime.datetime) -> charts.SprintSpan | None:
 
 def _window(sprint: Sprint, now: datetime.datetime) -> tuple[datetime.datetime, datetime.datetime] | None:
     return selectors.sprint_window(sprint, now=now)
+
+
+def _online_tests(
+    project: Project, benchmarks: list[BenchmarkProgress], sprint: Sprint | None = None, now=None
+) -> list[dict[str, Any]]:
+    """Online tests beside the offline evaluations: none (and no query) without a benchmark; for a
+    sprint, those running or stopped while it ran (none before it starts)."""
+    window = _window(sprint, now) if sprint is not None else None
+    if not benchmarks or (sprint is not None and window is None):
+        return []
+    return online_rows(abtests_for_story(project=project, between=window))
 
 
 def _gain(
@@ -182,6 +195,7 @@ def sprint_dashboard(request: HttpRequest, key: str, sprint_id: int) -> HttpResp
         "benchmarks": benchmarks,
         "sprints": selectors.sprint_menu(project=project),
         "gains": [(b, _gain(b, sprint)) for b in benchmarks],
+        "online_tests": _online_tests(project, benchmarks, sprint, now),
     }
     return render(request, "dashboards/sprint.html", context)
 
@@ -235,6 +249,7 @@ def demo_context(project: Project, sprint: Sprint | None, *, material_url, now: 
             },
             "champion_figures": _champion_figures(benchmarks, sprints, now),
             "older_questions": max(0, sum(d.answered for d in deliveries) - len(questions)),
+            "online_tests": _online_tests(project, benchmarks),
         }
     else:
         board = selectors.sprint_dashboard(project=project, sprint=sprint, now=now)
@@ -247,6 +262,7 @@ def demo_context(project: Project, sprint: Sprint | None, *, material_url, now: 
             "burnup": figures.get("burnup"),
             "challenger_figures": figures["challengers"],
             "gains": [(b, _gain(b, sprint)) for b in benchmarks],
+            "online_tests": _online_tests(project, benchmarks, sprint, now),
         }
     for question in questions:
         for material in question.material:

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def story(cast):
     story = build_story(cast)
-    add_results(story)
+    story.benchmark = add_results(story)
     add_picture(story, "AUTH-1")
     add_picture(story, "AUTH-7", title="GBM against the rule")
     return story
@@ -95,3 +95,45 @@ def test_a_sprint_share_link_shows_the_sprint_review(page, story):
     assert charts_drawn(page, 2) >= 2  # the burnup and the challengers of the sprint
     assert page.locator("[data-testid=challengers-chart] .js-plotly-plot .main-svg").count() >= 1
     assert pictures_loaded(page) == [40]
+
+
+HOSTILE = "x');alert(1);('"
+
+
+def _online_test(story):
+    from experiments.abtests import services as abtest_services
+    from experiments.tracking.models import Run
+    from tests.experiments.abtests.helpers import events, jsonl, make_test
+    from tests.experiments.benchmark_helpers import make_run
+
+    project, lead = story.cast.project, story.cast.lead
+    champion = Run.objects.get(project=project, name="gbm")
+    runs = [champion, make_run(project, lead, "motion-v2")]
+    test = make_test(project, lead, benchmark=story.benchmark, runs=runs, start=True, name=HOSTILE)
+    abtest_services.events_ingest(test=test, body=jsonl(events(test, 2000)), content_type="application/x-ndjson")
+    abtest_services.onlinetest_aggregate(test_id=test.pk)
+    return test
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_the_demo_shows_the_online_test_beside_the_champion(page, story, width):
+    """Members and share-link viewers see the running test's row, its hostile name inert, at phone width too."""
+    test = _online_test(story)
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.set_viewport_size({"width": width, "height": 844})
+    login(page, "stakeholder")
+    page.goto("/p/AUTH/demo/")
+    row = page.locator("[data-testid=online-test-row]")
+    assert row.count() == 1 and row.get_attribute("data-state") == "running"
+    assert row.get_by_role("link", name=HOSTILE).get_attribute("href") == f"/p/AUTH/abtests/{test.pk}/"
+    assert "always-valid 95%" in row.locator("[data-testid=online-test-difference]").inner_text()
+    assert row.locator("[data-testid=online-test-srm]").inner_text() == "sample ratio as planned"
+    assert row.is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1, "the page scrolls sideways"
+    page.context.clear_cookies()
+    page.goto(share(story))
+    shared = page.locator("[data-testid=online-test-row]")
+    assert shared.count() == 1 and HOSTILE in shared.inner_text() and shared.locator("a").count() == 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1, "the page scrolls sideways"
+    assert dialogs == []

@@ -2,6 +2,7 @@ import os
 
 from django.core.management.base import BaseCommand
 
+from experiments.seed import abtests as abtest_demo
 from experiments.seed import benchmarks as benchmark_demo
 from experiments.seed import runs as runs_demo
 from experiments.seed.dashboards import seed_dashboards
@@ -20,6 +21,8 @@ class Command(BaseCommand):
         runs = runs_demo.seed_runs(project=people.project, engineer=people.engineer)
         # The benchmark after both: its runs join the demo tickets, its promotions the demo sprints.
         benchmark = benchmark_demo.seed_benchmark(project=people.project, lead=people.lead, engineer=people.engineer)
+        # The online test after the benchmark: it puts the champion against the best offline challenger.
+        online = abtest_demo.seed_online_test(benchmark=benchmark, lead=people.lead)
         # What the project holds now (after a restart it may have grown), not what the demo put in.
         counts = selectors.project_counts(project=people.project)
         run_count = Run.objects.filter(project=people.project).count()
@@ -27,7 +30,8 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Demo project {people.project.key} is ready: {counts['epics']} epics, {counts['sprints']} sprints, "
                 f"{counts['tickets']} tickets, {run_count} runs ({len(runs)} from the demo), "
-                f"benchmark {benchmark.name}."
+                f"benchmark {benchmark.name}"
+                + (f", online test {online.name!r} ({online.n_events:,} events)." if online else ".")
             )
         )
         # Dashboards last: they show what planning and the results left behind.

@@ -35,6 +35,30 @@ def test_seed_demo_adds_show_and_tell_reviews_and_a_share_link_once(media):
     assert picture.status_code == 200 and picture.content.startswith(b"\x89PNG")
 
 
+def test_seed_demo_runs_one_online_test_with_aggregated_events_once(media):
+    from experiments.abtests.models import OnlineEvent, OnlineSnapshot, OnlineTest
+    from experiments.seed.abtests import BATCHES, PER_BATCH, TEST_NAME
+
+    first = seed()
+    test = OnlineTest.objects.select_related("benchmark").get()
+    assert test.name == TEST_NAME and test.state == "running" and test.started_at is not None
+    # The champion against another run of the demo benchmark, every event aggregated, one look per batch.
+    assert test.arms[0]["run"] == test.benchmark.champion_id and test.arms[1]["run"] != test.benchmark.champion_id
+    assert test.n_events == OnlineEvent.objects.count() == BATCHES * PER_BATCH
+    assert test.aggregated_version == test.events_version == BATCHES == OnlineSnapshot.objects.count()
+    assert test.analysis["challengers"][0]["primary"]["estimate"] is not None
+    assert f"online test '{TEST_NAME}' (4,000 events)" in first
+    analysis = test.analysis
+    seed()
+    assert (OnlineTest.objects.count(), OnlineEvent.objects.count(), OnlineSnapshot.objects.count()) == (1, 4000, 4)
+    assert OnlineTest.objects.get().analysis == analysis
+    # The stakeholder demo tells it beside the offline evaluations.
+    url = re.search(r"share link \(read-only, until [0-9-]+\): (http://\S+)", first).group(1)
+    page = Client().get(url.removeprefix("http://127.0.0.1:8000")).content.decode()
+    assert page.count('data-testid="online-test-row"') == 1 and TEST_NAME in page
+    assert "always-valid 95%" in page
+
+
 def test_a_revoked_demo_link_is_replaced_by_a_new_one(media):
     seed()
     link = ShareLink.objects.get()
