@@ -34,10 +34,8 @@ from tickets.models import (
     TicketStatus,
     WorkType,
 )
+from tickets.paging import LIST_PAGE_SIZE
 from tickets.views import allows, error_text, is_htmx, next_or
-
-# Sprints and epics pile up over a project's life; their lists are paged.
-LIST_PAGE_SIZE = 24
 
 
 @login_required

@@ -27,6 +27,7 @@ from tickets.models import (
     Membership,
     Role,
 )
+from tickets.paging import page_of
 
 
 @login_required
@@ -56,9 +57,11 @@ def project_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def project_home(request: HttpRequest, key: str) -> HttpResponse:
     project = project_for_user(request.user, key)
+    page = page_of(request, selectors.memberships_of_project(project=project))
     context = {
         "project": project,
-        "members": selectors.memberships_of_project(project=project),
+        "page": page,
+        "members": page.object_list,
         "sprint": selectors.current_sprint(project=project),
         "recent": selectors.recently_changed_tickets(project=project),
     }
@@ -79,9 +82,11 @@ def members(request: HttpRequest, key: str) -> HttpResponse:
         else:
             messages.success(request, f"{membership.user.username} joined {project.key} as {membership.role}.")
             return redirect("members", key=project.key)
+    page = page_of(request, selectors.memberships_of_project(project=project))
     context = {
         "project": project,
-        "members": selectors.memberships_of_project(project=project),
+        "page": page,
+        "members": page.object_list,
         "form": form,
         "roles": Role.choices,
         "can_manage": project.role == Role.LEAD,

@@ -36,6 +36,12 @@ def _latest_change(field: str) -> Subquery:
 def benchmarks_of_project(*, project: Project) -> list[Benchmark]:
     """A project's benchmarks with champion, its primary value at promotion, evaluation count and
     latest dataset (``benchmark.current_dataset``): two queries for any number of benchmarks."""
+    return with_current_datasets(list(benchmark_rows(project=project)), project=project)
+
+
+def benchmark_rows(*, project: Project) -> QuerySet[Benchmark]:
+    """The annotated, ordered benchmarks of a project, unevaluated, so a page can be cut in SQL;
+    finish a page with ``with_current_datasets``."""
     evaluation_count = Subquery(
         Evaluation.objects.filter(benchmark=OuterRef("pk"))
         .order_by()
@@ -44,7 +50,7 @@ def benchmarks_of_project(*, project: Project) -> list[Benchmark]:
         .values("n"),
         output_field=IntegerField(),
     )
-    benchmarks = list(
+    return (
         Benchmark.objects.filter(project=project)
         .select_related("champion__ticket")
         .annotate(
@@ -53,8 +59,12 @@ def benchmarks_of_project(*, project: Project) -> list[Benchmark]:
             champion_ci_high=_latest_change("primary_ci_high"),
             evaluation_count=evaluation_count,
         )
-        .order_by("name")
+        .order_by("name", "id")
     )
+
+
+def with_current_datasets(benchmarks: list[Benchmark], *, project: Project) -> list[Benchmark]:
+    """Attach each benchmark's newest dataset and its project: one query."""
     latest = latest_datasets(benchmark_ids=[b.pk for b in benchmarks])
     for benchmark in benchmarks:
         benchmark.project = project
@@ -113,11 +123,21 @@ def datasets_of_benchmark(*, benchmark: Benchmark) -> list[EvaluationDataset]:
 def champion_history(*, benchmark: Benchmark) -> list[ChampionChange]:
     """Every promotion, newest first, with people, runs, sprint and ticket joined, each credited
     to the sprint active when it was made (``credited_sprint``, ``credited_text``): two queries."""
-    rows = list(
+    return credited_changes(list(champion_change_rows(benchmark=benchmark)), benchmark=benchmark)
+
+
+def champion_change_rows(*, benchmark: Benchmark) -> QuerySet[ChampionChange]:
+    """A benchmark's promotions, newest first, unevaluated, so a page can be cut in SQL;
+    finish a page with ``credited_changes``."""
+    return (
         ChampionChange.objects.filter(benchmark=benchmark)
         .select_related("run", "previous_run", "promoted_by", "sprint", "ticket", "dataset")
         .order_by("-promoted_at", "-id")
     )
+
+
+def credited_changes(rows: list[ChampionChange], *, benchmark: Benchmark) -> list[ChampionChange]:
+    """Credit each promotion to the sprint active when it was made (tickets.attribution): one query."""
     periods = [s.period for s in Sprint.objects.filter(project_id=benchmark.project_id, started_at__isnull=False)]
     for change in rows:
         if change.ticket_id:

@@ -43,6 +43,7 @@ from experiments.tracking.access import run_for_user
 from experiments.tracking.selectors import run_of_project
 from tickets.access import id_or_none, project_for_user, ticket_for_user
 from tickets.models import Role
+from tickets.paging import page_of
 
 EVALUATIONS_PER_PAGE = 50
 FOREST_ROWS = 30
@@ -94,11 +95,12 @@ def _upload_form(form_class, request: HttpRequest):
 @require_GET
 def benchmark_list(request: HttpRequest, key: str) -> HttpResponse:
     project = project_for_user(request.user, key)
-    benchmarks = selectors.benchmarks_of_project(project=project)
+    page = page_of(request, selectors.benchmark_rows(project=project))
+    benchmarks = selectors.with_current_datasets(list(page.object_list), project=project)
     return render(
         request,
         "benchmarks/benchmark_list.html",
-        {"project": project, "benchmarks": benchmarks, "can_define": project.role.allows(Role.LEAD)},
+        {"project": project, "page": page, "benchmarks": benchmarks, "can_define": project.role.allows(Role.LEAD)},
     )
 
 
@@ -190,7 +192,10 @@ def _benchmark_page(request: HttpRequest, benchmark: Benchmark, **extra) -> dict
     benchmark = selectors.benchmark_with_champion(benchmark=benchmark)
     datasets = selectors.datasets_of_benchmark(benchmark=benchmark)
     dataset = _dataset_from_query(request, datasets)
-    history = selectors.champion_history(benchmark=benchmark)
+    history_page = page_of(request, selectors.champion_change_rows(benchmark=benchmark), param="history_page")
+    # The newest promotion heads the page whichever history page is shown: credited in one go with the page.
+    latest = selectors.champion_change_rows(benchmark=benchmark)[:1]
+    latest, *history = selectors.credited_changes([*latest, *history_page.object_list], benchmark=benchmark) or [None]
     verdict = request.GET.get("verdict") if request.GET.get("verdict") in Verdict.values else None
     page = None
     forest = None
@@ -225,7 +230,8 @@ def _benchmark_page(request: HttpRequest, benchmark: Benchmark, **extra) -> dict
         "dataset": dataset,
         "current_dataset": datasets[0] if datasets else None,
         "history": history,
-        "champion_change": history[0] if history else None,
+        "history_page": history_page,
+        "champion_change": latest,
         "page": page,
         "verdict_filter": verdict,
         "verdicts": Verdict.choices,

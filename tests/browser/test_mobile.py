@@ -105,3 +105,47 @@ def test_the_paged_sprint_and_epic_lists_fit_a_phone(phone, cast):
         phone.locator("[data-testid=pager] a[rel=next]").click()
         phone.wait_for_url("**?page=2")
         assert "Page 2 of 2" in phone.locator("[data-testid=pager]").inner_text()
+
+
+def test_the_paged_members_benchmarks_and_champion_history_fit_a_phone(phone, cast, bench):
+    import datetime
+
+    from django.utils import timezone
+
+    from experiments.models import ChampionChange
+    from tests.factories import MembershipFactory, UserFactory
+    from tickets.models import Role
+    from tickets.paging import LIST_PAGE_SIZE
+
+    hostile = "x');alert(1);('"
+    for n in range(LIST_PAGE_SIZE):
+        user = UserFactory(username=f"m{n:02d}", first_name=hostile, last_name=hostile * 3)
+        MembershipFactory(project=cast.project, user=user, role=Role.ENGINEER)
+        make_benchmark(cast.project, cast.lead, name=f"more-{n:02d}", description=hostile)
+    long_ago = timezone.now() - datetime.timedelta(days=90)
+    ChampionChange.objects.bulk_create(
+        ChampionChange(
+            benchmark=bench,
+            run_name=f"old-{n:02d}",
+            note=hostile * 4,
+            gate_allowed=True,
+            primary_metric=bench.primary_metric,
+            promoted_at=long_ago + datetime.timedelta(days=n),
+        )
+        for n in range(LIST_PAGE_SIZE)
+    )
+    login(phone, "stakeholder")
+    for url, pager in (
+        ("/p/AUTH/members/", "[data-testid=pager]"),
+        ("/p/AUTH/benchmarks/", "[data-testid=pager]"),
+        (f"/p/AUTH/benchmarks/{bench.pk}/", "[data-pager=history_page]"),
+    ):
+        phone.goto(url)
+        phone.locator(f"{pager} a[rel=next]").click()
+        phone.wait_for_url("**page=2")
+        assert "Page 2 of 2" in phone.locator(pager).inner_text()
+        assert phone.locator(pager).is_visible()
+        no_sideways_scroll(phone)
+    # The history's own page parameter: the second page shows the oldest promotions.
+    assert phone.locator("[data-testid=champion-history] tr[data-change]").count() == 1
+    assert "old-00" in phone.locator("[data-testid=champion-history]").inner_text()

@@ -64,5 +64,27 @@ def test_members_page_query_count_is_constant(web, cast):
         MembershipFactory(project=cast.project, user=UserFactory(username=f"m{n}"), role=Role.ENGINEER)
     with CaptureQueriesContext(connection) as many:
         client.get("/p/AUTH/members/")
-    # session, user, access (membership + project), members with users, switcher.
-    assert len(few) == len(many) == 5
+    # session, user, access (membership + project), member count (the list is paged), a page of members
+    # with users, switcher.
+    assert len(few) == len(many) == 6
+
+
+def test_members_page_is_paged_at_a_constant_cost(web, cast, django_assert_num_queries):
+    from tickets.paging import LIST_PAGE_SIZE
+
+    # The cast is lead, engineer, stakeholder; add enough to spill onto a second page.
+    for n in range(LIST_PAGE_SIZE):
+        MembershipFactory(project=cast.project, user=UserFactory(username=f"m{n:02d}"), role=Role.ENGINEER)
+    client = web(cast.stakeholder)
+    first = client.get("/p/AUTH/members/").content.decode()
+    # By username: engineer, lead, m00 … m21 on page 1; m22, m23, stakeholder on page 2.
+    assert first.count("data-username=") == LIST_PAGE_SIZE
+    assert 'data-username="engineer"' in first and 'data-username="m21"' in first and 'data-username="m22"' not in first
+    assert 'data-testid="pager"' in first and "Page 1 of 2" in first and f"{LIST_PAGE_SIZE + 3} in all" in first
+    with django_assert_num_queries(6):
+        second = client.get("/p/AUTH/members/?page=2").content.decode()
+    assert second.count("data-username=") == 3 and 'data-username="stakeholder"' in second
+    assert "Page 2 of 2" in second and 'rel="prev"' in second
+    for bad, shown in (("zzz", "Page 1 of 2"), ("99", "Page 2 of 2"), ("0", "Page 2 of 2")):
+        response = client.get(f"/p/AUTH/members/?page={bad}")
+        assert response.status_code == 200 and shown in response.content.decode()

@@ -326,23 +326,24 @@ def test_the_benchmark_page_costs_the_same_for_many_evaluations(web, cast, world
     # 6 datasets, 7 champion history, 8 the sprints that ran (to credit each promotion), 9 evaluation count,
     # 10 evaluation page (run, ticket, champion, dataset, requester joined), 11 forest rows, 12 curves of the
     # newest comparison, 13 curve menu, 14 recent runs for the submit form, 15 the set's comparisons so far
-    # (LORD++ sequence), 16 its promotions and overrides, 17 the navigation's memberships
-    with django_assert_num_queries(17):
+    # (LORD++ sequence), 16 its promotions and overrides, 17 the navigation's memberships,
+    # 18 champion history count (it is paged), 19 the newest promotion (heads the page on every history page)
+    with django_assert_num_queries(19):
         assert client.get(url).status_code == 200
     clone_evaluations(world.challenger, 200)
-    with django_assert_num_queries(17):
+    with django_assert_num_queries(19):
         assert client.get(url).status_code == 200
 
 
 def test_the_benchmark_list_costs_the_same_for_many_benchmarks(web, cast, world, django_assert_num_queries):
     client = web(cast.stakeholder)
-    # 1 session, 2 user, 3 membership+project, 4 benchmarks with champion value and counts,
-    # 5 their latest datasets, 6 the navigation's memberships
-    with django_assert_num_queries(6):
+    # 1 session, 2 user, 3 membership+project, 4 benchmark count (the list is paged), 5 a page of benchmarks
+    # with champion value and counts, 6 their latest datasets, 7 the navigation's memberships
+    with django_assert_num_queries(7):
         client.get("/p/AUTH/benchmarks/")
     for i in range(6):
         make_benchmark(cast.project, cast.lead, name=f"more-{i}")
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         client.get("/p/AUTH/benchmarks/")
 
 
@@ -352,3 +353,82 @@ def test_the_evaluation_page_costs_a_fixed_number_of_queries(web, cast, world, d
     client = web(cast.lead)
     with django_assert_num_queries(7):
         assert client.get(f"/p/AUTH/evaluations/{world.challenger.pk}/").status_code == 200
+
+
+# --- Paging -----------------------------------------------------------------------------
+def test_the_benchmark_list_is_paged_at_a_constant_cost(web, cast, world, django_assert_num_queries):
+    from tickets.paging import LIST_PAGE_SIZE
+
+    for i in range(LIST_PAGE_SIZE + 2):
+        make_benchmark(cast.project, cast.lead, name=f"more-{i:02d}")
+    client = web(cast.stakeholder)
+    first = _text(client.get("/p/AUTH/benchmarks/"))
+    # Ordered by name: holdout, more-00 … more-22 on page 1; more-23 … more-25 on page 2.
+    assert 'data-testid="pager"' in first and "Page 1 of 2" in first and f"{LIST_PAGE_SIZE + 3} in all" in first
+    assert first.count("data-benchmark=") == LIST_PAGE_SIZE
+    assert 'data-benchmark="more-22"' in first and 'data-benchmark="more-23"' not in first
+    card = first.split('data-benchmark="holdout"', 1)[1].split("</a>", 1)[0]
+    assert "rule" in card and "200 rows" in card  # the page is finished with champion and dataset
+    second = _text(client.get("/p/AUTH/benchmarks/?page=2"))
+    assert second.count("data-benchmark=") == 3 and "Page 2 of 2" in second and 'rel="prev"' in second
+    assert 'data-benchmark="more-23"' in second and 'data-benchmark="more-25"' in second
+    with django_assert_num_queries(7):
+        client.get("/p/AUTH/benchmarks/?page=2")
+    for bad, shown in (("zzz", "Page 1 of 2"), ("99", "Page 2 of 2"), ("-1", "Page 2 of 2")):
+        response = client.get(f"/p/AUTH/benchmarks/?page={bad}")
+        assert response.status_code == 200 and shown in _text(response)
+
+
+def _old_promotions(world, count: int) -> None:
+    """``count`` promotions older than the real one, without running the gate each time."""
+    import datetime
+
+    from django.utils import timezone
+
+    start = timezone.now() - datetime.timedelta(days=count + 1)
+    ChampionChange.objects.bulk_create(
+        [
+            ChampionChange(
+                benchmark=world.benchmark,
+                run_name=f"old-{i:02d}",
+                gate_allowed=True,
+                primary_metric=world.benchmark.primary_metric,
+                promoted_at=start + datetime.timedelta(days=i),
+            )
+            for i in range(count)
+        ]
+    )
+
+
+def _history(page: str) -> str:
+    return page.split('data-testid="champion-history"', 1)[1].split("{% endblock", 1)[0]
+
+
+def test_the_champion_history_is_paged_on_its_own_parameter(web, cast, world, django_assert_num_queries):
+    from tickets.paging import LIST_PAGE_SIZE
+
+    client = web(cast.stakeholder)
+    url = f"/p/AUTH/benchmarks/{world.benchmark.pk}/"
+    # As for an engineer (test above) but without the submit form's recent runs: 18.
+    with django_assert_num_queries(18):
+        client.get(url)
+    _old_promotions(world, LIST_PAGE_SIZE + 1)
+    first = _text(client.get(url))
+    history = _history(first)
+    # Newest first: the real promotion, then old-24 … old-02 on page 1.
+    assert history.count("data-change=") == LIST_PAGE_SIZE
+    assert "old-24" in history and "old-01" not in history
+    assert 'data-pager="history_page"' in history and "Page 1 of 2" in history
+    assert f"{LIST_PAGE_SIZE + 2} in all" in history and "history_page=2" in history
+    with django_assert_num_queries(18):
+        second = _text(client.get(url + "?history_page=2&dataset=1"))
+    history = _history(second)
+    assert history.count("data-change=") == 2 and "old-01" in history and "old-00" in history
+    assert "dataset=1&history_page=1" in history  # the other parameters are kept
+    # The champion panel still speaks of the newest promotion, not the page's first row.
+    assert "Promoted by lead" in second and "hand-written rule" not in history
+    # The evaluations list keeps its own ?page=: it is not moved by the history's page.
+    assert first.count('data-evaluation=') == second.count('data-evaluation=')
+    for bad, shown in (("zzz", "Page 1 of 2"), ("7", "Page 2 of 2")):
+        response = client.get(f"{url}?history_page={bad}")
+        assert response.status_code == 200 and shown in _history(_text(response))
