@@ -93,3 +93,16 @@ def abtests_for_story(*, project: Project, between: tuple[dt.datetime, dt.dateti
     for test in tests:
         test.benchmark.project = project
     return attach_run_names(tests)
+
+
+# The run pickers of the new-test form list the project's newest runs (a bounded list).
+RUN_CHOICES = 200
+
+
+def run_choices(*, benchmark: Benchmark) -> list[tuple[int, str]]:
+    """``(run id, label)`` for the new-test form: the benchmark's evaluated runs first, then the
+    project's newest others; the champion is labelled."""
+    evaluated = set(benchmark.evaluations.values_list("run_id", flat=True).distinct()[:RUN_CHOICES])
+    runs = Run.objects.filter(project_id=benchmark.project_id, deleted_at__isnull=True).order_by("-id")[:RUN_CHOICES]
+    rows = sorted(runs, key=lambda r: (r.pk not in evaluated, -r.pk))
+    return [(r.pk, r.display_name + (" (champion)" if r.pk == benchmark.champion_id else "")) for r in rows]

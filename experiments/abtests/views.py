@@ -11,11 +11,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from experiments.abtests import selectors, services
 from experiments.abtests.access import onlinetest_for_user
 from experiments.abtests.charts import sequence_figure, sequence_points
+from experiments.abtests.forms import NewTestForm
 from experiments.abtests.models import AbTestDecision, AbTestState, OnlineTest
 from experiments.abtests.serializers import abtest_out
 from experiments.benchmarks.access import benchmark_for_user
@@ -135,7 +137,14 @@ def benchmark_abtests(request: HttpRequest, key: str, benchmark_id: int) -> Http
     return render(
         request,
         "abtests/partials/abtest_list.html",
-        {"project": benchmark.project, "rows": [abtest_out(t) for t in tests], "testid": "benchmark-abtests"},
+        {
+            "project": benchmark.project,
+            "rows": [abtest_out(t) for t in tests],
+            "testid": "benchmark-abtests",
+            "new_url": reverse("abtest-create", args=[benchmark.project.key, benchmark.pk])
+            if benchmark.project.role.allows(Role.ENGINEER)
+            else "",
+        },
     )
 
 
@@ -164,3 +173,31 @@ def ticket_abtests(request: HttpRequest, ticket_key: str) -> HttpResponse:
         "abtests/partials/abtest_list.html",
         {"project": ticket.project, "rows": [abtest_out(t) for t in tests], "testid": "ticket-abtests"},
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def abtest_create(request: HttpRequest, key: str, benchmark_id: int) -> HttpResponse:
+    """A new draft test of the benchmark (engineers and leads); ``?challenger=<run id>`` preselects one,
+    so a ticket's evaluation page leads here. A lead starts it from its page."""
+    benchmark = benchmark_for_user(request.user, benchmark_id, project_key=key, need=Role.ENGINEER)
+    runs = selectors.run_choices(benchmark=benchmark)
+    initial = {"champion": benchmark.champion_id, "challenger": request.GET.get("challenger")}
+    form = NewTestForm(
+        request.POST if request.method == "POST" else None,
+        initial=initial,
+        runs=runs,
+        champion_id=benchmark.champion_id,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            test = services.onlinetest_create(benchmark=benchmark, user=request.user, **form.design())
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, problems)
+        else:
+            messages.success(request, f"Online test {test.name} created as a draft: a lead starts it here.")
+            return redirect("abtest-detail", key=benchmark.project.key, abtest_id=test.pk)
+    status = 400 if request.method == "POST" else 200
+    context = {"project": benchmark.project, "benchmark": benchmark, "form": form}
+    return render(request, "abtests/abtest_new.html", context, status=status)

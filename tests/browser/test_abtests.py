@@ -120,3 +120,33 @@ def test_online_tests_are_listed_on_the_benchmark_ticket_and_dashboard_pages(pag
     page.wait_for_url(f"**/p/AUTH/abtests/{test.pk}/")
     assert page.locator("[data-testid=abtest-name]").inner_text() == HOSTILE
     assert dialogs == []
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_an_engineer_creates_a_draft_from_the_benchmark_page(page, cast, width):
+    from tests.experiments.benchmark_helpers import make_benchmark, make_run
+
+    bench = make_benchmark(cast.project, cast.lead)
+    champion = make_run(cast.project, cast.engineer, "rule")
+    challenger = make_run(cast.project, cast.engineer, "model")
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.set_viewport_size({"width": width, "height": 900})
+    login(page, "engineer")
+    page.goto(f"/p/AUTH/benchmarks/{bench.pk}/")
+    page.locator("[data-testid=abtest-new]").click()
+    form = page.locator("[data-testid=abtest-new-form]")
+    form.wait_for()
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    page.fill("#id_name", HOSTILE)
+    page.select_option("#id_champion", str(champion.pk))
+    page.select_option("#id_challenger", str(challenger.pk))
+    page.fill("#id_outcome", "authenticated")
+    page.fill("#id_min_effect", "0.02")
+    form.locator("button[type=submit]").click()
+    page.locator("[data-testid=abtest-name]").wait_for()
+    assert page.locator("[data-testid=abtest-name]").inner_text() == HOSTILE
+    test = OnlineTest.objects.get()
+    assert page.url.endswith(f"/p/AUTH/abtests/{test.pk}/")
+    assert [a["run"] for a in test.arms] == [champion.pk, challenger.pk]
+    assert dialogs == []
