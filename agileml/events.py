@@ -43,6 +43,7 @@ RUN_ATTACHED = "run.attached"  # ticket, title, run (name)
 RUN_DETACHED = "run.detached"  # ticket, title, run (name)
 EVALUATION_FINISHED = "evaluation.finished"  # benchmark, evaluation, run, verdict, sentence, gate_allowed, ticket
 CHAMPION_PROMOTED = "champion.promoted"  # benchmark, run, previous_run, gate_allowed, gate_reasons, override_reason
+WEBHOOK_DISABLED = "webhook.disabled"  # webhook (id), url, reason: an endpoint failed for a day and was turned off
 
 TYPES: tuple[str, ...] = (
     TICKET_CREATED,
@@ -56,6 +57,7 @@ TYPES: tuple[str, ...] = (
     RUN_DETACHED,
     EVALUATION_FINISHED,
     CHAMPION_PROMOTED,
+    WEBHOOK_DISABLED,
 )
 
 

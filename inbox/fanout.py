@@ -29,12 +29,13 @@ SPRINT_STARTED = "sprint.started"
 SPRINT_CLOSED = "sprint.closed"
 EVALUATION_FINISHED = "evaluation.finished"
 CHAMPION_PROMOTED = "champion.promoted"
+WEBHOOK_DISABLED = "webhook.disabled"
 HANDLED = {
     TICKET_CREATED, TICKET_STATUS_CHANGED, TICKET_ASSIGNED, TICKET_ANSWERED, COMMENT_CREATED,
-    SPRINT_STARTED, SPRINT_CLOSED, EVALUATION_FINISHED, CHAMPION_PROMOTED,
+    SPRINT_STARTED, SPRINT_CLOSED, EVALUATION_FINISHED, CHAMPION_PROMOTED, WEBHOOK_DISABLED,
 }  # fmt: skip
 # Events that concern one ticket, named in the payload's "ticket".
-TICKET_EVENTS = HANDLED - {SPRINT_STARTED, SPRINT_CLOSED}
+TICKET_EVENTS = HANDLED - {SPRINT_STARTED, SPRINT_CLOSED, WEBHOOK_DISABLED}
 
 VERDICT_WORDS = {
     "better": "better than the champion",
@@ -147,6 +148,9 @@ def plan(
             )
             kind = "sprint_closed"
         result.tell(members, kind, text)
+    elif event_type == WEBHOOK_DISABLED:
+        text = f"A webhook to {payload.get('url')} failed for a day and was turned off; fix the receiver and turn it on"
+        result.tell([m.id for m in members.values() if m.role == "lead"], "webhook_disabled", text)
     return _only_members(result, members, skip=actor_id)
 
 

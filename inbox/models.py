@@ -32,6 +32,7 @@ class NotificationKind(models.TextChoices):
     CHAMPION_PROMOTED = "champion_promoted", "Champion promoted"
     SPRINT_STARTED = "sprint_started", "Sprint started"
     SPRINT_CLOSED = "sprint_closed", "Sprint closed"
+    WEBHOOK_DISABLED = "webhook_disabled", "Webhook turned off"
 
 
 class Notification(models.Model):

@@ -50,6 +50,8 @@ def _url(event: events.Event, ticket_key: str | None) -> str:
         return reverse("benchmark-detail", args=[event.project_key, payload["benchmark"]])
     if event.type in (events.SPRINT_STARTED, events.SPRINT_CLOSED):
         return reverse("sprint-detail", args=[event.project_key, payload["sprint"]])
+    if event.type == events.WEBHOOK_DISABLED:
+        return reverse("webhooks", args=[event.project_key])
     return reverse("ticket-detail", args=[ticket_key]) if ticket_key else ""
 
 

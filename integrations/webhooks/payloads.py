@@ -99,6 +99,8 @@ def sentence(event_type: str, actor: str | None, data: dict[str, Any], url: str 
         if not data.get("gate_allowed") and data.get("override_reason"):
             text += f"\nGate overridden: {_quote(data['override_reason'])}"
         return text + (f"\n{target}" if target else "")
+    if event_type == "webhook.disabled":
+        return f"A webhook to {escape(data.get('url'))} was turned off: {escape(data.get('reason'))}"
     return f"{who}: {escape(event_type)} {target}".strip()
 
 

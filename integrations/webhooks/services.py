@@ -289,6 +289,14 @@ def _note_failure(hook: Webhook, delivery: Delivery, now: datetime.datetime, win
     )
     if turned_off:
         logger.warning("Webhook %s of project %s disabled after a day of failures", hook.pk, hook.project_id)
+        # The project's leads hear of it (in their inbox); the endpoint's page shows the banner.
+        events.publish(
+            events.WEBHOOK_DISABLED,
+            project=Project.objects.get(pk=hook.project_id),
+            actor=None,
+            at=now,
+            payload={"webhook": hook.pk, "url": hook.url, "reason": reason},
+        )
 
 
 def webhook_sweep(*, now: datetime.datetime | None = None, send: Callable[[int], object] | None = None) -> list[int]:

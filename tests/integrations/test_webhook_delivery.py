@@ -137,6 +137,12 @@ def test_an_endpoint_failing_for_a_day_is_turned_off(cast, receiver, allow_priva
     # The lead sees why on the webhooks page.
     page = web(cast.lead).get("/p/AUTH/webhooks/")
     assert b'data-testid="disabled-banner"' in page.content and b"Ops &lt;script&gt;" in page.content
+    # And hears of it in the inbox, with a link to that page; engineers and stakeholders do not.
+    from inbox.models import Notification
+
+    (told,) = Notification.objects.filter(kind="webhook_disabled")
+    assert (told.recipient, told.url) == (cast.lead, "/p/AUTH/webhooks/")
+    assert r.url in told.text and "turned off" in told.text
     # Events for a turned-off endpoint are not queued; turning it on again forgets the failures.
     ticket_services.ticket_create(project=cast.project, actor=cast.lead, title="T2", work_type="review")
     assert Delivery.objects.count() == 1
