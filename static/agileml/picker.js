@@ -33,6 +33,9 @@
       input.setAttribute("aria-expanded", "true");
     }
     function close() {
+      // A question still waiting (typed just before the choice) must not reopen the list.
+      clearTimeout(timer);
+      asked += 1;
       list.hidden = true;
       input.setAttribute("aria-expanded", "false");
       input.removeAttribute("aria-activedescendant");
@@ -138,6 +141,10 @@
         if (!list.hidden && active >= 0 && all[active]) {
           event.preventDefault();
           choose(all[active]);
+        } else if (!free && input.value.trim() && !hidden.value) {
+          // Typed but not chosen: show the matches rather than post nothing.
+          event.preventDefault();
+          ask();
         } else {
           close();
           pending = false; // the form submits what was typed
@@ -156,7 +163,6 @@
       }
     });
     input.addEventListener("blur", () => {
-      clearTimeout(timer);
       close();
       setValue(hidden.value); // what was typed counts once the user leaves the box
     });
