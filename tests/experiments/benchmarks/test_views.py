@@ -141,6 +141,34 @@ def test_submitting_predictions_in_the_browser_is_for_engineers(
         assert evaluation.status == EvaluationStatus.QUEUED
 
 
+@pytest.mark.parametrize(
+    ("run", "words"), [("999999", "There is no run 999999 in AUTH."), ("x", "Enter a whole number."), ("foreign", "")]
+)
+def test_a_run_id_from_the_picker_must_be_one_of_the_project_s(web, cast, world, run, words):
+    if run == "foreign":
+        foreign = make_run(cast.outsider.memberships.get().project, cast.outsider, "theirs")
+        run, words = str(foreign.pk), f"There is no run {foreign.pk} in AUTH."
+    before = (Run.objects.count(), Evaluation.objects.count())
+    response = web(cast.engineer).post(
+        f"/p/AUTH/benchmarks/{world.benchmark.pk}/submit/",
+        {"file": file_field(world.case.worse.read_bytes(), "p.csv"), "run": run},
+    )
+    assert response.status_code == 400
+    assert words in " ".join(response.context["submit_form"].errors["run"])
+    assert (Run.objects.count(), Evaluation.objects.count()) == before
+
+
+def test_the_submit_page_does_not_grow_with_the_project_s_runs_and_tickets(web, cast, world):
+    url = f"/p/AUTH/benchmarks/{world.benchmark.pk}/submit/"
+    client = web(cast.engineer)
+    before = client.get(url).content
+    for n in range(30):
+        make_run(cast.project, cast.engineer, f"another-run-{n}", TicketFactory(project=cast.project).key)
+    after = client.get(url).content
+    assert len(after) == len(before)
+    assert b"another-run" not in after and b"<datalist" not in after
+
+
 @pytest.mark.parametrize("who", ROLES)
 def test_promoting_in_the_browser_is_for_leads(web, cast, world, who):
     response = _client(web, cast, who).post(f"/p/AUTH/evaluations/{world.challenger.pk}/promote/", {"note": "wins"})
