@@ -71,6 +71,7 @@
       close();
     }
     function render(results, text) {
+      const was = active >= 0 && options()[active] ? options()[active].dataset.value : null;
       list.replaceChildren();
       const words = text.toLowerCase();
       fixed
@@ -98,6 +99,9 @@
       }
       active = -1;
       open();
+      // The same answer again (asked twice) keeps the highlighted choice.
+      const again = options().findIndex((el) => el.dataset.value === was);
+      if (again >= 0) highlight(again);
     }
     async function ask() {
       const text = input.value.trim();
@@ -144,7 +148,7 @@
         } else if (!free && input.value.trim() && !hidden.value) {
           // Typed but not chosen: show the matches rather than post nothing.
           event.preventDefault();
-          ask();
+          if (list.hidden) ask();
         } else {
           close();
           pending = false; // the form submits what was typed

@@ -99,6 +99,17 @@ def test_ticket_panel_attaches_and_detaches_runs(page, cast, two_runs):
     page.locator(f"tr[data-run-id='{challenger.pk}']").get_by_role("button", name="Detach").click()
     page.wait_for_selector(f"tr[data-run-id='{challenger.pk}']", state="detached")
     assert set(Run.objects.filter(ticket=ticket).values_list("pk", flat=True)) == {baseline.pk}
+    # The panel htmx swapped in has a working picker too; the keyboard picks.
+    picker = panel.get_by_role("combobox", name=f"Run to attach to {ticket.key}")
+    picker.fill(f"#{challenger.pk}")
+    expect(panel.get_by_role("option")).to_have_count(1)
+    picker.press("Enter")  # typed but not chosen: the list answers, nothing is posted
+    picker.press("ArrowDown")
+    picker.press("Enter")
+    assert picker.input_value() == f"#{challenger.pk} mlp-challenger"
+    panel.get_by_role("button", name="Attach").click()
+    page.wait_for_selector(f"[data-testid=ticket-runs] tr[data-run-id='{challenger.pk}']")
+    assert set(Run.objects.filter(ticket=ticket).values_list("pk", flat=True)) == {baseline.pk, challenger.pk}
 
 
 def test_the_link_mlflow_prints_lands_on_the_run(page, cast, two_runs):
