@@ -140,7 +140,7 @@
       } else if (event.key === "ArrowUp") {
         event.preventDefault();
         if (list.hidden) return ask();
-        highlight(all.length ? (active - 1 + all.length) % all.length : -1);
+        highlight(all.length ? (active <= 0 ? all.length - 1 : active - 1) : -1);
       } else if (event.key === "Enter") {
         if (!list.hidden && active >= 0 && all[active]) {
           event.preventDefault();

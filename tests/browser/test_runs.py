@@ -200,3 +200,17 @@ def test_the_runs_page_filters_by_a_ticket_picked_as_you_type(page, cast, two_ru
     page.wait_for_url(re.compile(r".*ticket=none"))
     page.wait_for_function("document.querySelector('[data-testid=run-table] tbody').innerText.includes('sgd-baseline')")
     assert page.locator("[data-testid=run-table] tbody tr").count() == 1
+    # A key typed by hand and Enter filters too (the ticket filter takes keys); ArrowUp wraps to the last.
+    box.fill(ticket.key.lower())
+    expect(page.get_by_test_id("ticket-filter").get_by_role("option")).to_have_count(1)
+    box.press("Escape")
+    box.press("Enter")
+    page.wait_for_url(re.compile(rf".*ticket={ticket.key.lower()}"))
+    expect(page.locator("[data-testid=run-table] tbody tr")).to_have_count(1)
+    expect(page.locator("[data-testid=run-table] tbody")).to_contain_text("mlp-challenger")
+    box.fill("")
+    box.press("ArrowDown")
+    options = page.get_by_test_id("ticket-filter").get_by_role("option")
+    expect(options.first).to_have_text("Not attached")
+    box.press("ArrowUp")
+    expect(options.last).to_have_attribute("aria-selected", "true")
