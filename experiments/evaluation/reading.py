@@ -170,14 +170,24 @@ class _Source:
 
     def unique_ids(self, column: str = "id") -> pa.Array:
         values = self.text(column)
-        encoded = pc.dictionary_encode(values)
-        if len(encoded.dictionary) < len(values):
-            codes = encoded.indices.to_numpy()
-            # dictionary_encode numbers values in order of first appearance, so a repeat is a code no
-            # larger than the running maximum before it.
-            running = np.maximum.accumulate(codes)
-            row = int(np.flatnonzero(codes[1:] <= running[:-1])[0]) + 1
-            first = int(np.flatnonzero(codes == codes[row])[0])
+        # Repeats sit side by side once sorted. A stable sort needs a fraction of the memory of a hash
+        # table over every id (about 20 bytes a row instead of 90: what lets 20M-row files through), and
+        # keeps equal ids in file order, so each run of equal ids starts with its first occurrence.
+        order = pc.sort_indices(values)
+        ordered = values.take(order)
+        n = len(values)
+        same = pc.equal(ordered.slice(1), ordered.slice(0, n - 1)) if n > 1 else pa.array([], pa.bool_())
+        del ordered
+        if pc.any(same).as_py():
+            same = same.to_numpy(zero_copy_only=False)
+            rows = order.to_numpy()
+            pairs = np.flatnonzero(same)
+            # The first repeat in file order, and where its run of equal ids starts.
+            k = int(pairs[np.argmin(rows[pairs + 1])])
+            row = int(rows[k + 1])
+            while k > 0 and same[k - 1]:
+                k -= 1
+            first = int(rows[k])
             raise self.error(
                 f"duplicate id {_quote(values[row].as_py())} (first on {self.place(first)})",
                 row=row,

@@ -305,3 +305,25 @@ def test_the_columnar_copy_reads_back_as_the_same_truth_in_slices(task_index, tm
     assert ids == truth.ids.to_pylist()
     (third,) = truth_slices(copy, columns=["id", "label"], groups=[2])
     assert third.column_names == ["id", "label"] and third.column("id").to_pylist() == truth.ids.to_pylist()[32:48]
+
+
+def test_a_repeated_id_is_the_first_repeat_in_file_order_and_names_its_first_row(tmp_path):
+    # The sort-based check against the obvious reference: scan the rows, remember what was seen.
+    rng = np.random.default_rng(8)
+    for trial in range(200):
+        n = int(rng.integers(2, 25))
+        ids = [f"x{v}" for v in rng.integers(0, int(rng.integers(2, 30)), n)]
+        seen: dict[str, int] = {}
+        expected = None
+        for row, value in enumerate(ids):
+            if value in seen:
+                expected = f'row {row + 1}, column 1 (id): duplicate id "{value}" (first on row {seen[value] + 1})'
+                break
+            seen[value] = row
+        path = _parquet(tmp_path, f"t{trial}.parquet", id=ids, label=[k % 2 for k in range(n)])
+        if expected is None:
+            assert read_truth(path, task="binary").n_rows == n
+        else:
+            with pytest.raises(EvaluationInputError) as caught:
+                read_truth(path, task="binary")
+            assert str(caught.value) == f"t{trial}.parquet, {expected}"
