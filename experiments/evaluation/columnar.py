@@ -2,9 +2,10 @@
 
 An accepted truth is also kept as Parquet with fixed-size row groups (``ROW_GROUP_ROWS``) and only the
 columns the engine reads, already checked and trimmed: ``id`` and ``group`` as text, ``label`` as text
-(binary, multiclass) or float64 (regression). Reading it back with ``read_truth`` gives exactly the
-truth it was written from, without parsing text; a worker that needs only some rows or some columns
-reads those row groups or columns (``truth_slices``) instead of the whole file.
+(binary, multiclass) or float64 (regression). ``read_truth_columns`` reads it back as exactly the
+truth it was written from, without parsing text or checking again (``read_truth`` would accept it too,
+at the cost of the checks); a worker that needs only some rows or some columns reads those row groups
+or columns (``truth_slices``) instead of the whole file.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from experiments.evaluation.reading import CSV, GZIP, PARQUET, ZSTD, Truth
+from experiments.evaluation.reading import CSV, GZIP, PARQUET, ZSTD, Truth, parquet_source
 
 ROW_GROUP_ROWS = 1_000_000
 
@@ -50,6 +52,38 @@ def write_truth_columns(truth: Truth, target: str | Path, *, row_group_rows: int
         Path(tmp_name).unlink(missing_ok=True)
         raise
     return target
+
+
+def read_truth_columns(path: str | Path, *, task: str, name: str | None = None) -> Truth:
+    """The truth in a columnar copy ``write_truth_columns`` wrote, read without checking it again.
+
+    ``name`` is the name messages give the truth (the file as uploaded). Gives what ``read_truth`` gives
+    for the original file, with rows (not lines) in messages that point into it.
+    """
+    source = parquet_source(path, name, numeric=("label",) if task == "regression" else ())
+    table = source.table
+    label = table.column("label").combine_chunks()
+    classes: tuple[str, ...] = ()
+    if task == "binary":
+        y = pc.equal(label, "1").to_numpy(zero_copy_only=False).astype(np.int8)
+        classes = ("0", "1")
+    elif task == "multiclass":
+        encoded = pc.dictionary_encode(label)
+        found = encoded.dictionary.to_pylist()
+        classes = tuple(sorted(found))
+        remap = np.array([classes.index(value) for value in found], dtype=np.int32)
+        y = remap[encoded.indices.to_numpy()]
+    else:
+        y = label.to_numpy()
+    del label
+    groups, n_groups = None, None
+    if "group" in source.header:
+        encoded = pc.dictionary_encode(table.column("group").combine_chunks())
+        groups, n_groups = encoded.indices.to_numpy().astype(np.int32), len(encoded.dictionary)
+    ids = table.column("id").combine_chunks()
+    return Truth(
+        task=task, name=source.name, ids=ids, y=y, classes=classes, groups=groups, n_groups=n_groups, source=source
+    )
 
 
 def row_groups(path: str | Path) -> int:

@@ -211,6 +211,14 @@ def open_source(path: str | Path, name: str | None = None) -> _Source:
     return _CsvFile(path, name, codec=None if kind == CSV else kind)
 
 
+def parquet_source(path: str | Path, name: str | None = None, *, numeric: tuple[str, ...] = ()) -> _Source:
+    """A Parquet file loaded as a source (``numeric`` columns as float64, the rest as text), unchecked:
+    for files this package wrote itself after checking them (``columnar.read_truth_columns``)."""
+    source = _ParquetFile(path, name)
+    source.load(numeric)
+    return source
+
+
 # --- CSV, plain or compressed -----------------------------------------------------------------
 class _CsvFile(_Source):
     """A CSV file, plain or compressed (``codec``: ``gzip`` or ``zstd``, decompressed as a stream)."""

@@ -23,6 +23,7 @@ from experiments.evaluation import (
     Truth,
     read_truth,
 )
+from experiments.evaluation.columnar import read_truth_columns
 from experiments.evaluation.reading import SUFFIXES, file_format
 
 _CHUNK = 1024 * 1024
@@ -99,7 +100,10 @@ def dataset_truth(dataset: EvaluationDataset) -> Truth:
         raise FileNotFoundError(f"the stored truth file {dataset.file} is missing under MEDIA_ROOT")
     # The columnar copy is checked and typed already; versions stored before it existed have none.
     columns = media_path(columns_relative(dataset.file))
-    truth = read_truth(columns if columns.exists() else path, task=dataset.benchmark.task, name=dataset.original_name)
+    if columns.exists():
+        truth = read_truth_columns(columns, task=dataset.benchmark.task, name=dataset.original_name)
+    else:
+        truth = read_truth(path, task=dataset.benchmark.task, name=dataset.original_name)
     with _truth_lock:
         _truth_cache = _CachedTruth(key, truth)
     return truth

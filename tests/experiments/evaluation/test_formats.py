@@ -14,7 +14,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from experiments.evaluation import EvaluationInputError, evaluate, read_predictions, read_truth
-from experiments.evaluation.columnar import row_groups, truth_slices, write_table, write_truth_columns
+from experiments.evaluation.columnar import (
+    read_truth_columns,
+    row_groups,
+    truth_slices,
+    write_table,
+    write_truth_columns,
+)
 from experiments.evaluation.reading import file_format
 from tests.experiments.evaluation.helpers import (
     BAD_INPUTS,
@@ -300,6 +306,11 @@ def test_the_columnar_copy_reads_back_as_the_same_truth_in_slices(task_index, tm
     truth = read_truth(paths["truth"], task=task)
     copy = write_truth_columns(truth, tmp_path / "columns.parquet", row_group_rows=16)
     _same_truth(read_truth(copy, task=task), truth)
+    fast = read_truth_columns(copy, task=task, name="truth.csv")
+    _same_truth(fast, truth)
+    assert fast.name == "truth.csv" and fast.describe() == truth.describe()
+    for model in ("challenger", "champion"):
+        _same_predictions(read_predictions(paths[model], truth=fast), read_predictions(paths[model], truth=truth))
     assert row_groups(copy) == 4  # 60 rows in slices of 16
     ids = [value for part in truth_slices(copy, columns=["id"]) for value in part.column("id").to_pylist()]
     assert ids == truth.ids.to_pylist()
