@@ -81,6 +81,9 @@ def read_truth_columns(path: str | Path, *, task: str, name: str | None = None) 
         encoded = pc.dictionary_encode(table.column("group").combine_chunks())
         groups, n_groups = encoded.indices.to_numpy().astype(np.int32), len(encoded.dictionary)
     ids = table.column("id").combine_chunks()
+    # One copy of the ids, not the row groups' and a combined one.
+    source.table = table.set_column(table.column_names.index("id"), "id", pa.chunked_array([ids], ids.type))
+    del table
     return Truth(
         task=task, name=source.name, ids=ids, y=y, classes=classes, groups=groups, n_groups=n_groups, source=source
     )

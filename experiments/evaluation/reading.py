@@ -105,6 +105,7 @@ class _Source:
     header: list[str]
     table: pa.Table | None = None
     n_rows = 0
+    _trimmed: frozenset[str] = frozenset()  # text columns already trimmed and checked in ``table``
 
     def load(self, numeric: tuple[str, ...] = ()) -> None:
         raise NotImplementedError
@@ -125,11 +126,24 @@ class _Source:
 
     # -- columns
     def text(self, column: str) -> pa.Array:
-        """A column as trimmed text; empty values are errors."""
-        values = pc.utf8_trim_whitespace(self.table.column(column).combine_chunks())
+        """A column as trimmed text; empty values are errors.
+
+        The trimmed column replaces the raw one in ``table``, so a large file's column is held once,
+        not twice (the raw text is never needed again: messages quote trimmed values)."""
+        index = self.table.column_names.index(column)
+        raw = self.table.column(index)
+        if column in self._trimmed:
+            return raw.chunk(0)
+        trimmed = pc.utf8_trim_whitespace(raw)
+        del raw
+        self.table = self.table.set_column(index, column, trimmed)
+        values = trimmed.combine_chunks()
+        del trimmed
+        self.table = self.table.set_column(index, column, pa.chunked_array([values], values.type))
         empty = pc.fill_null(pc.equal(pc.utf8_length(values), 0), True)
         if pc.any(empty).as_py():
             raise self.error("empty value", row=_first_true(empty), column=column)
+        self._trimmed = self._trimmed | {column}
         return values
 
     def numbers(self, column: str) -> np.ndarray:
