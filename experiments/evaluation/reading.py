@@ -50,6 +50,7 @@ BOM = b"\xef\xbb\xbf"
 PROBABILITY_SUM_TOLERANCE = 0.01
 _QUOTE_LIMIT = 40
 _LINE_END = re.compile(rb"\r\n|\r|\n")
+_PANDAS_INDEX = re.compile(r"__index_level_\d+__")
 
 # File formats, told from the first bytes.
 CSV, GZIP, ZSTD, PARQUET = "csv", "gzip", "zstd", "parquet"
@@ -462,11 +463,15 @@ class _ParquetFile(_Source):
             raise EvaluationInputError("file not found", file=self.name) from None
         except (pa.ArrowException, OSError) as exc:
             raise self._unreadable(exc) from None
-        self.header = [name.strip() for name in schema.names]
+        # pandas writes a dataframe's index as a column of its own (``df.to_parquet()`` after a filter):
+        # not data, so not an unexpected column.
+        kept = [k for k, name in enumerate(schema.names) if not _PANDAS_INDEX.fullmatch(name)]
+        self._columns = [schema.names[k] for k in kept]
+        self.header = [name.strip() for name in self._columns]
         if not self.header:
             raise EvaluationInputError("the Parquet file has no columns", file=self.name)
         _check_names(self.header, file=self.name, line=None)
-        self._types = dict(zip(self.header, schema.types, strict=True))
+        self._types = {name: schema.types[k] for name, k in zip(self.header, kept, strict=True)}
         self.table = None
         self.n_rows = 0
 
@@ -483,7 +488,7 @@ class _ParquetFile(_Source):
         if self._file.metadata.num_rows == 0:
             raise self.error("no data rows")
         try:
-            table = self._file.read(use_threads=True)
+            table = self._file.read(columns=self._columns, use_threads=True, use_pandas_metadata=False)
         except (pa.ArrowException, OSError) as exc:
             raise self._unreadable(exc) from None
         columns = [

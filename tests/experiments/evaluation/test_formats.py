@@ -338,3 +338,14 @@ def test_a_repeated_id_is_the_first_repeat_in_file_order_and_names_its_first_row
             with pytest.raises(EvaluationInputError) as caught:
                 read_truth(path, task="binary")
             assert str(caught.value) == f"t{trial}.parquet, {expected}"
+
+
+def test_a_pandas_index_written_as_a_column_is_not_data(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame({"id": ["a", "b", "c", "d", "e"], "label": [0, 1, 0, 1, 1]})
+    path = tmp_path / "t.parquet"
+    frame[frame.id != "c"].to_parquet(path)  # a filtered frame: its index is stored as __index_level_0__
+    assert "__index_level_0__" in pq.ParquetFile(path).schema_arrow.names
+    truth = read_truth(path, task="binary")
+    assert truth.ids.to_pylist() == ["a", "b", "d", "e"] and truth.y.tolist() == [0, 1, 1, 1]
