@@ -51,6 +51,9 @@ PROBABILITY_SUM_TOLERANCE = 0.01
 _QUOTE_LIMIT = 40
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _PANDAS_INDEX = re.compile(r"__index_level_\d+__")
+# A compressed file may not unpack to more than this: a few hundred megabytes of gzip can hold
+# terabytes of text, which would take the server down rather than get a message.
+MAX_DECOMPRESSED_BYTES = 8 * 1024**3
 
 # File formats, told from the first bytes.
 CSV, GZIP, ZSTD, PARQUET = "csv", "gzip", "zstd", "parquet"
@@ -244,6 +247,8 @@ class _CsvFile(_Source):
         self.codec = codec
         self._lines: dict[int, int] = {}
         self.header = self._read_header()
+        if codec is not None:
+            self._check_unpacked_size()
         self.table = None
         self.n_rows = 0
 
@@ -268,6 +273,23 @@ class _CsvFile(_Source):
     def _read_all(self) -> bytes:
         with self._open() as handle:
             return handle.read()
+
+    def _check_unpacked_size(self) -> None:
+        """Decompress once as a stream, counting: too large, truncated or corrupt data is refused before
+        anything is parsed."""
+        size = 0
+        try:
+            with self._open() as handle:
+                while chunk := handle.read(1 << 22):
+                    size += len(chunk)
+                    if size > MAX_DECOMPRESSED_BYTES:
+                        raise EvaluationInputError(
+                            f"unpacks to more than {MAX_DECOMPRESSED_BYTES / 1024**3:g} GiB of text, "
+                            "more than an evaluation file can be; upload it as Parquet or split it",
+                            file=self.name,
+                        )
+        except OSError as exc:
+            raise self._corrupt(exc) from None
 
     def _corrupt(self, exc: Exception) -> EvaluationInputError:
         return EvaluationInputError(

@@ -349,3 +349,14 @@ def test_a_pandas_index_written_as_a_column_is_not_data(tmp_path):
     assert "__index_level_0__" in pq.ParquetFile(path).schema_arrow.names
     truth = read_truth(path, task="binary")
     assert truth.ids.to_pylist() == ["a", "b", "d", "e"] and truth.y.tolist() == [0, 1, 1, 1]
+
+
+@pytest.mark.parametrize("kind", ["gzip", "zstd"])
+def test_a_compressed_file_that_unpacks_too_large_is_refused_before_parsing(tmp_path, monkeypatch, kind):
+    from experiments.evaluation import reading
+
+    monkeypatch.setattr(reading, "MAX_DECOMPRESSED_BYTES", 1000)
+    path = _write(tmp_path / f"t{SUFFIX[kind]}", _compress(b"id,label\n" + b"a,0\n" * 300, kind))
+    with pytest.raises(EvaluationInputError) as caught:
+        read_truth(path, task="binary")
+    assert str(caught.value).startswith(f"t{SUFFIX[kind]}: unpacks to more than ")
