@@ -190,7 +190,10 @@ class BenchmarkDetailApi(APIView):
 
 # --- Dataset versions -------------------------------------------------------------------
 class DatasetUploadInput(serializers.Serializer):
-    file = serializers.FileField(allow_empty_file=True, help_text="Ground truth CSV: id,label[,group].")
+    file = serializers.FileField(
+        allow_empty_file=True,
+        help_text="Ground truth: id,label[,group]; CSV, gzip- or zstd-compressed CSV, or Parquet (told by content).",
+    )
     note = serializers.CharField(
         required=False, allow_blank=True, default="", help_text="What changed in this version."
     )
@@ -431,7 +434,8 @@ class PromoteApi(APIView):
 class PredictionUploadInput(serializers.Serializer):
     file = serializers.FileField(
         allow_empty_file=True,
-        help_text="Predictions CSV: binary id,score; multiclass id,label[,p_<class>…]; regression id,prediction.",
+        help_text="Predictions: binary id,score; multiclass id,label[,p_<class>…]; regression id,prediction. "
+        "CSV, gzip- or zstd-compressed CSV, or Parquet (told by content); errors name the line (CSV) or row (Parquet).",
     )
     benchmark = serializers.CharField(help_text="Benchmark id or name.")
     dataset = serializers.IntegerField(required=False, min_value=1, help_text="Dataset version; default the latest.")
