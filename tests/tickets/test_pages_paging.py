@@ -93,7 +93,9 @@ def test_load_more_follows_the_rank_so_moves_neither_skip_nor_repeat_rows(web, c
     made = bulk_tickets(cast.project, PLAN_PAGE_SIZE + 4)
     # The lead drags the last ticket above AUTH-3 (the top), then loads more after the page's last row.
     api(cast.lead).post(
-        "/api/v1/projects/AUTH/tickets/move/", {"tickets": [made[-1]], "sprint": None, "before": "AUTH-3"}, format="json"
+        "/api/v1/projects/AUTH/tickets/move/",
+        {"tickets": [made[-1]], "sprint": None, "before": "AUTH-3"},
+        format="json",
     )
     first = list_keys(web(cast.lead).get("/p/AUTH/backlog/").content.decode())
     assert first[:2] == [made[-1], "AUTH-3"] and len(first) == PLAN_PAGE_SIZE
