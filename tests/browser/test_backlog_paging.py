@@ -104,6 +104,22 @@ def test_a_stakeholder_loads_more_but_cannot_reorder(page, cast, plan):  # noqa:
     assert page.locator(".drag-handle, [data-select], #plan[data-can-plan]").count() == 0
 
 
+def test_a_ticket_added_inline_waits_at_the_bottom_until_the_list_is_loaded_to_it(page, cast, plan):  # noqa: F811
+    made = bulk_tickets(cast.project, PLAN_PAGE_SIZE + 1)
+    new = f"AUTH-{len(made) + 5}"
+    login(page, "engineer")
+    page.goto("/p/AUTH/backlog/")
+    form = page.locator("[data-testid=quick-create]")
+    form.locator("[name=title]").fill("Do left-handed owners need their own model?")
+    form.locator("button[type=submit]").click()
+    page.get_by_text(f"{new} added at the bottom of the backlog").wait_for()
+    # Not shown after the first page's last row (rows not loaded yet rank above it), but counted.
+    assert new not in shown(page) and len(shown(page)) == PLAN_PAGE_SIZE
+    assert page.locator('[data-count-for="backlog-list"]').inner_text() == str(PLAN_PAGE_SIZE + 4)
+    load_all(page, PLAN_PAGE_SIZE + 4)
+    assert shown(page) == order_of(cast.project) and shown(page)[-1] == new
+
+
 def counts(page) -> dict[str, str]:
     return page.locator("[data-count-for]").evaluate_all(
         "badges => Object.fromEntries(badges.map(b => [b.dataset.countFor, b.textContent.trim()]))"
