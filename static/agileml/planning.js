@@ -106,6 +106,14 @@
     delete target.dataset.loaded;
   });
 
+  // A refused "load more" (a ticket it continues after was deleted meanwhile, say) says why.
+  document.addEventListener("htmx:responseError", (event) => {
+    const button = event.detail.elt;
+    if (!button.closest || !button.closest(".load-more")) return;
+    const text = (event.detail.xhr && event.detail.xhr.responseText) || `The server refused (${event.detail.xhr.status}).`;
+    showError(button.closest(".card, .board-column"), `No more rows were loaded: ${text.slice(0, 300)}`);
+  });
+
   // A ticket added on the backlog goes to its bottom: shown only once the list is loaded to its end.
   document.addEventListener("htmx:oobBeforeSwap", (event) => {
     const target = event.detail.target;

@@ -11,7 +11,7 @@ from tests.browser.conftest import login
 from tests.browser.test_planning import drag, plan  # noqa: F401  (fixture)
 from tests.tickets.conftest import order_of
 from tests.tickets.test_pages_paging import bulk_tickets
-from tickets.models import TicketStatus
+from tickets.models import Ticket, TicketStatus
 from tickets.selectors import PLAN_PAGE_SIZE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -118,6 +118,19 @@ def test_a_ticket_added_inline_waits_at_the_bottom_until_the_list_is_loaded_to_i
     assert page.locator('[data-count-for="backlog-list"]').inner_text() == str(PLAN_PAGE_SIZE + 4)
     load_all(page, PLAN_PAGE_SIZE + 4)
     assert shown(page) == order_of(cast.project) and shown(page)[-1] == new
+
+
+def test_a_refused_load_more_says_why(page, cast, plan):  # noqa: F811
+    bulk_tickets(cast.project, PLAN_PAGE_SIZE + 1)
+    login(page, "lead")
+    page.goto("/p/AUTH/backlog/")
+    last = shown(page)[-1]
+    Ticket.objects.filter(project=cast.project, number=int(last.split("-")[1])).delete()  # by someone else, meanwhile
+    page.locator("[data-testid=load-more-backlog-list]").click()
+    error = page.locator("[data-testid=backlog-panel] [data-testid=drop-error]")
+    error.wait_for()
+    assert f"after: There is no ticket {last} in AUTH; reload the page." in error.inner_text()
+    assert len(shown(page)) == PLAN_PAGE_SIZE
 
 
 def counts(page) -> dict[str, str]:
