@@ -73,18 +73,51 @@ class Resampler:
         units_seed, weights_seed, cells_seed = root.spawn(3)
         self.weights_seed = weights_seed
         self.cells_seed = cells_seed
+        self.units_seed = units_seed
         self.grouped = groups is not None
+        self.groups = groups
+        self.n_rows = int(n_rows)
+        self.n_groups = None if n_groups is None else int(n_groups)
         if groups is not None and n_groups <= max_units:
-            self.unit, self.n_units, self.kind = groups.astype(np.int64), int(n_groups), "groups"
+            self.n_units, self.kind = int(n_groups), "groups"
         elif groups is not None:
             # Many small groups: resample random buckets of whole groups (still a cluster bootstrap).
-            permutation = np.random.default_rng(units_seed).permutation(int(n_groups))
-            self.unit, self.n_units, self.kind = permutation[groups] % max_units, max_units, "random buckets of groups"
+            self.n_units, self.kind = max_units, "random buckets of groups"
         elif n_rows <= max_units:
-            self.unit, self.n_units, self.kind = np.arange(n_rows, dtype=np.int64), n_rows, "rows"
+            self.n_units, self.kind = int(n_rows), "rows"
         else:
-            permutation = np.random.default_rng(units_seed).permutation(n_rows)
-            self.unit, self.n_units, self.kind = permutation % max_units, max_units, "random buckets of rows"
+            self.n_units, self.kind = max_units, "random buckets of rows"
+        self._unit: np.ndarray | None = None
+
+    @property
+    def unit(self) -> np.ndarray:
+        """Each row's resampling unit (computed on first use: a sharded evaluation never needs all of them)."""
+        if self._unit is None:
+            self._unit = self.units_of(0, self.n_rows, self.groups)
+        return self._unit
+
+    def _permutation(self, n: int) -> np.ndarray:
+        return np.random.default_rng(self.units_seed).permutation(n)
+
+    def units_of(self, start: int, stop: int, codes: np.ndarray | None) -> np.ndarray:
+        """The units of rows ``start:stop``, given their canonical group codes (``None`` without groups).
+
+        Every row's unit depends only on the seed, the row count (or group count) and its own row index (or
+        group code), so a shard of rows finds the same units as the whole evaluation.
+        """
+        if self.grouped:
+            if self.kind == "groups":
+                return np.asarray(codes).astype(np.int64)
+            return self.group_units()[codes]
+        if self.kind == "rows":
+            return np.arange(start, stop, dtype=np.int64)
+        return self._permutation(self.n_rows)[start:stop] % self.n_units
+
+    def group_units(self) -> np.ndarray:
+        """The unit of each canonical group code (grouped data only)."""
+        if self.kind == "groups":
+            return np.arange(self.n_groups, dtype=np.int64)
+        return self._permutation(self.n_groups) % self.n_units
 
     @property
     def chunk(self) -> int:
@@ -121,8 +154,21 @@ class Resampler:
         Poisson(count), which is the row-level Poisson bootstrap exactly.
         """
         if self.grouped:
-            flat = self.unit * n_cells + cells
-            tables = np.bincount(flat, minlength=self.n_units * n_cells).reshape(self.n_units, n_cells)
+            yield from self.resample_tables(self.cell_tables(self.unit, cells, n_cells))
+        else:
+            yield from self.resample_tables(np.bincount(cells, minlength=n_cells))
+
+    def cell_tables(self, unit: np.ndarray, cells: np.ndarray, n_cells: int) -> np.ndarray:
+        """What ``resample_tables`` takes for rows with these units and cell codes (tables add up over shards)."""
+        if self.grouped:
+            flat = unit * n_cells + cells
+            return np.bincount(flat, minlength=self.n_units * n_cells).reshape(self.n_units, n_cells)
+        return np.bincount(cells, minlength=n_cells)
+
+    def resample_tables(self, tables: np.ndarray) -> Iterator[tuple[slice, np.ndarray]]:
+        """``resample_cells`` from the summed ``cell_tables``: units × cells grouped, cell counts otherwise."""
+        if self.grouped:
+            n_cells = tables.shape[1]
             used = np.flatnonzero(tables.any(axis=0))
             compact = tables[:, used].astype(np.float64)
             for part, weights in self.chunks():
@@ -130,7 +176,8 @@ class Resampler:
                 out[:, used] = weights @ compact
                 yield part, out
             return
-        counts = np.bincount(cells, minlength=n_cells).astype(np.float64)
+        n_cells = len(tables)
+        counts = np.asarray(tables).astype(np.float64)
         rng = np.random.Generator(np.random.PCG64(self.cells_seed))
         for start in range(0, self.n_resamples, self.chunk):
             size = min(self.chunk, self.n_resamples - start)
