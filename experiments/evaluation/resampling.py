@@ -66,7 +66,10 @@ class Resampler:
         n_resamples: int,
         seed: int,
         max_units: int | None = None,
+        grouped: bool | None = None,
     ) -> None:
+        """``groups``: each row's canonical group code, or None. A sharded evaluation, which never holds every
+        row, passes ``groups=None, grouped=True`` with ``n_groups`` and finds units with ``units_of``."""
         max_units = MAX_UNITS if max_units is None else max_units
         self.n_resamples = int(n_resamples)
         root = np.random.SeedSequence(seed)
@@ -74,13 +77,13 @@ class Resampler:
         self.weights_seed = weights_seed
         self.cells_seed = cells_seed
         self.units_seed = units_seed
-        self.grouped = groups is not None
+        self.grouped = groups is not None if grouped is None else grouped
         self.groups = groups
         self.n_rows = int(n_rows)
         self.n_groups = None if n_groups is None else int(n_groups)
-        if groups is not None and n_groups <= max_units:
+        if self.grouped and n_groups <= max_units:
             self.n_units, self.kind = int(n_groups), "groups"
-        elif groups is not None:
+        elif self.grouped:
             # Many small groups: resample random buckets of whole groups (still a cluster bootstrap).
             self.n_units, self.kind = max_units, "random buckets of groups"
         elif n_rows <= max_units:

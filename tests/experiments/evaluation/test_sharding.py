@@ -1,0 +1,139 @@
+"""The sharded engine gives the single-process engine's report, bootstrap included, to 1e-12."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from experiments.evaluation import evaluate, resampling
+from experiments.evaluation.reading import Predictions, Truth
+from experiments.evaluation.sharding import evaluate_sharded, row_ranges
+
+TOLERANCE = 1e-12
+
+
+def assert_same(a, b, path="report"):
+    """Equal structure and strings; numbers equal to 1e-12 (relative above 1)."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and set(a) == set(b), path
+        for key in a:
+            assert_same(a[key], b[key], f"{path}.{key}")
+    elif isinstance(a, list | tuple):
+        assert len(a) == len(b), path
+        for k, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_same(x, y, f"{path}[{k}]")
+    elif isinstance(a, float) and not isinstance(b, bool):
+        assert isinstance(b, float | int), path
+        assert math.isclose(a, b, rel_tol=TOLERANCE, abs_tol=TOLERANCE), f"{path}: {a!r} != {b!r}"
+    else:
+        assert a == b, f"{path}: {a!r} != {b!r}"
+
+
+def regression(n, groups, seed, heavy=False):
+    rng = np.random.default_rng(seed)
+    g = None if groups is None else rng.integers(0, groups, n)
+    y = rng.normal(size=n) + (0 if g is None else rng.normal(size=groups)[g])
+    truth = Truth.from_arrays(task="regression", y=y, groups=None if g is None else [f"s{v}" for v in g])
+    noise = rng.standard_t(3, n) if heavy else rng.normal(size=n)
+    challenger = Predictions.from_arrays(truth=truth, values=y + noise, name="challenger")
+    champion = Predictions.from_arrays(truth=truth, values=y + 1.1 * rng.normal(size=n), name="champion")
+    return truth, challenger, champion
+
+
+def multiclass(n, groups, seed, proba=True, missing=0.0):
+    rng = np.random.default_rng(seed)
+    g = None if groups is None else rng.integers(0, groups, n)
+    y = rng.integers(0, 4, n)
+    truth = Truth.from_arrays(task="multiclass", y=y, groups=None if g is None else [f"s{v}" for v in g])
+
+    def model(accuracy, name):
+        labels = np.where(rng.random(n) < accuracy, y, rng.integers(0, 4, n))
+        p = rng.dirichlet(np.ones(4), n) if proba else None
+        present = rng.random(n) >= missing
+        return Predictions.from_arrays(truth=truth, labels=labels, proba=p, present=present, name=name)
+
+    return truth, model(0.7, "challenger"), model(0.65, "champion")
+
+
+# name → (data, the resampling units it exercises with at most 500 units)
+CASES = {
+    "regression, rows": (lambda: regression(400, None, 1), "rows"),
+    "regression, row buckets": (lambda: regression(2500, None, 2, heavy=True), "random buckets of rows"),
+    "regression, groups": (lambda: regression(2500, 40, 3), "groups"),
+    "regression, group buckets": (lambda: regression(2500, 900, 4), "random buckets of groups"),
+    "multiclass, rows": (lambda: multiclass(450, None, 5), "rows"),
+    "multiclass, missing rows, no probabilities": (
+        lambda: multiclass(2500, None, 6, proba=False, missing=0.05),
+        "random buckets of rows",
+    ),
+    "multiclass, groups, missing rows": (lambda: multiclass(2500, 60, 7, missing=0.03), "groups"),
+    "multiclass, group buckets": (lambda: multiclass(2500, 900, 8), "random buckets of groups"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("n_shards", [1, 3, 7])
+def test_sharded_equals_single_process(case, n_shards, monkeypatch):
+    # 500 units at most, so 2,500 rows (or 900 groups) are resampled in random buckets as large data are.
+    monkeypatch.setattr(resampling, "MAX_UNITS", 500)
+    make, units = CASES[case]
+    truth, challenger, champion = make()
+    task = truth.task
+    whole = evaluate(task=task, truth=truth, predictions=challenger, champion=champion, n_resamples=120, seed=9)
+    sharded = evaluate_sharded(
+        task=task, truth=truth, predictions=challenger, champion=champion, n_resamples=120, seed=9, n_shards=n_shards
+    )
+    assert_same(whole, sharded)
+    assert sharded["resampling"]["units"] == units
+
+
+def test_without_a_champion():
+    truth, challenger, _ = regression(800, 30, 11)
+    whole = evaluate(task="regression", truth=truth, predictions=challenger, n_resamples=50)
+    assert_same(
+        whole, evaluate_sharded(task="regression", truth=truth, predictions=challenger, n_resamples=50, n_shards=4)
+    )
+
+
+def test_the_bootstrap_draws_themselves_agree(monkeypatch):
+    """Equal intervals could hide different resamples: compare every resample's value through the draws."""
+    from experiments.evaluation import engine
+
+    monkeypatch.setattr(resampling, "MAX_UNITS", 300)
+    captured: dict[str, list] = {"whole": [], "sharded": []}
+    original = engine._Results.paired_draws
+    target = ["whole"]
+
+    def spy(self, metric, delta, draws_1, draws_2):
+        captured[target[0]].append((metric, draws_1.copy(), draws_2.copy()))
+        return original(self, metric, delta, draws_1, draws_2)
+
+    monkeypatch.setattr(engine._Results, "paired_draws", spy)
+    truth, challenger, champion = regression(3000, 700, 12)
+    evaluate(task="regression", truth=truth, predictions=challenger, champion=champion, n_resamples=80)
+    target[0] = "sharded"
+    evaluate_sharded(
+        task="regression", truth=truth, predictions=challenger, champion=champion, n_resamples=80, n_shards=5
+    )
+    assert [m for m, *_ in captured["whole"]] == [m for m, *_ in captured["sharded"]] == ["rmse", "r2"]
+    for (_, a1, a2), (_, b1, b2) in zip(captured["whole"], captured["sharded"], strict=True):
+        np.testing.assert_allclose(b1, a1, rtol=TOLERANCE, atol=0)
+        np.testing.assert_allclose(b2, a2, rtol=TOLERANCE, atol=0)
+
+
+def test_row_ranges_cover_every_row_once():
+    for n, k in ((10, 3), (3, 7), (1000, 1), (1001, 10)):
+        ranges = row_ranges(n, k)
+        assert ranges[0][0] == 0 and ranges[-1][1] == n
+        assert all(b == c for (_, b), (c, _) in itertools.pairwise(ranges))
+        assert len(ranges) == min(n, k)
+
+
+def test_binary_is_refused_rather_than_approximated():
+    truth = Truth.from_arrays(task="binary", y=[0, 1, 0, 1])
+    scores = Predictions.from_arrays(truth=truth, scores=[0.1, 0.9, 0.2, 0.8])
+    with pytest.raises(NotImplementedError):
+        evaluate_sharded(task="binary", truth=truth, predictions=scores)
