@@ -89,12 +89,21 @@ def auc_covariance(
     n_groups = int(n_groups if n_groups is not None else groups.max() + 1)
     m_i = np.bincount(groups, weights=pos, minlength=n_groups)
     n_i = np.bincount(groups, weights=~pos, minlength=n_groups)
-    z = np.empty((values.shape[0], n_groups))
-    for k, row in enumerate(values):
-        x_i = np.bincount(groups, weights=np.where(pos, row, 0.0), minlength=n_groups)
-        y_i = np.bincount(groups, weights=np.where(pos, 0.0, row), minlength=n_groups)
-        z[k] = (x_i - m_i * theta[k]) / n_pos + (y_i - n_i * theta[k]) / n_neg
-    return theta, n_groups / (n_groups - 1) * (z @ z.T)
+    x_i = np.stack([np.bincount(groups, weights=np.where(pos, row, 0.0), minlength=n_groups) for row in values])
+    y_i = np.stack([np.bincount(groups, weights=np.where(pos, 0.0, row), minlength=n_groups) for row in values])
+    return theta, clustered_auc_covariance(theta, x_i, y_i, m_i, n_i)
+
+
+def clustered_auc_covariance(
+    theta: np.ndarray, x_i: np.ndarray, y_i: np.ndarray, m_i: np.ndarray, n_i: np.ndarray
+) -> np.ndarray:
+    """Obuchowski's covariance from per-cluster placement sums ``x_i`` / ``y_i`` (models × clusters) of the
+    positives / negatives and the clusters' positive / negative counts ``m_i`` / ``n_i``."""
+    n_pos, n_neg, n_groups = m_i.sum(), n_i.sum(), len(m_i)
+    z = np.empty((len(theta), n_groups))
+    for k in range(len(theta)):
+        z[k] = (x_i[k] - m_i * theta[k]) / n_pos + (y_i[k] - n_i * theta[k]) / n_neg
+    return n_groups / (n_groups - 1) * (z @ z.T)
 
 
 def auc_interval(theta: float, variance: float, method: str, df: int | None = None) -> Interval:

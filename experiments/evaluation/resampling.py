@@ -100,7 +100,9 @@ class Resampler:
         return self._unit
 
     def _permutation(self, n: int) -> np.ndarray:
-        return np.random.default_rng(self.units_seed).permutation(n)
+        if getattr(self, "_permuted", (None, None))[0] != n:
+            self._permuted = (n, np.random.default_rng(self.units_seed).permutation(n))
+        return self._permuted[1]
 
     def units_of(self, start: int, stop: int, codes: np.ndarray | None) -> np.ndarray:
         """The units of rows ``start:stop``, given their canonical group codes (``None`` without groups).
@@ -240,6 +242,32 @@ class RocBootstrap:
         ok = (neg_total > 0) & (pos_total > 0)
         neg_total[~ok] = 1.0
         pos_total[~ok] = 1.0
+        zero = np.zeros(weights.shape[0])
+        out = self._statistics(weights, wanted, neg_at, pos_at, neg_total, pos_total, zero, zero)
+        out[~ok] = np.nan
+        return out
+
+    def statistics_after(
+        self,
+        weights: np.ndarray,
+        what,
+        base_neg: np.ndarray,
+        base_pos: np.ndarray,
+        neg_total: np.ndarray,
+        pos_total: np.ndarray,
+    ) -> np.ndarray:
+        """One statistic per resample when these rows are a range of scores below others.
+
+        ``base_neg`` / ``base_pos``: each resample's weighted class counts of the rows scoring above this range;
+        ``neg_total`` / ``pos_total``: of all rows (positive). Weights and counts are whole numbers, so the
+        sums are exact and the values equal those of ``statistics`` on all rows, for the resamples whose
+        answer lies in this range (or, for the lowest range, beyond every threshold).
+        """
+        neg_at = base_neg[:, None] + weights @ self.cum_neg
+        pos_at = base_pos[:, None] + weights @ self.cum_pos
+        return self._statistics(weights, [what], neg_at, pos_at, neg_total, pos_total, base_neg, base_pos)[:, 0]
+
+    def _statistics(self, weights, wanted, neg_at, pos_at, neg_total, pos_total, start_neg, start_pos) -> np.ndarray:
         far_at = neg_at / neg_total[:, None]
         frr_at = 1.0 - pos_at / pos_total[:, None]
         out = np.empty((weights.shape[0], len(wanted)))
@@ -249,11 +277,10 @@ class RocBootstrap:
             else:
                 exceeds = far_at > what
                 block = np.where(exceeds.any(axis=1), np.argmax(exceeds, axis=1), len(self.ends) - 1)
-            out[:, k] = self._refine(weights, block, neg_at, pos_at, neg_total, pos_total, what)
-        out[~ok] = np.nan
+            out[:, k] = self._refine(weights, block, neg_at, pos_at, neg_total, pos_total, what, start_neg, start_pos)
         return out
 
-    def _refine(self, weights, block, neg_at, pos_at, neg_total, pos_total, what) -> np.ndarray:
+    def _refine(self, weights, block, neg_at, pos_at, neg_total, pos_total, what, start_neg, start_pos) -> np.ndarray:
         rows = np.arange(weights.shape[0])
         width = int(self.lengths[block].max())
         offsets = np.arange(width)
@@ -261,8 +288,8 @@ class RocBootstrap:
         index = np.minimum(self.starts[block][:, None] + offsets[None, :], len(self.e_unit) - 1)
         w = weights[rows[:, None], self.e_unit[index]] * valid
         first_block = block == 0
-        base_neg = np.where(first_block, 0.0, neg_at[rows, np.maximum(block - 1, 0)])
-        base_pos = np.where(first_block, 0.0, pos_at[rows, np.maximum(block - 1, 0)])
+        base_neg = np.where(first_block, start_neg, neg_at[rows, np.maximum(block - 1, 0)])
+        base_pos = np.where(first_block, start_pos, pos_at[rows, np.maximum(block - 1, 0)])
         far = (base_neg[:, None] + np.cumsum(w * self.e_neg[index], axis=1)) / neg_total[:, None]
         frr = 1.0 - (base_pos[:, None] + np.cumsum(w * self.e_pos[index], axis=1)) / pos_total[:, None]
         point = valid & self.run_end[index]

@@ -58,12 +58,38 @@ def multiclass(n, groups, seed, proba=True, missing=0.0):
     return truth, model(0.7, "challenger"), model(0.65, "champion")
 
 
+def binary(n, groups, seed, ties=None, missing=0.0, probability=True):
+    rng = np.random.default_rng(seed)
+    g = None if groups is None else rng.integers(0, groups, n)
+    y = (rng.random(n) < 0.3).astype(int)
+    truth = Truth.from_arrays(task="binary", y=y, groups=None if g is None else [f"s{v}" for v in g])
+
+    def model(signal, name):
+        score = 1 / (1 + np.exp(-(signal * (2 * y - 1) + rng.normal(size=n))))
+        if ties:
+            score = np.round(score, ties)
+        if not probability:
+            score = 10 * score - 3
+        present = rng.random(n) >= missing
+        return Predictions.from_arrays(truth=truth, scores=score, present=present, name=name)
+
+    return truth, model(1.2, "challenger"), model(1.0, "champion")
+
+
 # name → (data, the resampling units it exercises with at most 500 units)
 CASES = {
     "regression, rows": (lambda: regression(400, None, 1), "rows"),
     "regression, row buckets": (lambda: regression(2500, None, 2, heavy=True), "random buckets of rows"),
     "regression, groups": (lambda: regression(2500, 40, 3), "groups"),
     "regression, group buckets": (lambda: regression(2500, 900, 4), "random buckets of groups"),
+    "binary, rows": (lambda: binary(450, None, 21), "rows"),
+    "binary, row buckets, ties": (lambda: binary(3000, None, 22, ties=2), "random buckets of rows"),
+    "binary, missing rows, not probabilities": (
+        lambda: binary(3000, None, 23, missing=0.04, probability=False),
+        "random buckets of rows",
+    ),
+    "binary, groups, ties, missing rows": (lambda: binary(3000, 50, 24, ties=3, missing=0.02), "groups"),
+    "binary, group buckets": (lambda: binary(3000, 900, 25), "random buckets of groups"),
     "multiclass, rows": (lambda: multiclass(450, None, 5), "rows"),
     "multiclass, missing rows, no probabilities": (
         lambda: multiclass(2500, None, 6, proba=False, missing=0.05),
@@ -98,8 +124,24 @@ def test_without_a_champion():
     )
 
 
-def test_the_bootstrap_draws_themselves_agree(monkeypatch):
-    """Equal intervals could hide different resamples: compare every resample's value through the draws."""
+ROC = ["frr_at_far_1e-2", "frr_at_far_1e-3", "f1"]
+
+
+@pytest.mark.parametrize(
+    ("make", "metrics", "n_shards"),
+    [
+        (lambda: regression(3000, 700, 12), ["rmse", "r2"], 5),
+        (lambda: binary(6000, None, 13, ties=3, missing=0.01), ROC, 5),
+        (lambda: binary(6000, 900, 14), ROC, 5),
+        # Narrow score ranges: the resamples' FAR crossings fall in several different ranges.
+        (lambda: binary(6000, None, 16, ties=3), ROC, 150),
+        (lambda: binary(6000, 900, 17), ROC, 150),
+        (lambda: multiclass(3000, 40, 15), ["macro_f1", "balanced_accuracy"], 5),
+    ],
+    ids=["regression", "binary", "binary-groups", "binary-narrow-ranges", "binary-groups-narrow", "multiclass"],
+)
+def test_every_bootstrap_resample_agrees(make, metrics, n_shards, monkeypatch):
+    """Equal intervals could hide different resamples: compare every resample's value, metric by metric."""
     from experiments.evaluation import engine
 
     monkeypatch.setattr(resampling, "MAX_UNITS", 300)
@@ -112,16 +154,18 @@ def test_the_bootstrap_draws_themselves_agree(monkeypatch):
         return original(self, metric, delta, draws_1, draws_2)
 
     monkeypatch.setattr(engine._Results, "paired_draws", spy)
-    truth, challenger, champion = regression(3000, 700, 12)
-    evaluate(task="regression", truth=truth, predictions=challenger, champion=champion, n_resamples=80)
+    truth, challenger, champion = make()
+    task = truth.task
+    evaluate(task=task, truth=truth, predictions=challenger, champion=champion, n_resamples=80)
     target[0] = "sharded"
     evaluate_sharded(
-        task="regression", truth=truth, predictions=challenger, champion=champion, n_resamples=80, n_shards=5
+        task=task, truth=truth, predictions=challenger, champion=champion, n_resamples=80, n_shards=n_shards
     )
-    assert [m for m, *_ in captured["whole"]] == [m for m, *_ in captured["sharded"]] == ["rmse", "r2"]
-    for (_, a1, a2), (_, b1, b2) in zip(captured["whole"], captured["sharded"], strict=True):
-        np.testing.assert_allclose(b1, a1, rtol=TOLERANCE, atol=0)
-        np.testing.assert_allclose(b2, a2, rtol=TOLERANCE, atol=0)
+    assert [m for m, *_ in captured["whole"]] == [m for m, *_ in captured["sharded"]] == metrics
+    for (metric, a1, a2), (_, b1, b2) in zip(captured["whole"], captured["sharded"], strict=True):
+        assert np.isfinite(a1).sum() > 40, metric  # the comparison is not vacuous
+        np.testing.assert_allclose(b1, a1, rtol=TOLERANCE, atol=0, err_msg=metric)
+        np.testing.assert_allclose(b2, a2, rtol=TOLERANCE, atol=0, err_msg=metric)
 
 
 def test_row_ranges_cover_every_row_once():
@@ -130,10 +174,3 @@ def test_row_ranges_cover_every_row_once():
         assert ranges[0][0] == 0 and ranges[-1][1] == n
         assert all(b == c for (_, b), (c, _) in itertools.pairwise(ranges))
         assert len(ranges) == min(n, k)
-
-
-def test_binary_is_refused_rather_than_approximated():
-    truth = Truth.from_arrays(task="binary", y=[0, 1, 0, 1])
-    scores = Predictions.from_arrays(truth=truth, scores=[0.1, 0.9, 0.2, 0.8])
-    with pytest.raises(NotImplementedError):
-        evaluate_sharded(task="binary", truth=truth, predictions=scores)
