@@ -255,16 +255,19 @@ class RocBootstrap:
         base_pos: np.ndarray,
         neg_total: np.ndarray,
         pos_total: np.ndarray,
+        products: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> np.ndarray:
         """One statistic per resample when these rows are a range of scores below others.
 
         ``base_neg`` / ``base_pos``: each resample's weighted class counts of the rows scoring above this range;
         ``neg_total`` / ``pos_total``: of all rows (positive). Weights and counts are whole numbers, so the
         sums are exact and the values equal those of ``statistics`` on all rows, for the resamples whose
-        answer lies in this range (or, for the lowest range, beyond every threshold).
+        answer lies in this range (or, for the lowest range, beyond every threshold). ``products``:
+        ``weights @ cum_neg`` and ``weights @ cum_pos`` when already computed.
         """
-        neg_at = base_neg[:, None] + weights @ self.cum_neg
-        pos_at = base_pos[:, None] + weights @ self.cum_pos
+        neg_prod, pos_prod = products if products is not None else (weights @ self.cum_neg, weights @ self.cum_pos)
+        neg_at = base_neg[:, None] + neg_prod
+        pos_at = base_pos[:, None] + pos_prod
         return self._statistics(weights, [what], neg_at, pos_at, neg_total, pos_total, base_neg, base_pos)[:, 0]
 
     def _statistics(self, weights, wanted, neg_at, pos_at, neg_total, pos_total, start_neg, start_pos) -> np.ndarray:

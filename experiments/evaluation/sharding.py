@@ -562,6 +562,11 @@ class Crossings:
 
 def crossings(plan: Plan, who: str, targets: list[float]) -> Crossings:
     """Per resample, which range's rows decide FRR at each FAR target (the ranges' weighted class totals suffice)."""
+    with engine._one_blas_thread():
+        return _crossings(plan, who, targets)
+
+
+def _crossings(plan: Plan, who: str, targets: list[float]) -> Crossings:
     r = plan.ranks[who]
     resampler = plan.resampler()
     size = resampler.n_resamples
@@ -593,25 +598,38 @@ def crossings(plan: Plan, who: str, targets: list[float]) -> Crossings:
 def range_draws(part: ScoreRange, plan: Plan, who: str, index: int, found: Crossings) -> dict[float, tuple]:
     """FRR at each FAR target for the resamples whose answer lies in this score range (``index`` in ``filled``)."""
     resampler = plan.resampler()
-    boot = RocBootstrap(rank(part.scores, part.y), part.unit, resampler.n_units)
     ok = (found.neg_total > 0) & (found.pos_total > 0)
-    out = {}
-    for t in found.range_of:
-        mine = np.flatnonzero((found.range_of[t] == index) & ok)
-        values = np.empty(len(mine))
+    mine = {t: np.flatnonzero((found.range_of[t] == index) & ok) for t in found.range_of}
+    values = {t: np.empty(len(rows)) for t, rows in mine.items()}
+    if not any(len(rows) for rows in mine.values()):
+        return {t: (mine[t], values[t]) for t in mine}
+    with engine._one_blas_thread():
+        boot = RocBootstrap(rank(part.scores, part.y), part.unit, resampler.n_units)
         for chunk, weights in resampler.chunks():
-            sel = mine[(mine >= chunk.start) & (mine < chunk.stop)]
-            if len(sel):
-                values[np.searchsorted(mine, sel)] = boot.statistics_after(
-                    weights[sel - chunk.start],
+            # One product per chunk for the resamples any target needs here, as the engine does.
+            needed = np.zeros(chunk.stop - chunk.start, dtype=bool)
+            for rows in mine.values():
+                needed[rows[(rows >= chunk.start) & (rows < chunk.stop)] - chunk.start] = True
+            if not needed.any():
+                continue
+            at = np.flatnonzero(needed)
+            used = weights[at]
+            products = (used @ boot.cum_neg, used @ boot.cum_pos)
+            for t, rows in mine.items():
+                sel = rows[(rows >= chunk.start) & (rows < chunk.stop)]
+                if not len(sel):
+                    continue
+                k = np.searchsorted(at, sel - chunk.start)
+                values[t][np.searchsorted(rows, sel)] = boot.statistics_after(
+                    used[k],
                     t,
                     found.base_neg[t][sel],
                     found.base_pos[t][sel],
                     found.neg_total[sel],
                     found.pos_total[sel],
+                    products=(products[0][k], products[1][k]),
                 )
-        out[t] = (mine, values)
-    return out
+    return {t: (mine[t], values[t]) for t in mine}
 
 
 def _add(values: list):
