@@ -341,19 +341,40 @@ def reduce(rows: Rows, plan: Plan, store: Store | None = None) -> dict:
 class Store:
     """Per-row half-counts of each model's placements, written by the score ranges, read by the row shards.
 
-    In memory here; a worker pool would use ``numpy.lib.format.open_memmap`` files in a shared directory.
+    In memory, or with ``directory`` as memory-mapped ``.npy`` files there (one per model), which worker
+    processes share. Writes are by row index and a redone range writes the same values, so a shard run
+    twice changes nothing.
     """
 
-    def __init__(self, n_rows: int) -> None:
+    def __init__(self, n_rows: int, directory: str | None = None, models: tuple[str, ...] = ()) -> None:
         self.n_rows = n_rows
+        self.directory = directory
         self.arrays: dict[str, np.ndarray] = {}
+        if directory is not None:
+            for who in models:
+                np.lib.format.open_memmap(self._path(who), mode="w+", dtype=np.float64, shape=(n_rows,))
+
+    def _path(self, who: str) -> str:
+        return f"{self.directory}/placements-{who}.npy"
+
+    def __getstate__(self) -> dict:
+        if self.directory is None:
+            return self.__dict__
+        return {"n_rows": self.n_rows, "directory": self.directory, "arrays": {}}
 
     def write(self, who: str, rows: np.ndarray, values: np.ndarray) -> None:
+        if self.directory is not None:
+            target = np.load(self._path(who), mmap_mode="r+")
+            target[rows] = values
+            target.flush()
+            return
         if who not in self.arrays:
             self.arrays[who] = np.full(self.n_rows, np.nan)
         self.arrays[who][rows] = values
 
     def read(self, who: str, start: int, stop: int) -> np.ndarray:
+        if self.directory is not None:
+            return np.array(np.load(self._path(who), mmap_mode="r")[start:stop])
         return self.arrays[who][start:stop]
 
 
@@ -920,6 +941,97 @@ def combine(
     return engine._report(task, primary, plan.threshold, plan.seed, truth, models, results, resampler, curves)
 
 
+@dataclass
+class Job:
+    """Everything a shard needs besides the plan; sent once to each worker process."""
+
+    truth: Truth
+    models: dict[str, Predictions]
+    threshold: float
+    ranges: list[tuple[int, int]]
+    store: Store
+
+    def source(self) -> Source:
+        return in_memory(self.truth, self.models, self.threshold)
+
+
+_JOB: list[Job] = []
+
+
+def _use_job(job: Job) -> None:
+    _JOB[:] = [job]
+
+
+# The shard calls: top-level functions of picklable arguments, so that worker processes can run them.
+def scan_shard(a: int, b: int) -> dict:
+    return scan(_JOB[0].source()(a, b))
+
+
+def rank_shard(the_plan: Plan, who: str, k: int) -> dict:
+    job = _JOB[0]
+    return rank_range(gather_range(job.source(), job.ranges, the_plan, who, k), who, the_plan, job.store)
+
+
+def reduce_shard(the_plan: Plan, a: int, b: int) -> dict:
+    return reduce(_JOB[0].source()(a, b), the_plan, _JOB[0].store)
+
+
+def draws_shard(the_plan: Plan, who: str, index: int, found: Crossings) -> dict:
+    job = _JOB[0]
+    k = the_plan.ranks[who].filled[index]
+    return range_draws(gather_range(job.source(), job.ranges, the_plan, who, k), the_plan, who, index, found)
+
+
+Runner = Callable[[Callable, list[tuple]], list]
+
+
+def run_here(fn: Callable, calls: list[tuple]) -> list:
+    """Run the shard calls one after the other in this process."""
+    return [fn(*call) for call in calls]
+
+
+def process_runner(workers: int, *, attempts: int = 3, context: str = "fork") -> tuple[Runner, Callable]:
+    """A runner over ``workers`` processes, and the function that hands them the job.
+
+    A shard whose process dies (killed, out of memory) is run again in a fresh pool, up to ``attempts``
+    rounds; results are kept by shard position, one per shard, so a shard run twice is never counted twice.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    state: dict = {}
+
+    def start(job: Job) -> None:
+        state["job"] = job
+
+    def run(fn: Callable, calls: list[tuple]) -> list:
+        done: dict[int, object] = {}
+        for _ in range(attempts):
+            pending = [i for i in range(len(calls)) if i not in done]
+            if not pending:
+                break
+            pool = ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=multiprocessing.get_context(context),
+                initializer=_use_job,
+                initargs=(state["job"],),
+            )
+            with pool:
+                futures = {pool.submit(fn, *calls[i]): i for i in pending}
+                for future in as_completed(futures):
+                    try:
+                        done[futures[future]] = future.result()
+                    except BrokenProcessPool:
+                        continue  # lost with its process: run again in the next round
+        missing = [i for i in range(len(calls)) if i not in done]
+        if missing:
+            raise RuntimeError(f"shards {missing} were lost {attempts} times")
+        return [done[i] for i in range(len(calls))]
+
+    return run, start
+
+
 def evaluate_sharded(
     *,
     task: str,
@@ -932,17 +1044,30 @@ def evaluate_sharded(
     n_resamples: int = 1000,
     n_shards: int = 2,
     progress=None,
+    workers: int = 0,
+    directory: str | None = None,
 ) -> dict:
-    """``engine.evaluate`` computed shard by shard (in this process): the same report to ≤ 1e-12."""
+    """``engine.evaluate`` computed shard by shard: the same report to ≤ 1e-12.
+
+    ``workers``: 0 runs the shards in this process; otherwise in that many worker processes (the
+    placement store then lives in ``directory``, memory-mapped), a lost shard being run again.
+    """
     if task not in SHARDED_TASKS:
         raise NotImplementedError(f"sharded evaluation of {task} tasks is not available yet")
     report = engine._Progress(progress)
     primary, truth, models = engine._prepare(
         task, truth, predictions, champion, primary, threshold, n_resamples, report
     )
-    source = in_memory(truth, models, threshold)
+    if workers:
+        if directory is None:
+            raise ValueError("worker processes share the placement store through a directory")
+        run, start = process_runner(workers)
+    else:
+        run, start = run_here, _use_job
     ranges = row_ranges(truth.n_rows, n_shards)
-    scans = [scan(source(a, b)) for a, b in ranges]
+    store = Store(truth.n_rows, directory if workers else None, tuple(models))
+    start(Job(truth, models, threshold, ranges, store))
+    scans = run(scan_shard, ranges)
     the_plan = plan(
         task,
         scans,
@@ -952,26 +1077,24 @@ def evaluate_sharded(
         threshold=threshold,
         n_ranges=n_shards,
     )
-    store = Store(truth.n_rows)
+    report("metrics", 0.3)
     rocs = {}
     if task == "binary":
         for who in models:
-            parts = [
-                rank_range(gather_range(source, ranges, the_plan, who, k), who, the_plan, store)
-                for k in range(len(the_plan.bounds[who]))
-            ]
+            parts = run(rank_shard, [(the_plan, who, k) for k in range(len(the_plan.bounds[who]))])
             the_plan.ranks[who], far, frr = rank_plan(parts)
             rocs[who] = (far, frr)
-    reductions = [reduce(source(a, b), the_plan, store) for a, b in ranges]
+    reductions = run(reduce_shard, [(the_plan, a, b) for a, b in ranges])
+    report("resampling", 0.5)
     roc_draws = {}
     if task == "binary":
         wanted = list(FAR_TARGETS.values())
         for who in models:
             found = crossings(the_plan, who, wanted)
             draws = np.full((n_resamples, len(wanted)), np.nan)
-            for index, k in enumerate(the_plan.ranks[who].filled):
-                part = gather_range(source, ranges, the_plan, who, k)
-                for j, (rows, values) in enumerate(range_draws(part, the_plan, who, index, found).values()):
+            calls = [(the_plan, who, index, found) for index in range(len(the_plan.ranks[who].filled))]
+            for result in run(draws_shard, calls):
+                for j, (rows, values) in enumerate(result.values()):
                     draws[rows, j] = values
             roc_draws[who] = draws
     return combine(

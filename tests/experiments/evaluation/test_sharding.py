@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
+import signal
+import sys
 
 import numpy as np
 import pytest
 
-from experiments.evaluation import evaluate, resampling
+from experiments.evaluation import evaluate, resampling, sharding
 from experiments.evaluation.reading import Predictions, Truth
 from experiments.evaluation.sharding import evaluate_sharded, row_ranges
 
@@ -174,3 +177,77 @@ def test_row_ranges_cover_every_row_once():
         assert ranges[0][0] == 0 and ranges[-1][1] == n
         assert all(b == c for (_, b), (c, _) in itertools.pairwise(ranges))
         assert len(ranges) == min(n, k)
+
+
+# --- worker processes: the same report, and a killed shard is run again ------------------------------
+@pytest.mark.parametrize(
+    "make",
+    [lambda: binary(4000, 70, 31, ties=2, missing=0.02), lambda: regression(3000, None, 32)],
+    ids=["binary-groups", "regression"],
+)
+def test_worker_processes_give_the_same_report(make, tmp_path, monkeypatch):
+    monkeypatch.setattr(resampling, "MAX_UNITS", 500)
+    truth, challenger, champion = make()
+    task = truth.task
+    whole = evaluate(task=task, truth=truth, predictions=challenger, champion=champion, n_resamples=60, seed=2)
+    sharded = evaluate_sharded(
+        task=task,
+        truth=truth,
+        predictions=challenger,
+        champion=champion,
+        n_resamples=60,
+        seed=2,
+        n_shards=4,
+        workers=2,
+        directory=str(tmp_path),
+    )
+    assert_same(whole, sharded)
+
+
+RUNS: list = []  # [folder] where the dying shard leaves one file per run (set before the workers fork)
+
+
+SHARDS = {"rank": sharding.rank_shard, "reduce": sharding.reduce_shard}
+
+
+class DiesOnFirstRun:
+    """A shard call whose process is killed (SIGKILL) the first time it runs shard 1, after doing the work
+    (and, for a score range, writing its placements) but before reporting it."""
+
+    def __init__(self, phase: str) -> None:
+        self.phase = phase
+
+    def __call__(self, *args):
+        result = SHARDS[self.phase](*args)
+        # Score range 1, or the row shard starting at row 1,000 (the second of four over 4,000 rows).
+        index = args[-1] if self.phase == "rank" else args[1] // 1000
+        runs = sorted(RUNS[0].glob(f"{self.phase}-{index}-*"))
+        (RUNS[0] / f"{self.phase}-{index}-{len(runs)}").write_text(str(os.getpid()))
+        if index == 1 and not runs:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
+
+
+@pytest.mark.parametrize("phase", ["rank", "reduce"])
+def test_a_shard_killed_mid_run_is_run_again_and_counted_once(phase, tmp_path, monkeypatch):
+    monkeypatch.setattr(resampling, "MAX_UNITS", 500)
+    truth, challenger, champion = binary(4000, 70, 33, ties=2)
+    whole = evaluate(task="binary", truth=truth, predictions=challenger, champion=champion, n_resamples=60)
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    monkeypatch.setattr(sys.modules[__name__], "RUNS", [runs])
+    name = {"rank": "rank_shard", "reduce": "reduce_shard"}[phase]
+    monkeypatch.setattr(sharding, name, DiesOnFirstRun(phase))
+    sharded = evaluate_sharded(
+        task="binary",
+        truth=truth,
+        predictions=challenger,
+        champion=champion,
+        n_resamples=60,
+        n_shards=4,
+        workers=2,
+        directory=str(tmp_path),
+    )
+    assert_same(whole, sharded)
+    killed = sorted(p.name for p in runs.glob(f"{phase}-1-*"))
+    assert len(killed) >= 2  # killed once, then run again (for rank: once per model)
