@@ -22,6 +22,13 @@ and cluster-bootstrap intervals widened by ``intervals.few_groups_factor``. Boot
 drawn per group in a canonical order (groups sorted by their smallest row id), so results depend only
 on the data and the seed, never on how the group labels are spelled or in which order rows come.
 
+Sharded. ``sharding.evaluate_sharded`` computes this same report from shards that never hold all the rows
+(row shards reduce to sums, per-group totals and per-unit tables; binary rank statistics go through ranges
+of scores that keep ties together) and combines them exactly: the same numbers to ≤ 1e-12, every
+bootstrap resample included, because the Poisson weights are drawn per resampling unit, never per row, and
+a shard needs only each row's unit (``Resampler.units_of``). The weight scheme is therefore today's; the
+algorithm is set out in the ``sharding`` module's docstring.
+
 The verdict on a metric: the 95% interval of the difference lies entirely on the better side of 0 →
 ``better``; entirely on the worse side → ``worse``; otherwise ``no_significant_difference``; and
 ``insufficient_data`` with a ``reason`` where the data cannot support a verdict (``support``): fewer

@@ -184,8 +184,12 @@ def scan(rows: Rows) -> dict:
     """Counts and sums of one shard, and each of its groups' smallest row id."""
     out: dict = {
         "n": rows.stop - rows.start,
-        "sums": {name: float(x.sum()) for name, x in rows.columns().items()},
+        "sums": {},
+        "extremes": {},
     }
+    for name, x in rows.columns().items():
+        out["sums"][name] = float(x.sum())
+        out["extremes"][name] = (float(x.min()), float(x.max())) if len(x) else (math.inf, -math.inf)
     if rows.task == "regression":
         out["sum_y"] = float(rows.y.sum())
     if rows.task == "binary":
@@ -257,7 +261,12 @@ def plan(
     n_ranges: int = 1,
 ) -> Plan:
     n = sum(s["n"] for s in scans)
-    means = {name: sum(s["sums"][name] for s in scans) / n for name in scans[0]["sums"]}
+    means = {}
+    for name in scans[0]["sums"]:
+        low = min(s["extremes"][name][0] for s in scans)
+        high = max(s["extremes"][name][1] for s in scans)
+        # A constant quantity has exactly its value as mean (and so no variance), whatever the rounding of sums.
+        means[name] = low if low == high else sum(s["sums"][name] for s in scans) / n
     mean_y = sum(s["sum_y"] for s in scans) / n if task == "regression" else None
     canonical = None
     if n_groups is not None:

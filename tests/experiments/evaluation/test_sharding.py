@@ -251,3 +251,62 @@ def test_a_shard_killed_mid_run_is_run_again_and_counted_once(phase, tmp_path, m
     assert_same(whole, sharded)
     killed = sorted(p.name for p in runs.glob(f"{phase}-1-*"))
     assert len(killed) >= 2  # killed once, then run again (for rank: once per model)
+
+
+# --- edge cases -----------------------------------------------------------------------------------------
+def _tied(n, seed):
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.4).astype(int)
+    truth = Truth.from_arrays(task="binary", y=y)
+    flat = Predictions.from_arrays(truth=truth, scores=np.full(n, 0.5), name="challenger")
+    coarse = Predictions.from_arrays(truth=truth, scores=np.round(rng.random(n) * 0.3 + 0.4 * y, 1), name="champion")
+    return truth, flat, coarse
+
+
+def _tiny(n, seed):
+    rng = np.random.default_rng(seed)
+    y = np.array([0, 1] * (n // 2))
+    truth = Truth.from_arrays(task="binary", y=y, groups=np.arange(n) % 3)
+    a = Predictions.from_arrays(truth=truth, scores=rng.random(n), name="challenger")
+    b = Predictions.from_arrays(truth=truth, scores=rng.random(n), name="champion")
+    return truth, a, b
+
+
+EDGES = {
+    "every score tied, and a coarse model": lambda: _tied(900, 41),
+    "more shards than rows in a group": lambda: _tiny(8, 42),
+    "one positive": lambda: (
+        lambda t: (
+            t,
+            Predictions.from_arrays(truth=t, scores=np.linspace(0, 1, 300), name="challenger"),
+            Predictions.from_arrays(truth=t, scores=np.linspace(1, 0, 300), name="champion"),
+        )
+    )(Truth.from_arrays(task="binary", y=np.r_[np.zeros(299, int), 1])),
+    "perfect separation": lambda: (
+        lambda y, t: (
+            t,
+            Predictions.from_arrays(truth=t, scores=y + 0.1, name="challenger"),
+            Predictions.from_arrays(truth=t, scores=y * 0.5, name="champion"),
+        )
+    )(*(lambda y: (y, Truth.from_arrays(task="binary", y=y)))(np.r_[np.zeros(500, int), np.ones(500, int)])),
+}
+
+
+@pytest.mark.parametrize("case", list(EDGES))
+@pytest.mark.parametrize("n_shards", [1, 5])
+def test_edge_cases_agree(case, n_shards):
+    truth, challenger, champion = EDGES[case]()
+    whole = evaluate(task="binary", truth=truth, predictions=challenger, champion=champion, n_resamples=50)
+    sharded = evaluate_sharded(
+        task="binary", truth=truth, predictions=challenger, champion=champion, n_resamples=50, n_shards=n_shards
+    )
+    assert_same(whole, sharded)
+
+
+@pytest.mark.parametrize(("primary", "threshold"), [("auc", 0.5), ("accuracy", 0.3), ("log_loss", 0.7)])
+def test_without_a_champion_and_other_settings_binary(primary, threshold):
+    truth, challenger, champion = binary(1500, 25, 43, ties=2)
+    for champ in (None, champion):
+        kwargs = {"task": "binary", "truth": truth, "predictions": challenger, "champion": champ}
+        kwargs.update(primary=primary, threshold=threshold)
+        assert_same(evaluate(**kwargs, n_resamples=40), evaluate_sharded(**kwargs, n_resamples=40, n_shards=3))
