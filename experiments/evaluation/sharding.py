@@ -999,8 +999,9 @@ def run_here(fn: Callable, calls: list[tuple]) -> list:
     return [fn(*call) for call in calls]
 
 
-def process_runner(workers: int, *, attempts: int = 3, context: str = "fork") -> tuple[Runner, Callable]:
-    """A runner over ``workers`` processes, and the function that hands them the job.
+def process_runner(workers: int, *, attempts: int = 3, context: str = "fork") -> tuple[Runner, Callable, Callable]:
+    """A runner over a pool of ``workers`` processes, the function that hands them the job, and one that
+    shuts the pool down.
 
     A shard whose process dies (killed, out of memory) is run again in a fresh pool, up to ``attempts``
     rounds; results are kept by shard position, one per shard, so a shard run twice is never counted twice.
@@ -1014,31 +1015,41 @@ def process_runner(workers: int, *, attempts: int = 3, context: str = "fork") ->
     def start(job: Job) -> None:
         state["job"] = job
 
+    def pool() -> ProcessPoolExecutor:
+        if state.get("pool") is None:
+            state["pool"] = ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=multiprocessing.get_context(context),
+                initializer=_use_job,
+                initargs=(state["job"],),
+            )
+        return state["pool"]
+
+    def close() -> None:
+        if state.get("pool") is not None:
+            state.pop("pool").shutdown()
+
     def run(fn: Callable, calls: list[tuple]) -> list:
         done: dict[int, object] = {}
         for _ in range(attempts):
             pending = [i for i in range(len(calls)) if i not in done]
             if not pending:
                 break
-            pool = ProcessPoolExecutor(
-                max_workers=workers,
-                mp_context=multiprocessing.get_context(context),
-                initializer=_use_job,
-                initargs=(state["job"],),
-            )
-            with pool:
-                futures = {pool.submit(fn, *calls[i]): i for i in pending}
-                for future in as_completed(futures):
-                    try:
-                        done[futures[future]] = future.result()
-                    except BrokenProcessPool:
-                        continue  # lost with its process: run again in the next round
+            futures = {pool().submit(fn, *calls[i]): i for i in pending}
+            broken = False
+            for future in as_completed(futures):
+                try:
+                    done[futures[future]] = future.result()
+                except BrokenProcessPool:
+                    broken = True  # lost with its process: run again in a fresh pool
+            if broken:
+                close()
         missing = [i for i in range(len(calls)) if i not in done]
         if missing:
             raise RuntimeError(f"shards {missing} were lost {attempts} times")
         return [done[i] for i in range(len(calls))]
 
-    return run, start
+    return run, start, close
 
 
 def evaluate_sharded(
@@ -1070,11 +1081,22 @@ def evaluate_sharded(
     if workers:
         if directory is None:
             raise ValueError("worker processes share the placement store through a directory")
-        run, start = process_runner(workers)
+        run, start, close = process_runner(workers)
     else:
-        run, start = run_here, _use_job
+        directory = None
+        run, start, close = run_here, _use_job, lambda: None
+    try:
+        return _run_sharded(
+            task, truth, models, primary, threshold, seed, n_resamples, n_shards, directory, run, start, report
+        )
+    finally:
+        close()
+
+
+def _run_sharded(task, truth, models, primary, threshold, seed, n_resamples, n_shards, directory, run, start, report):
+    """The passes of ``evaluate_sharded``, each a batch of shard calls given to ``run``."""
     ranges = row_ranges(truth.n_rows, n_shards)
-    store = Store(truth.n_rows, directory if workers else None, tuple(models))
+    store = Store(truth.n_rows, directory, tuple(models))
     start(Job(truth, models, threshold, ranges, store))
     scans = run(scan_shard, ranges)
     the_plan = plan(
