@@ -109,7 +109,12 @@ class Rows:
     @classmethod
     def of(cls, truth: Truth, models: dict[str, Predictions], start: int, stop: int, threshold: float = 0.5) -> Rows:
         part = slice(start, stop)
-        ids = truth.ids.slice(start, stop - start) if truth.groups is not None else None
+        ids = None
+        if truth.groups is not None:
+            ids = truth.ids
+            if not isinstance(ids, pa.Array | pa.ChunkedArray):
+                ids = pa.array(np.asarray(ids).astype(str))  # as ``engine.canonical_groups`` compares them
+            ids = ids.slice(start, stop - start)
         sliced = {
             who: {
                 "present": p.present[part],

@@ -310,3 +310,21 @@ def test_without_a_champion_and_other_settings_binary(primary, threshold):
         kwargs = {"task": "binary", "truth": truth, "predictions": challenger, "champion": champ}
         kwargs.update(primary=primary, threshold=threshold)
         assert_same(evaluate(**kwargs, n_resamples=40), evaluate_sharded(**kwargs, n_resamples=40, n_shards=3))
+
+
+def test_files_read_by_the_reader_agree(tmp_path):
+    """Paths are read and checked as ``evaluate`` reads them; group labels and ids come from the files."""
+    from tests.experiments.evaluation.helpers import write_binary
+
+    rng = np.random.default_rng(51)
+    n = 1200
+    y = (rng.random(n) < 0.35).astype(int)
+    groups = rng.integers(0, 30, n)
+    models = {name: np.round(rng.random(n) * 0.6 + 0.4 * y, 3) for name in ("challenger", "champion")}
+    present = {"champion": rng.random(n) > 0.03}
+    paths = write_binary(tmp_path, y, models, groups=groups, present=present)
+    args = {"task": "binary", "truth": paths["truth"], "predictions": paths["challenger"]}
+    args["champion"] = paths["champion"]
+    whole = evaluate(**args, n_resamples=60)
+    assert_same(whole, evaluate_sharded(**args, n_resamples=60, n_shards=3))
+    assert whole["coverage"]["champion"]["missing"] > 0
