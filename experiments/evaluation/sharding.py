@@ -47,10 +47,20 @@ the seed, the row (or group) count and the row's index (or canonical group code)
 (``Resampler.units_of``). So the engine's weight scheme is unchanged and results equal today's engine,
 bootstrap included: no counter-based per-(group, resample) scheme was needed, and the calibration is
 untouched. Counts are exact; float sums differ from the single process only in the order of addition.
+Where a branch hangs on a variance being exactly zero, a quantity constant over all rows gets exactly its
+value as mean (so zero variance, as in the engine); a grouped quantity whose group totals only round to a
+zero variance could in principle take the other branch (never seen in the tests).
 
-Scope: shards here slice in-memory ``Truth`` / ``Predictions`` (``in_memory``) and the placement store is
-an in-memory array; a worker pool would read its rows from the file and share the store as memory-mapped
-files. The reduction each shard returns is already what such a worker would return.
+**Running the shards.** Each pass is a batch of shard calls (``scan_shard``, ``rank_shard``,
+``reduce_shard``, ``draws_shard``: top-level functions of picklable arguments) handed to a runner: in
+this process (``run_here``) or in a pool of worker processes (``process_runner``, ``workers=N``), where
+the placement store is a set of memory-mapped files. A shard whose process dies is run again; results are
+kept by shard position, and a score range redone writes the same placements, so no shard counts twice.
+
+Scope and limits: shards slice in-memory ``Truth`` / ``Predictions`` (``in_memory``: the inputs are read
+whole, by ``reading``), so the memory of one evaluation is not yet bounded; each score range reads every
+row shard and keeps its own rows; the combining step holds each model's full ROC (one entry per distinct
+score). The shard calls are not yet Celery tasks with their own claims and heartbeats.
 """
 
 from __future__ import annotations
