@@ -1126,23 +1126,29 @@ def _run_sharded(task, truth, models, primary, threshold, seed, n_resamples, n_s
     report("metrics", 0.3)
     rocs = {}
     if task == "binary":
+        # Every model's score ranges in one batch, so that the workers share them.
+        calls = [(the_plan, who, k) for who in models for k in range(len(the_plan.bounds[who]))]
+        parts = run(rank_shard, calls)
         for who in models:
-            parts = run(rank_shard, [(the_plan, who, k) for k in range(len(the_plan.bounds[who]))])
-            the_plan.ranks[who], far, frr = rank_plan(parts)
+            mine = [part for (_, owner, _), part in zip(calls, parts, strict=True) if owner == who]
+            the_plan.ranks[who], far, frr = rank_plan(mine)
             rocs[who] = (far, frr)
     reductions = run(reduce_shard, [(the_plan, a, b) for a, b in ranges])
     report("resampling", 0.5)
     roc_draws = {}
     if task == "binary":
         wanted = list(FAR_TARGETS.values())
+        found = {who: crossings(the_plan, who, wanted) for who in models}
+        calls = []
         for who in models:
-            found = crossings(the_plan, who, wanted)
-            draws = np.full((n_resamples, len(wanted)), np.nan)
-            calls = [(the_plan, who, index, found) for index in range(len(the_plan.ranks[who].filled))]
-            for result in run(draws_shard, calls):
-                for j, (rows, values) in enumerate(result.values()):
-                    draws[rows, j] = values
-            roc_draws[who] = draws
+            roc_draws[who] = np.full((n_resamples, len(wanted)), np.nan)
+            for index in range(len(the_plan.ranks[who].filled)):
+                # Only the ranges that hold some resample's answer (for FAR targets, mostly the top one).
+                if any(np.any(at == index) for at in found[who].range_of.values()):
+                    calls.append((the_plan, who, index, found[who]))
+        for (_, who, _, _), result in zip(calls, run(draws_shard, calls), strict=True):
+            for j, (rows, values) in enumerate(result.values()):
+                roc_draws[who][rows, j] = values
     return combine(
         the_plan, reductions, truth, models, primary=primary, progress=report, rocs=rocs, roc_draws=roc_draws
     )
