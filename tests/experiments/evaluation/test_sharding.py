@@ -207,28 +207,34 @@ def test_worker_processes_give_the_same_report(make, tmp_path, monkeypatch):
 RUNS: list = []  # [folder] where the dying shard leaves one file per run (set before the workers fork)
 
 
-SHARDS = {"rank": sharding.rank_shard, "reduce": sharding.reduce_shard}
+SHARDS = {
+    "scan": sharding.scan_shard,
+    "rank": sharding.rank_shard,
+    "reduce": sharding.reduce_shard,
+    "draws": sharding.draws_shard,
+}
 
 
 class DiesOnFirstRun:
-    """A shard call whose process is killed (SIGKILL) the first time it runs shard 1, after doing the work
-    (and, for a score range, writing its placements) but before reporting it."""
+    """A shard call whose process is killed (SIGKILL) on the phase's first run, after doing the work (and,
+    for a score range, writing its placements) but before reporting it."""
 
     def __init__(self, phase: str) -> None:
         self.phase = phase
 
     def __call__(self, *args):
         result = SHARDS[self.phase](*args)
-        # Score range 1, or the row shard starting at row 1,000 (the second of four over 4,000 rows).
-        index = args[-1] if self.phase == "rank" else args[1] // 1000
-        runs = sorted(RUNS[0].glob(f"{self.phase}-{index}-*"))
-        (RUNS[0] / f"{self.phase}-{index}-{len(runs)}").write_text(str(os.getpid()))
-        if index == 1 and not runs:
+        key = "-".join(str(a) for a in args if isinstance(a, int | str))
+        first = not any(RUNS[0].glob(f"{self.phase}-*"))
+        runs = len(list(RUNS[0].glob(f"{self.phase}-{key}-*")))
+        (RUNS[0] / f"{self.phase}-{key}-{runs}").write_text(str(os.getpid()))
+        if first:
+            (RUNS[0] / f"killed-{self.phase}-{key}").write_text("")
             os.kill(os.getpid(), signal.SIGKILL)
         return result
 
 
-@pytest.mark.parametrize("phase", ["rank", "reduce"])
+@pytest.mark.parametrize("phase", ["scan", "rank", "reduce", "draws"])
 def test_a_shard_killed_mid_run_is_run_again_and_counted_once(phase, tmp_path, monkeypatch):
     monkeypatch.setattr(resampling, "MAX_UNITS", 500)
     truth, challenger, champion = binary(4000, 70, 33, ties=2)
@@ -236,8 +242,7 @@ def test_a_shard_killed_mid_run_is_run_again_and_counted_once(phase, tmp_path, m
     runs = tmp_path / "runs"
     runs.mkdir()
     monkeypatch.setattr(sys.modules[__name__], "RUNS", [runs])
-    name = {"rank": "rank_shard", "reduce": "reduce_shard"}[phase]
-    monkeypatch.setattr(sharding, name, DiesOnFirstRun(phase))
+    monkeypatch.setattr(sharding, f"{phase}_shard", DiesOnFirstRun(phase))
     sharded = evaluate_sharded(
         task="binary",
         truth=truth,
@@ -249,8 +254,10 @@ def test_a_shard_killed_mid_run_is_run_again_and_counted_once(phase, tmp_path, m
         directory=str(tmp_path),
     )
     assert_same(whole, sharded)
-    killed = sorted(p.name for p in runs.glob(f"{phase}-1-*"))
-    assert len(killed) >= 2  # killed once, then run again (for rank: once per model)
+    killed = [p.name.removeprefix("killed-") for p in runs.glob("killed-*")]
+    assert killed  # at least one shard was killed...
+    for name in killed:
+        assert len(list(runs.glob(f"{name}-*"))) >= 2  # ...and run again
 
 
 # --- edge cases -----------------------------------------------------------------------------------------
