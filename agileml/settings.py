@@ -67,6 +67,8 @@ MIDDLEWARE = [
     # WhiteNoise). Django's GZipMiddleware pads each response against BREACH.
     "django.middleware.gzip.GZipMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # The MLflow client's logging calls skip the rest (see the module's docstring).
+    "experiments.tracking.middleware.MlflowLoggingLane",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
