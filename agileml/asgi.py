@@ -32,7 +32,7 @@ WEB_THREADS = env_int("WEB_THREADS", 4, minimum=0)
 # WEB_THREADS connections from the web server. With a thread per request a persistent connection
 # would be left open per thread (50 concurrent users exhausted PostgreSQL's 100 connections,
 # `python -m bench load`), so there each request closes its own. DATABASE_CONN_MAX_AGE overrides both.
-os.environ.setdefault("DATABASE_CONN_MAX_AGE", "60" if WEB_THREADS else "0")
+_CONN_MAX_AGE = None if "DATABASE_CONN_MAX_AGE" in os.environ else ("60" if WEB_THREADS else "0")
 
 # Multipart framing around the largest file, and the form fields that come with it.
 _MULTIPART_ALLOWANCE = 1024 * 1024
@@ -142,5 +142,12 @@ class ThreadPoolASGIHandler(ASGIHandler):
         return response
 
 
-django.setup(set_prefix=False)
+# Set for the settings only, so that processes started from this one (tests) do not inherit it.
+if _CONN_MAX_AGE is not None:
+    os.environ["DATABASE_CONN_MAX_AGE"] = _CONN_MAX_AGE
+try:
+    django.setup(set_prefix=False)
+finally:
+    if _CONN_MAX_AGE is not None:
+        del os.environ["DATABASE_CONN_MAX_AGE"]
 application = ThreadPoolASGIHandler(WEB_THREADS) if WEB_THREADS else BodyLimitASGIHandler()

@@ -178,6 +178,8 @@ def _group_cpu(pid: int) -> float:
 def _client(uri: str, token: str | None, *args: str) -> subprocess.Popen:
     env = dict(os.environ)
     env["MLFLOW_TRACKING_URI"] = uri
+    # The client's telemetry thread edits os.environ while requests reads it (a KeyError, now and then).
+    env["MLFLOW_DISABLE_TELEMETRY"] = "true"
     env.pop("MLFLOW_TRACKING_TOKEN", None)
     if token:
         env["MLFLOW_TRACKING_TOKEN"] = token

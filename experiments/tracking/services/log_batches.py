@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 
 from experiments.tracking.models import (
     LatestMetric,
@@ -88,24 +88,23 @@ def run_log(
 
 
 def _log_params(run: Run, params: dict[str, str]) -> None:
+    """Insert the params that are new; only when some key was there already (a retried request, or a
+    change MLflow refuses) are the stored values read, to tell the two apart."""
+    flat = [x for key, value in params.items() for x in (run.pk, run.project_id, key, value)]
+    with connection.cursor() as cursor:
+        cursor.execute(_params_sql(len(params)), flat)
+        inserted = cursor.rowcount
+    if inserted == len(params):
+        return
     existing = dict(Param.objects.filter(run=run, key__in=list(params)).values_list("key", "value"))
     for key, value in params.items():
-        if key in existing and existing[key] != value:
+        if existing.get(key, value) != value:
             raise ValidationError(
                 {
                     "params": f"Changing param values is not allowed. Param with key='{key}' was already logged "
                     f"with value='{existing[key]}' for run ID='{run.uuid}'. Attempted logging new value '{value}'."
                 }
             )
-    new = [Param(run=run, project_id=run.project_id, key=k, value=v) for k, v in params.items() if k not in existing]
-    if new:
-        try:
-            with transaction.atomic():
-                Param.objects.bulk_create(new)
-        except IntegrityError:
-            raise ValidationError(
-                {"params": "A param of this batch was logged at the same time by another request."}
-            ) from None
 
 
 def _note_truncated(run: Run, keys: list[str]) -> None:
@@ -176,6 +175,16 @@ def _latest_sql(rows: int) -> str:
         f"ON CONFLICT ({_q('run_id')}, {_q('key')}) DO UPDATE SET "
         f"{v} = excluded.{v}, {_q('is_nan')} = excluded.{_q('is_nan')}, {s} = excluded.{s}, {t} = excluded.{t} "
         f"WHERE (excluded.{s}, excluded.{t}, excluded.{v}) > ({latest}.{s}, {latest}.{t}, {latest}.{v})"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _params_sql(rows: int) -> str:
+    columns = ", ".join(_q(c) for c in ("run_id", "project_id", "key", "value"))
+    values = ", ".join(["(%s, %s, %s, %s)"] * rows)
+    return (
+        f"INSERT INTO {_q(Param._meta.db_table)} ({columns}) VALUES {values} "  # noqa: S608
+        f"ON CONFLICT ({_q('run_id')}, {_q('key')}) DO NOTHING"
     )
 
 
