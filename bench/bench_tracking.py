@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -316,6 +317,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--page-load", type=int, default=0, help="members loading pages during a 3rd phase")
     parser.add_argument("--no-mlflow", action="store_true", help="measure AgileML alone")
     args = parser.parse_args(argv or [])
+    # Stopped from outside (timeout, Ctrl-C): still stop the servers, which run in sessions of their own.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(f"  machine: {os.cpu_count()} CPUs; {_uptime()}", flush=True)
 
     shutil.rmtree(HERE, ignore_errors=True)
