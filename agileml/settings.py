@@ -67,6 +67,8 @@ MIDDLEWARE = [
     # WhiteNoise). Django's GZipMiddleware pads each response against BREACH.
     "django.middleware.gzip.GZipMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # The MLflow client's logging calls skip the rest (see the module's docstring).
+    "experiments.tracking.middleware.MlflowLoggingLane",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -120,8 +122,9 @@ except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL={DATABASE_URL!r} cannot be parsed: {exc}") from None
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while a worker writes; the busy timeout makes a
-    # writer wait for the other instead of failing with "database is locked".
-    _db["CONN_MAX_AGE"] = 0
+    # writer wait for the other instead of failing with "database is locked". Connections are
+    # closed after each request unless DATABASE_CONN_MAX_AGE says otherwise (the web server does).
+    _db["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
     _db["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
         "timeout": 30,

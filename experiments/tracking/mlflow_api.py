@@ -13,6 +13,7 @@ client turns into ``MlflowException`` with the message intact.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +24,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from experiments.tracking import model_selectors, selectors, services
+from experiments.tracking import access_memo, model_selectors, selectors, services
 from experiments.tracking.access import run_for_user
 from experiments.tracking.mlflow_protocol import (
     NO_SUCH_EXPERIMENT,
@@ -106,6 +107,11 @@ def dispatch(request: HttpRequest, path: str, key: str | None = None) -> HttpRes
 
     Under ``/mlflow/<KEY>/`` (the project-scoped tracking URI) every experiment lives in project KEY."""
     try:
+        request.mlflow_scope_key = key
+        remembered = _remembered_call(request, path, key)
+        if remembered is not None:
+            handler, user, data = remembered
+            return JsonResponse(handler(request, user, data))
         # Under a project's URI the project is checked first: outsiders learn nothing, whatever the path.
         scope = _scope_project(authenticate(request), key) if key is not None else None
         handler, path_values = _route(path.strip("/"), request.method or "GET")
@@ -116,6 +122,54 @@ def dispatch(request: HttpRequest, path: str, key: str | None = None) -> HttpRes
         return JsonResponse(handler(request, user, data))
     except (MlflowError, ValidationError, Http404, PermissionDenied, RequestDataTooBig) as error:
         return translate_error(error).response()
+
+
+def _remembered_call(request: HttpRequest, path: str, key: str | None) -> tuple[Handler, AbstractBaseUser, dict] | None:
+    """A logging call whose access the helper already allowed for this token and run, unchanged since
+    (``access_memo``): the handler, the user and the body, with the run on ``request.mlflow_run``.
+
+    None sends the request down the full path, which answers every error exactly as before."""
+    handler = ENDPOINTS.get((path.strip("/"), request.method or "GET"))
+    if handler not in REMEMBERED_ENDPOINTS or "HTTP_AUTHORIZATION" not in request.META:
+        return None
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, RequestDataTooBig):
+        return None
+    if not isinstance(data, dict):
+        return None
+    run_ref = data.get("run_id") or data.get("run_uuid")
+    if not isinstance(run_ref, str) or (handler is run_log_batch and data.get("tags")):
+        return None
+    found = access_memo.remembered_run(request, run_ref, need=Role.ENGINEER, scope_key=key)
+    if found is None:
+        return None
+    user, request.mlflow_run = found
+    request.mlflow_project = None
+    return handler, user, data
+
+
+def _logging_run(request: HttpRequest, user: AbstractBaseUser, data: dict) -> Run:
+    """The run a logging endpoint adds to: the remembered one, or the access helper's (then remembered)."""
+    run = getattr(request, "mlflow_run", None)
+    if run is not None:
+        return run
+    run = _run(user, data, need=Role.ENGINEER)
+    token = getattr(request, "mlflow_token", None)
+    run_ref = data.get("run_id") or data.get("run_uuid")
+    if token is not None and isinstance(run_ref, str):
+        scope = getattr(request, "mlflow_project", None)
+        access_memo.remember_run(
+            request,
+            run_ref,
+            need=Role.ENGINEER,
+            scope_key=getattr(request, "mlflow_scope_key", None),
+            scope_role=str(scope.role) if scope is not None else None,
+            user=user,
+            auth=token,
+            run=run,
+        )
+    return run
 
 
 @csrf_exempt
@@ -330,7 +384,7 @@ def run_update(request: HttpRequest, user: AbstractBaseUser, data: dict) -> dict
 
 @endpoint("runs/log-parameter", "POST")
 def run_log_parameter(request: HttpRequest, user: AbstractBaseUser, data: dict) -> dict:
-    run = _run(user, data, need=Role.ENGINEER)
+    run = _logging_run(request, user, data)
     value = data.get("value")
     services.run_log(run=run, params=[(read_str(data, "key"), "" if value is None else str(value))])
     return {}
@@ -338,7 +392,7 @@ def run_log_parameter(request: HttpRequest, user: AbstractBaseUser, data: dict) 
 
 @endpoint("runs/log-metric", "POST")
 def run_log_metric(request: HttpRequest, user: AbstractBaseUser, data: dict) -> dict:
-    run = _run(user, data, need=Role.ENGINEER)
+    run = _logging_run(request, user, data)
     if "value" not in data:
         raise MlflowError("INVALID_PARAMETER_VALUE", "Missing value for required parameter 'value'.")
     timestamp = read_int(data.get("timestamp"), "timestamp")
@@ -354,7 +408,7 @@ def run_log_metric(request: HttpRequest, user: AbstractBaseUser, data: dict) -> 
 
 @endpoint("runs/log-batch", "POST")
 def run_log_batch(request: HttpRequest, user: AbstractBaseUser, data: dict) -> dict:
-    run = _run(user, data, need=Role.ENGINEER)
+    run = _logging_run(request, user, data)
     services.run_log(
         run=run,
         metrics=read_metric_points(data.get("metrics")),
@@ -363,6 +417,11 @@ def run_log_batch(request: HttpRequest, user: AbstractBaseUser, data: dict) -> d
         actor=user,
     )
     return {}
+
+
+# Endpoints that only add rows to a run (no tags, which may change the run itself): their access
+# decision may be remembered (access_memo).
+REMEMBERED_ENDPOINTS = frozenset({run_log_parameter, run_log_metric, run_log_batch})
 
 
 @endpoint("runs/set-tag", "POST")

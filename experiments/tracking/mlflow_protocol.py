@@ -84,6 +84,8 @@ def authenticate(request: HttpRequest) -> AbstractBaseUser:
     except AuthenticationFailed as exc:
         raise MlflowError("UNAUTHENTICATED", f"{exc.detail} Check MLFLOW_TRACKING_TOKEN.") from None
     if result is not None:
+        # The token row, for the logging endpoints' remembered access (access_memo).
+        request.mlflow_token = result[1]
         return result[0]
     if request.method == "GET" and request.user.is_authenticated:
         return request.user

@@ -72,23 +72,101 @@ def test_requests_within_the_limit_are_served():
     assert b"csrfmiddlewaretoken" in body
 
 
-@pytest.mark.parametrize(("override", "expected"), [(None, "0"), ("30", "30")])
-def test_the_web_server_closes_database_connections_after_each_request(override, expected):
-    """Under ASGI each request's database work runs in a thread of its own: persistent connections
-    would pile up one per thread until PostgreSQL refuses more (``python -m bench load``)."""
+@pytest.mark.parametrize(
+    ("threads", "override", "expected"), [(None, None, "60"), (None, "30", "30"), ("0", None, "0"), ("0", "30", "30")]
+)
+def test_the_web_server_keeps_a_database_connection_per_thread(threads, override, expected):
+    """The web server runs requests in a fixed set of threads, each keeping its connection; with a
+    thread per request (``WEB_THREADS=0``) connections would pile up one per thread until PostgreSQL
+    refuses more (``python -m bench load``), so there each request closes its own."""
     import os
     import subprocess
     import sys
 
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_CONN_MAX_AGE", "DJANGO_SETTINGS_MODULE")}
+    drop = ("DATABASE_CONN_MAX_AGE", "DJANGO_SETTINGS_MODULE", "WEB_THREADS")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     env.update(DATABASE_URL="postgres://postgres@127.0.0.1:5432/test", SECRET_KEY="k" * 50)
     if override is not None:
         env["DATABASE_CONN_MAX_AGE"] = override
+    if threads is not None:
+        env["WEB_THREADS"] = threads
     code = "import agileml.asgi; from django.conf import settings; print(settings.DATABASES['default']['CONN_MAX_AGE'])"
     shown = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert shown.stdout.strip() == expected
     worker = "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='agileml.settings'; django.setup(); "
     worker += "from django.conf import settings; print(settings.DATABASES['default']['CONN_MAX_AGE'])"
     env.pop("DATABASE_CONN_MAX_AGE", None)
+    env.pop("WEB_THREADS", None)
     shown = subprocess.run([sys.executable, "-c", worker], env=env, capture_output=True, text=True, check=True)
     assert shown.stdout.strip() == "60"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requests_run_in_a_fixed_set_of_threads_and_a_slow_body_holds_none():
+    import threading
+
+    from django.core.signals import request_started
+
+    from agileml.asgi import ThreadPoolASGIHandler
+
+    handler = ThreadPoolASGIHandler(threads=1)
+    threads: set[int] = set()
+
+    def note_thread(**kwargs):
+        threads.add(threading.get_ident())
+
+    def scope(path: str, method: str = "GET") -> dict:
+        return {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"127.0.0.1"), (b"content-length", b"100")] if method == "POST" else [],
+            "client": ("127.0.0.1", 5000),
+            "server": ("127.0.0.1", 8000),
+        }
+
+    async def scenario() -> list[int]:
+        async def trickle() -> dict:  # a client that sends part of its body, then nothing
+            await asyncio.sleep(0)
+            if trickle.sent:
+                await asyncio.Event().wait()
+            trickle.sent = True
+            return {"type": "http.request", "body": b"x", "more_body": True}
+
+        trickle.sent = False
+        slow = asyncio.create_task(handler(scope("/login/", "POST"), trickle, _ignore))
+        statuses = []
+        for _ in range(4):
+            sent: list[dict] = []
+
+            async def send(message, sent=sent):
+                sent.append(message)
+
+            await asyncio.wait_for(handler(scope("/login/"), _whole_body, send), timeout=30)
+            statuses.append(next(m for m in sent if m["type"] == "http.response.start")["status"])
+        slow.cancel()
+        return statuses
+
+    request_started.connect(note_thread)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            statuses = pool.submit(asyncio.run, scenario()).result()
+    finally:
+        request_started.disconnect(note_thread)
+    # The one thread served every page while the slow client was still sending its body.
+    assert statuses == [200] * 4
+    assert len(threads) == 1
+
+
+async def _whole_body() -> dict:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def _ignore(message: dict) -> None:
+    pass
