@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.db import connection
 from django.db.models import F, Model
 from django.db.models.signals import post_delete, post_save
 
@@ -30,9 +31,40 @@ from tickets.models import Comment, Epic, Membership, Project, Sprint, Ticket
 
 def project_touch(*, project_id: int | None = None, **lookup: Any) -> None:
     """Bump the content version of the project ``project_id`` (or of those matching ``lookup``,
-    e.g. ``benchmarks=3``): one UPDATE, in the caller's transaction."""
-    projects = Project.objects.filter(pk=project_id) if project_id is not None else Project.objects.filter(**lookup)
-    projects.update(content_version=F("content_version") + 1)
+    e.g. ``benchmarks=3``): one UPDATE, in the caller's transaction, and only the first time in it
+    (moving 50 tickets costs one, not 50)."""
+    if project_id is not None:
+        lookup = {"pk": project_id}
+    key = tuple(sorted(lookup.items()))
+    if _touched_in_this_transaction(key):
+        return
+    Project.objects.filter(**lookup).update(content_version=F("content_version") + 1)
+    if _own_atomic_blocks():
+        hooks, touched = getattr(connection, "_content_version_touched", (None, {}))
+        if hooks is not connection.run_on_commit:
+            touched = {}
+        touched[key] = set(connection.savepoint_ids)
+        connection._content_version_touched = (connection.run_on_commit, touched)
+
+
+def _own_atomic_blocks() -> list:
+    # A test case's wrapping transaction is no transaction of the app's: writes under it alone behave
+    # as the autocommitted writes they are in production.
+    return [block for block in connection.atomic_blocks if not getattr(block, "_from_testcase", False)]
+
+
+def _touched_in_this_transaction(key: tuple) -> bool:
+    """Whether this transaction (and no savepoint since rolled back or released) bumped ``key`` already.
+
+    Django replaces ``connection.run_on_commit`` with a new list whenever a transaction commits or
+    rolls back and whenever a savepoint rolls back: a bump recorded beside an older list belongs to a
+    transaction that is over (or was undone), and a bump inside a savepoint that is gone is not relied on.
+    """
+    if not _own_atomic_blocks():
+        return False
+    hooks, touched = getattr(connection, "_content_version_touched", (None, {}))
+    savepoints = touched.get(key)
+    return hooks is connection.run_on_commit and savepoints is not None and savepoints <= set(connection.savepoint_ids)
 
 
 def touch_on_save(model: type[Model], lookup: Callable[[Model], dict[str, Any]]) -> None:
