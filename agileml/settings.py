@@ -134,7 +134,7 @@ DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------
-# Rendered page fragments that every viewer of a project sees alike (agileml/fragments.py), keyed
+# Rendered page fragments that every viewer of a project sees alike (tickets/fragments.py), keyed
 # on the project's content version, so a change shows at once whatever the backend. Default: each
 # process keeps its own (local memory, nothing to run); CACHE_URL=redis://host:6379/1 shares one
 # cache between the web workers (each fragment is rendered once, not once per process).

@@ -20,7 +20,6 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
-from agileml.fragments import Deferred, fragment_context
 from experiments.benchmarks import selectors, services
 from experiments.benchmarks.access import benchmark_for_user
 from experiments.benchmarks.charts import ForestRow, det_figure, forest_figure, roc_figure
@@ -43,6 +42,7 @@ from experiments.evaluation import HIGHER_IS_BETTER, METRICS
 from experiments.tracking.access import run_for_user
 from experiments.tracking.selectors import run_of_project
 from tickets.access import id_or_none, project_for_user, ticket_for_user
+from tickets.fragments import Deferred, fragment_context
 from tickets.models import Role
 from tickets.paging import page_of
 
@@ -188,7 +188,7 @@ def _curves_context(benchmark: Benchmark, evaluation_id: int | None) -> dict:
     }
 
 
-# What the page's cached fragments read (agileml.fragments): computed only when one is missing.
+# What the page's cached fragments read (tickets.fragments): computed only when one is missing.
 BENCHMARK_FRAGMENT_NAMES = (
     *("history", "history_page", "champion_change", "page", "forest", "curve_choices", "sequence"),
     *("curves", "roc", "det"),

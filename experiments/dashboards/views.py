@@ -17,7 +17,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from agileml.fragments import Deferred, fragment_context
 from experiments.abtests.selectors import abtests_for_story
 from experiments.dashboards import charts, result_charts, selectors, services
 from experiments.dashboards.forms import SprintReviewForm
@@ -27,6 +26,7 @@ from experiments.dashboards.result_selectors import BenchmarkProgress, benchmark
 from tickets import clock
 from tickets.access import project_for_user, sprint_for_user
 from tickets.attribution import SprintPeriod
+from tickets.fragments import Deferred, fragment_context
 from tickets.models import Outcome, Project, Role, Sprint, SprintState, TicketStatus
 
 # The project demo tells the recent story in full; older answers live on their sprint's page.
@@ -96,7 +96,7 @@ def _champion_figures(benchmarks: list[BenchmarkProgress], sprints: list[Sprint]
 @require_GET
 def dashboard(request: HttpRequest, key: str) -> HttpResponse:
     project = project_for_user(request.user, key)
-    # The same for every viewer with this role: the template caches it (agileml.fragments).
+    # The same for every viewer with this role: the template caches it (tickets.fragments).
     deferred = Deferred(lambda: _dashboard_context(project))
     context = {"project": project, **fragment_context(project), **deferred.context(DASHBOARD_NAMES)}
     return render(request, "dashboards/kaizen.html", context)
@@ -261,7 +261,7 @@ DEMO_NAMES = (
 def deferred_demo_context(
     project: Project, sprint: Sprint | None, *, material_url, key: tuple = (), role: bool = True
 ) -> dict[str, Any]:
-    """The demo page's context, computed only if its cached fragments (agileml.fragments) are
+    """The demo page's context, computed only if its cached fragments (tickets.fragments) are
     missing; ``key`` tells apart what differs beyond the project, sprint and role (a share link)."""
     deferred = Deferred(lambda: demo_context(project, sprint, material_url=material_url, now=clock.now()))
     return {
