@@ -104,6 +104,9 @@ def test_the_object_routes_are_found():
     assert {"api-abtest-detail", "api-abtest-assign", "api-abtest-events", "abtest-detail", "abtest-upload"} <= set(
         OBJECT_ROUTES
     )
+    # "Load more" of the backlog's lists and the board's columns: the project and the sprint in the
+    # path; the cursor (``after``), the column (``status``) and the filters are query parameters.
+    assert {"backlog-rows", "backlog-sprint-rows", "board-cards"} <= set(OBJECT_ROUTES)
     assert len(OBJECT_ROUTES) > 80
 
 

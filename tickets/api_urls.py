@@ -1,12 +1,22 @@
 from django.urls import path
 
-from tickets import api, planning_api, ticket_api
+from tickets import api, autocomplete_api, planning_api, ticket_api
 
 urlpatterns = [
     path("projects/", api.ProjectListApi.as_view(), name="api-project-list"),
     path("projects/<str:key>/", api.ProjectDetailApi.as_view(), name="api-project-detail"),
     path("projects/<str:key>/members/", api.MemberListApi.as_view(), name="api-member-list"),
     path("projects/<str:key>/members/<str:username>/", api.MemberDetailApi.as_view(), name="api-member-detail"),
+    path(
+        "projects/<str:key>/autocomplete/tickets/",
+        autocomplete_api.TicketAutocompleteApi.as_view(),
+        name="api-autocomplete-tickets",
+    ),
+    path(
+        "projects/<str:key>/autocomplete/members/",
+        autocomplete_api.MemberAutocompleteApi.as_view(),
+        name="api-autocomplete-members",
+    ),
     path("projects/<str:key>/epics/", planning_api.EpicListApi.as_view(), name="api-epic-list"),
     path("projects/<str:key>/epics/<int:epic_id>/", planning_api.EpicDetailApi.as_view(), name="api-epic-detail"),
     path("projects/<str:key>/sprints/", planning_api.SprintListApi.as_view(), name="api-sprint-list"),

@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tickets import selectors, services
@@ -29,13 +30,34 @@ from tickets.forms import (
 )
 from tickets.models import (
     Role,
+    Sprint,
     SprintState,
+    Ticket,
     TicketKind,
     TicketStatus,
     WorkType,
 )
 from tickets.paging import LIST_PAGE_SIZE
 from tickets.views import allows, error_text, is_htmx, next_or
+
+
+def _filter_query(form: PlanFilterForm) -> str:
+    """The filters in force as a query string, for the "load more" links (which must page the same rows)."""
+    if not form.is_bound or not form.is_valid():
+        return ""
+    return urlencode({name: value for name, value in form.cleaned_data.items() if value})
+
+
+def _refused(error: ValidationError) -> HttpResponse:
+    """A bad "load more" query: 400 with a message naming the parameter at fault."""
+    text = " ".join(f"{field}: {m}" for field, ms in error.message_dict.items() for m in ms)
+    return HttpResponse(text, status=400, content_type="text/plain; charset=utf-8")
+
+
+def _after(request: HttpRequest, project) -> Ticket | None:
+    """The ticket a "load more" continues after (``after``, a ticket key); None for the top."""
+    key = request.GET.get("after", "").strip()
+    return selectors.ticket_after(project=project, key=key) if key else None
 
 
 @login_required
@@ -48,6 +70,7 @@ def backlog(request: HttpRequest, key: str) -> HttpResponse:
         "project": project,
         "plan": plan,
         "filter_form": form,
+        "filter_query": _filter_query(form),
         "filtered": form.is_bound and form.is_valid() and form.filters().active,
         "can_plan": allows(project, Role.LEAD),
         "can_edit": allows(project, Role.ENGINEER),
@@ -60,6 +83,43 @@ def backlog(request: HttpRequest, key: str) -> HttpResponse:
     if is_htmx(request) and request.headers.get("HX-Target") == "plan":
         return render(request, "tickets/partials/plan.html", context)
     return render(request, "tickets/backlog.html", context)
+
+
+def _rows_page(request: HttpRequest, project, sprint: Sprint | None) -> HttpResponse:
+    """The next page of a backlog page's list (the backlog, or ``sprint``) after ticket ``after``,
+    with the filters in force: the rows, and the list's "load more" button in their wake."""
+    form = PlanFilterForm(request.GET or None)
+    try:
+        after = _after(request, project)
+    except ValidationError as error:
+        return _refused(error)
+    rows, more = selectors.plan_rows(project=project, sprint=sprint, after=after, filters=form.filters())
+    list_id = f"sprint-list-{sprint.pk}" if sprint else "backlog-list"
+    context = {
+        "project": project,
+        "rows": rows,
+        "more": more,
+        "list_id": list_id,
+        "more_url": request.path,
+        "filter_query": _filter_query(form),
+        "can_plan": allows(project, Role.LEAD),
+    }
+    return render(request, "tickets/partials/plan_rows.html", context)
+
+
+@login_required
+@require_GET
+def backlog_rows(request: HttpRequest, key: str) -> HttpResponse:
+    """ "Load more" of the backlog's list on the backlog page."""
+    return _rows_page(request, project_for_user(request.user, key), None)
+
+
+@login_required
+@require_GET
+def backlog_sprint_rows(request: HttpRequest, key: str, sprint_id: int) -> HttpResponse:
+    """ "Load more" of a sprint's list on the backlog page."""
+    sprint = sprint_for_user(request.user, key, sprint_id)
+    return _rows_page(request, sprint.project, sprint)
 
 
 @login_required
@@ -112,13 +172,14 @@ def board(request: HttpRequest, key: str) -> HttpResponse:
     context = {
         "project": project,
         "sprint": sprint,
-        "columns": [(TicketStatus(status), tickets) for status, tickets in columns.items()],
+        "columns": list(columns.values()),
         "sprints": selectors.sprints_newest_first(project=project),
         # Only the active sprint's board changes status: a planned sprint's work has not begun.
         "can_edit": allows(project, Role.ENGINEER) and sprint is not None and sprint.state == SprintState.ACTIVE,
-        "total": sum(len(t) for t in columns.values()),
-        "done": len(columns.get(TicketStatus.DONE, [])),
+        "total": sum(c.total for c in columns.values()),
+        "done": columns[TicketStatus.DONE].total if columns else 0,
         "filter_form": form,
+        "filter_query": _filter_query(form),
         "filtered": form.is_bound and form.is_valid() and form.filters().active,
         "epics": epics,
         "members": members,
@@ -126,6 +187,35 @@ def board(request: HttpRequest, key: str) -> HttpResponse:
         "work_types": WorkType.choices,
     }
     return render(request, "tickets/board.html", context)
+
+
+@login_required
+@require_GET
+def board_cards(request: HttpRequest, key: str, sprint_id: int) -> HttpResponse:
+    """ "Load more" of one board column (``status``) after ticket ``after``, with the filters in force."""
+    sprint = sprint_for_user(request.user, key, sprint_id)
+    project = sprint.project
+    status = request.GET.get("status", "")
+    if status not in TicketStatus.values:
+        columns = ", ".join(TicketStatus.values)
+        return _refused(ValidationError({"status": f"{status!r} is not a board column; choose one of {columns}."}))
+    form = PlanFilterForm(request.GET or None)
+    try:
+        after = _after(request, project)
+    except ValidationError as error:
+        return _refused(error)
+    cards, more = selectors.board_cards(sprint=sprint, status=status, after=after, filters=form.filters())
+    context = {
+        "project": project,
+        "sprint": sprint,
+        "status": status,
+        "cards": cards,
+        "more": more,
+        "last_key": cards[-1].key if cards else "",
+        "filter_query": _filter_query(form),
+        "can_edit": allows(project, Role.ENGINEER) and sprint.state == SprintState.ACTIVE,
+    }
+    return render(request, "tickets/partials/board_cards.html", context)
 
 
 @login_required

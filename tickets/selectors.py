@@ -8,7 +8,9 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Case, Count, Max, Prefetch, Q, QuerySet, Sum, When
+from django.core.exceptions import ValidationError
+from django.db.models import Case, Count, F, Max, Prefetch, Q, QuerySet, Sum, When, Window
+from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -30,6 +32,7 @@ from tickets.models import (
     TicketKind,
     TicketStatus,
 )
+from tickets.services.shared import number_from_key
 
 User = get_user_model()
 
@@ -144,25 +147,45 @@ def member_user(*, project: Project, username: str) -> AbstractBaseUser | None:
     return membership.user if membership else None
 
 
+# The rows a backlog list or a board column shows at first, and per "load more": a page must
+# not grow with the project (a lead's 2,000-ticket backlog was 1.27 MB of HTML unpaged).
+PLAN_PAGE_SIZE = 50
+
+
 @dataclass
 class SprintPlan:
+    """A sprint beside the backlog: its first page of tickets, and its totals over all of them."""
+
     sprint: Sprint
     tickets: list[PlanRow]
+    total: int = 0
+    estimate: int = 0
 
     @property
-    def estimate(self) -> int:
-        return sum(t.estimate or 0 for t in self.tickets)
+    def has_more(self) -> bool:
+        return self.total > len(self.tickets)
+
+    @property
+    def list_id(self) -> str:
+        """The id of the sprint's list on the backlog page."""
+        return f"sprint-list-{self.sprint.pk}"
 
 
 @dataclass
 class Plan:
-    """The backlog page: open sprints (active first) beside the ranked backlog."""
+    """The backlog page: open sprints (active first) beside the ranked backlog, each list cut to
+    its first page (``PLAN_PAGE_SIZE``) with its total count."""
 
     sprints: list[SprintPlan]
     backlog: list[PlanRow]
     epics: list[Epic]
     members: list[Membership]
     total: int = 0
+    backlog_total: int = 0
+
+    @property
+    def backlog_more(self) -> bool:
+        return self.backlog_total > len(self.backlog)
 
     @property
     def planned_sprints(self) -> list[Sprint]:
@@ -199,9 +222,27 @@ class PlanRow(TicketFacts):
 PLAN_ROW_COLUMNS = tuple(name for name in PLAN_COLUMNS if name != "project_id")
 
 
-def plan_for_project(*, project: Project, filters: TicketFilters = TicketFilters()) -> Plan:
+def _first_pages(rows: QuerySet[Ticket], partition: str, per_page: int) -> QuerySet[Ticket]:
+    """The first ``per_page`` rows (rank order) of each ``partition`` list, each row carrying its
+    list's ``list_total`` and ``list_estimate``: one query, window functions over the filtered rows."""
+    over = {"partition_by": [F(partition)]}
+    return (
+        rows.annotate(
+            position=Window(RowNumber(), order_by=[F("rank").asc(), F("id").asc()], **over),
+            list_total=Window(Count("id"), **over),
+            list_estimate=Window(Sum("estimate"), **over),
+        )
+        .filter(position__lte=per_page)
+        .order_by("rank", "id")
+    )
+
+
+def plan_for_project(
+    *, project: Project, filters: TicketFilters = TicketFilters(), per_page: int = PLAN_PAGE_SIZE
+) -> Plan:
     """Everything the backlog page shows, in four queries whatever the number of tickets:
-    open sprints, epics, members with their users, and the plan's tickets."""
+    open sprints, epics, members with their users, and the first page of each list's tickets
+    (with each list's total count and estimate)."""
     sprints = list(
         Sprint.objects.filter(project=project, state__in=[SprintState.ACTIVE, SprintState.PLANNED]).order_by(
             Case(When(state=SprintState.ACTIVE, then=0), default=1), "start_date", "id"
@@ -214,38 +255,128 @@ def plan_for_project(*, project: Project, filters: TicketFilters = TicketFilters
     )
     epic_by_id = {e.pk: e for e in epics}
     user_by_id = {m.user_id: m.user for m in members}
-    tickets = []
-    for values in _filtered(rows, project, filters).order_by("rank", "id").values_list(*PLAN_ROW_COLUMNS):
-        row = PlanRow(*values, project=project)
-        row.epic = epic_by_id.get(row.epic_id)
-        row.assignee = user_by_id.get(row.assignee_id)
-        tickets.append(row)
     by_sprint: dict[int | None, list[PlanRow]] = {s.pk: [] for s in sprints}
     by_sprint[None] = []
-    for ticket in tickets:
-        by_sprint[ticket.sprint_id].append(ticket)
+    totals: dict[int | None, tuple[int, int]] = {}
+    width = len(PLAN_ROW_COLUMNS)
+    page = _first_pages(_filtered(rows, project, filters), "sprint_id", per_page)
+    for values in page.values_list(*PLAN_ROW_COLUMNS, "list_total", "list_estimate"):
+        row = PlanRow(*values[:width], project=project)
+        row.epic = epic_by_id.get(row.epic_id)
+        row.assignee = user_by_id.get(row.assignee_id)
+        by_sprint[row.sprint_id].append(row)
+        totals[row.sprint_id] = (values[width], values[width + 1] or 0)
     return Plan(
-        sprints=[SprintPlan(sprint=s, tickets=by_sprint[s.pk]) for s in sprints],
+        sprints=[
+            SprintPlan(
+                sprint=s,
+                tickets=by_sprint[s.pk],
+                total=totals.get(s.pk, (0, 0))[0],
+                estimate=totals.get(s.pk, (0, 0))[1],
+            )
+            for s in sprints
+        ],
         backlog=by_sprint[None],
         epics=epics,
         members=members,
-        total=len(tickets),
+        total=sum(total for total, _ in totals.values()),
+        backlog_total=totals.get(None, (0, 0))[0],
     )
 
 
-def board_for_sprint(*, sprint: Sprint, filters: TicketFilters = TicketFilters()) -> dict[str, list[Ticket]]:
-    """The sprint's tickets (those matching ``filters``) by status column, in rank order: one query."""
-    columns: dict[str, list[Ticket]] = {status: [] for status in TicketStatus.values}
-    rows = (
+def ticket_after(*, project: Project, key: str) -> Ticket:
+    """The ticket a "load more" continues after (its rank and id), by key; ``ValidationError`` naming
+    ``after`` when ``key`` is not a ticket of ``project``."""
+    number = number_from_key(project, key, "after")
+    ticket = Ticket.objects.filter(project=project, number=number).only("id", "rank").first()
+    if ticket is None:
+        raise ValidationError({"after": f"There is no ticket {key} in {project.key}; reload the page."})
+    return ticket
+
+
+def _rows_after(rows: QuerySet[Ticket], after: Ticket | None, per_page: int) -> tuple[list[Ticket], bool]:
+    """The next ``per_page`` of ``rows`` (rank order) after ticket ``after`` (None: from the top),
+    keyset-paged on (rank, id) so moves made meanwhile never skip or repeat a row; and whether more follow."""
+    if after is not None:
+        rows = rows.filter(Q(rank__gt=after.rank) | Q(rank=after.rank, id__gt=after.pk))
+    found = list(rows.order_by("rank", "id")[: per_page + 1])
+    return found[:per_page], len(found) > per_page
+
+
+def plan_rows(
+    *,
+    project: Project,
+    sprint: Sprint | None,
+    after: Ticket | None,
+    filters: TicketFilters = TicketFilters(),
+    per_page: int = PLAN_PAGE_SIZE,
+) -> tuple[list[Ticket], bool]:
+    """The next page of the backlog's (or ``sprint``'s) list after ticket ``after``: one query."""
+    rows = _filtered(Ticket.objects.filter(project=project, sprint=sprint), project, filters).select_related(
+        "assignee", "epic"
+    )
+    page, more = _rows_after(rows, after, per_page)
+    for ticket in page:
+        ticket.project = project
+    return page, more
+
+
+@dataclass
+class BoardColumn:
+    """A board column: its first page of cards and how many cards it has in all."""
+
+    status: TicketStatus
+    tickets: list[Ticket]
+    total: int = 0
+
+    @property
+    def has_more(self) -> bool:
+        return self.total > len(self.tickets)
+
+    @property
+    def last_key(self) -> str:
+        return self.tickets[-1].key if self.tickets else ""
+
+
+# What a board card shows, joined in.
+BOARD_COLUMNS = (*PLAN_COLUMNS, "assignee__username", "assignee__first_name", "assignee__last_name", "epic__title")
+
+
+def _board_rows(sprint: Sprint, filters: TicketFilters) -> QuerySet[Ticket]:
+    return (
         _filtered(Ticket.objects.filter(sprint=sprint), sprint.project, filters)
         .select_related("assignee", "epic")
-        .only(*PLAN_COLUMNS, "assignee__username", "assignee__first_name", "assignee__last_name", "epic__title")
-        .order_by("rank", "id")
+        .only(*BOARD_COLUMNS)
     )
-    for ticket in rows:
+
+
+def board_for_sprint(
+    *, sprint: Sprint, filters: TicketFilters = TicketFilters(), per_page: int = PLAN_PAGE_SIZE
+) -> dict[str, BoardColumn]:
+    """The sprint's tickets (those matching ``filters``) by status column, in rank order, each
+    column cut to its first page with its total: one query."""
+    columns = {status: BoardColumn(status=TicketStatus(status), tickets=[]) for status in TicketStatus.values}
+    for ticket in _first_pages(_board_rows(sprint, filters), "status", per_page):
         ticket.project = sprint.project
-        columns[ticket.status].append(ticket)
+        column = columns[ticket.status]
+        column.tickets.append(ticket)
+        column.total = ticket.list_total
     return columns
+
+
+def board_cards(
+    *,
+    sprint: Sprint,
+    status: str,
+    after: Ticket | None,
+    filters: TicketFilters = TicketFilters(),
+    per_page: int = PLAN_PAGE_SIZE,
+) -> tuple[list[Ticket], bool]:
+    """The next page of a board column (``status``) after ticket ``after``: one query."""
+    page, more = _rows_after(_board_rows(sprint, filters).filter(status=status), after, per_page)
+    for ticket in page:
+        ticket.project = sprint.project
+    return page, more
 
 
 def board_filter_options(*, project: Project) -> tuple[list[Epic], list[Membership]]:

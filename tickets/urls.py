@@ -13,7 +13,14 @@ urlpatterns = [
     # Planning
     path("p/<str:key>/backlog/", planning_views.backlog, name="backlog"),
     path("p/<str:key>/backlog/tickets/", planning_views.ticket_quick_create, name="ticket-quick-create"),
+    path("p/<str:key>/backlog/rows/", planning_views.backlog_rows, name="backlog-rows"),
+    path(
+        "p/<str:key>/backlog/sprints/<int:sprint_id>/rows/",
+        planning_views.backlog_sprint_rows,
+        name="backlog-sprint-rows",
+    ),
     path("p/<str:key>/board/", planning_views.board, name="board"),
+    path("p/<str:key>/board/<int:sprint_id>/cards/", planning_views.board_cards, name="board-cards"),
     path("p/<str:key>/tickets/new/", ticket_views.ticket_create, name="ticket-create"),
     path("p/<str:key>/epics/", planning_views.epic_list, name="epic-list"),
     path("p/<str:key>/epics/<int:epic_id>/", planning_views.epic_detail, name="epic-detail"),

@@ -96,13 +96,13 @@ def abtests_for_story(*, project: Project, between: tuple[dt.datetime, dt.dateti
 
 
 # The run pickers of the new-test form list the project's newest runs (a bounded list).
-RUN_CHOICES = 200
-
-
-def run_choices(*, benchmark: Benchmark) -> list[tuple[int, str]]:
-    """``(run id, label)`` for the new-test form: the benchmark's evaluated runs first, then the
-    project's newest others; the champion is labelled."""
-    evaluated = set(benchmark.evaluations.values_list("run_id", flat=True).distinct()[:RUN_CHOICES])
-    runs = Run.objects.filter(project_id=benchmark.project_id, deleted_at__isnull=True).order_by("-id")[:RUN_CHOICES]
-    rows = sorted(runs, key=lambda r: (r.pk not in evaluated, -r.pk))
-    return [(r.pk, r.display_name + (" (champion)" if r.pk == benchmark.champion_id else "")) for r in rows]
+def run_labels(*, benchmark: Benchmark, ids: list[int]) -> dict[int, str]:
+    """``{run id: label}`` of the benchmark project's runs among ``ids`` (the values a new-test form
+    shows already chosen); the champion is labelled. One query, none without ids."""
+    if not ids:
+        return {}
+    runs = Run.objects.filter(project_id=benchmark.project_id, pk__in=ids, deleted_at__isnull=True)
+    return {
+        r.pk: f"#{r.pk} {r.display_name}" + (" (champion)" if r.pk == benchmark.champion_id else "")
+        for r in runs.only("id", "name", "uuid")
+    }

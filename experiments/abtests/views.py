@@ -21,7 +21,7 @@ from experiments.abtests.forms import NewTestForm
 from experiments.abtests.models import AbTestDecision, AbTestState, OnlineTest
 from experiments.abtests.serializers import abtest_out
 from experiments.benchmarks.access import benchmark_for_user
-from tickets.access import project_for_user, ticket_for_user
+from tickets.access import id_or_none, project_for_user, ticket_for_user
 from tickets.models import Role
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -181,12 +181,16 @@ def abtest_create(request: HttpRequest, key: str, benchmark_id: int) -> HttpResp
     """A new draft test of the benchmark (engineers and leads); ``?challenger=<run id>`` preselects one,
     so a ticket's evaluation page leads here. A lead starts it from its page."""
     benchmark = benchmark_for_user(request.user, benchmark_id, project_key=key, need=Role.ENGINEER)
-    runs = selectors.run_choices(benchmark=benchmark)
-    initial = {"champion": benchmark.champion_id, "challenger": request.GET.get("challenger")}
+    data = request.POST if request.method == "POST" else None
+    initial = {"champion": benchmark.champion_id, "challenger": id_or_none(request.GET.get("challenger"))}
+    chosen = [initial["champion"], initial["challenger"]]
+    if data is not None:
+        chosen = [id_or_none(data.get("champion")), id_or_none(data.get("challenger"))]
     form = NewTestForm(
-        request.POST if request.method == "POST" else None,
+        data,
         initial=initial,
-        runs=runs,
+        runs_url=reverse("api-autocomplete-runs", kwargs={"key": benchmark.project.key}),
+        run_labels=selectors.run_labels(benchmark=benchmark, ids=[pk for pk in chosen if pk is not None]),
         champion_id=benchmark.champion_id,
     )
     if request.method == "POST" and form.is_valid():
@@ -194,6 +198,7 @@ def abtest_create(request: HttpRequest, key: str, benchmark_id: int) -> HttpResp
             test = services.onlinetest_create(benchmark=benchmark, user=request.user, **form.design())
         except ValidationError as error:
             for field, problems in error.message_dict.items():
+                field = NewTestForm.SERVICE_FIELDS.get(field, field)
                 form.add_error(field if field in form.fields else None, problems)
         else:
             messages.success(request, f"Online test {test.name} created as a draft: a lead starts it here.")

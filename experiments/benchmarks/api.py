@@ -12,6 +12,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.http import Http404
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
@@ -159,21 +160,32 @@ class BenchmarkListApi(APIView):
         return Response(BenchmarkOutput(benchmark_out(_benchmark_row(benchmark))).data, status=status.HTTP_201_CREATED)
 
 
+# The benchmark's page in the API embeds this many of the newest promotions; the rest are paged
+# at ``champion_history_url`` (a benchmark promoted daily for years must not grow its answer).
+CHAMPION_HISTORY_EMBEDDED = 10
+
+
 class BenchmarkDetailApi(APIView):
-    def _detail(self, benchmark: Benchmark) -> dict:
+    def _detail(self, request: Request, benchmark: Benchmark) -> dict:
         row = benchmark_out(_benchmark_row(benchmark))
         row["datasets"] = [dataset_out(d) for d in selectors.datasets_of_benchmark(benchmark=benchmark)]
-        row["champion_history"] = [
-            change_out(c, benchmark.project) for c in selectors.champion_history(benchmark=benchmark)
-        ]
+        changes = selectors.champion_change_rows(benchmark=benchmark)
+        newest = selectors.credited_changes(list(changes[:CHAMPION_HISTORY_EMBEDDED]), benchmark=benchmark)
+        row["champion_history"] = [change_out(c, benchmark.project) for c in newest]
+        row["champion_history_count"] = changes.count()
+        row["champion_history_url"] = request.build_absolute_uri(
+            reverse("api-benchmark-champion-history", kwargs={"benchmark_id": benchmark.pk})
+        )
         return BenchmarkDetailOutput(row).data
 
     @extend_schema(
         responses={200: BenchmarkDetailOutput, 401: E401, 404: E404},
-        summary="One benchmark with its dataset versions and champion history",
+        summary="One benchmark with its dataset versions and newest promotions",
+        description=f"``champion_history`` holds the newest {CHAMPION_HISTORY_EMBEDDED} promotions; "
+        "``champion_history_count`` says how many there are, and ``champion_history_url`` pages through all.",
     )
     def get(self, request: Request, benchmark_id: str) -> Response:
-        return Response(self._detail(benchmark_for_user(request.user, benchmark_id)))
+        return Response(self._detail(request, benchmark_for_user(request.user, benchmark_id)))
 
     @extend_schema(
         request=BenchmarkUpdateInput,
@@ -185,12 +197,39 @@ class BenchmarkDetailApi(APIView):
         data = BenchmarkUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
         services.benchmark_update(benchmark=benchmark, **data.validated_data)
-        return Response(self._detail(benchmark))
+        return Response(self._detail(request, benchmark))
+
+
+class ChampionHistoryPage(serializers.Serializer):
+    """One page of promotions, newest first (``?page=``, ``?page_size=`` up to 500)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ChampionChangeOutput(many=True)
+
+
+class ChampionHistoryApi(APIView):
+    @extend_schema(
+        responses={200: ChampionHistoryPage, 401: E401, 404: E404},
+        summary="A benchmark's champion history, newest first, paged",
+    )
+    def get(self, request: Request, benchmark_id: str) -> Response:
+        benchmark = benchmark_for_user(request.user, benchmark_id)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(selectors.champion_change_rows(benchmark=benchmark), request, view=self)
+        changes = selectors.credited_changes(list(page), benchmark=benchmark)
+        return paginator.get_paginated_response(
+            ChampionChangeOutput([change_out(c, benchmark.project) for c in changes], many=True).data
+        )
 
 
 # --- Dataset versions -------------------------------------------------------------------
 class DatasetUploadInput(serializers.Serializer):
-    file = serializers.FileField(allow_empty_file=True, help_text="Ground truth CSV: id,label[,group].")
+    file = serializers.FileField(
+        allow_empty_file=True,
+        help_text="Ground truth: id,label[,group]; CSV, gzip- or zstd-compressed CSV, or Parquet (told by content).",
+    )
     note = serializers.CharField(
         required=False, allow_blank=True, default="", help_text="What changed in this version."
     )
@@ -431,7 +470,8 @@ class PromoteApi(APIView):
 class PredictionUploadInput(serializers.Serializer):
     file = serializers.FileField(
         allow_empty_file=True,
-        help_text="Predictions CSV: binary id,score; multiclass id,label[,p_<class>…]; regression id,prediction.",
+        help_text="Predictions: binary id,score; multiclass id,label[,p_<class>…]; regression id,prediction. "
+        "CSV, gzip- or zstd-compressed CSV, or Parquet (told by content); errors name the line (CSV) or row (Parquet).",
     )
     benchmark = serializers.CharField(help_text="Benchmark id or name.")
     dataset = serializers.IntegerField(required=False, min_value=1, help_text="Dataset version; default the latest.")

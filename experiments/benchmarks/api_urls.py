@@ -32,6 +32,11 @@ urlpatterns = [
         name="api-benchmark-evaluations-export",
     ),
     path(
+        "benchmarks/<str:benchmark_id>/champion-history/",
+        api.ChampionHistoryApi.as_view(),
+        name="api-benchmark-champion-history",
+    ),
+    path(
         "benchmarks/<str:benchmark_id>/champion-history/export/",
         evaluation_set_api.ChampionHistoryExportApi.as_view(),
         name="api-benchmark-history-export",

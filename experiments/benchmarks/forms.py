@@ -61,8 +61,9 @@ class DatasetUploadForm(forms.Form):
     # Empty files reach the engine, whose message names the file.
     file = forms.FileField(
         allow_empty_file=True,
-        label="Ground truth CSV",
-        error_messages={"required": "Choose a ground-truth CSV file (id,label[,group])."},
+        label="Ground truth file",
+        help_text="CSV, gzip- or zstd-compressed CSV, or Parquet.",
+        error_messages={"required": "Choose a ground-truth file (id,label[,group]; CSV, compressed CSV or Parquet)."},
     )
     note = forms.CharField(required=False, max_length=2000, help_text="What changed in this version.")
 
@@ -70,8 +71,9 @@ class DatasetUploadForm(forms.Form):
 class SubmitPredictionsForm(forms.Form):
     file = forms.FileField(
         allow_empty_file=True,
-        label="Predictions CSV",
-        error_messages={"required": "Choose a predictions CSV file to upload."},
+        label="Predictions file",
+        help_text="CSV, gzip- or zstd-compressed CSV, or Parquet.",
+        error_messages={"required": "Choose a predictions file to upload (CSV, compressed CSV or Parquet)."},
     )
     run = forms.IntegerField(required=False, min_value=1, help_text="An existing run; leave empty to create one.")
     run_name = forms.CharField(required=False, max_length=250, help_text="Name of the new run.")

@@ -1,5 +1,5 @@
 """What benchmarks add to other parts: the evaluations panel on a ticket's page, and the
-MLflow hook that evaluates a ``predictions.csv`` artifact logged by a run tagged
+MLflow hook that evaluates a ``predictions.csv`` (or Parquet, compressed CSV) artifact logged by a run tagged
 ``agileml.benchmark=<name>``. Registered at start-up (``ExperimentsConfig.ready``), so
 neither planning nor tracking imports benchmarks."""
 
@@ -26,9 +26,10 @@ def evaluations_panel(request: HttpRequest, ticket: Ticket) -> TicketPanel:
 
 @register_artifact_hook
 def predictions_artifact(*, run: Run, path: str, file: Path) -> None:
-    """A run tagged ``agileml.benchmark`` that logs ``predictions.csv``: validated and evaluated, or refused whole."""
-    if path == services.PREDICTIONS_ARTIFACT:
-        services.predictions_from_artifact(run=run, path=file)
+    """A run tagged ``agileml.benchmark`` that logs ``predictions.csv`` (or ``.csv.gz``, ``.csv.zst``,
+    ``.parquet``): validated and evaluated, or refused whole."""
+    if path in services.PREDICTIONS_ARTIFACTS:
+        services.predictions_from_artifact(run=run, path=file, artifact=path)
 
 
 # Cached project pages go stale when a benchmark, a dataset version, an evaluation or a promotion changes.

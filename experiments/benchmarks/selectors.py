@@ -352,19 +352,6 @@ def benchmark_names(*, project: Project) -> list[Benchmark]:
     return list(Benchmark.objects.filter(project=project).only("id", "name", "task").order_by("name"))
 
 
-def recent_runs(*, project: Project, limit: int = 200) -> list[Run]:
-    return list(Run.objects.filter(project=project).only("id", "name", "uuid").order_by("-start_time", "-id")[:limit])
-
-
-def recent_tickets(*, project: Project, limit: int = 200) -> list[dict]:
-    return [
-        {"key": f"{project.key}-{number}", "title": title}
-        for number, title in Ticket.objects.filter(project=project)
-        .order_by("-number")
-        .values_list("number", "title")[:limit]
-    ]
-
-
 # --- the sequence of comparisons on one dataset version (LORD++) -------------------------------------------
 @dataclass(frozen=True)
 class DatasetSequence:

@@ -95,7 +95,9 @@ class ChampionChangeOutput(serializers.Serializer):
 
 class BenchmarkDetailOutput(BenchmarkOutput):
     datasets = DatasetOutput(many=True)
-    champion_history = ChampionChangeOutput(many=True)
+    champion_history = ChampionChangeOutput(many=True, help_text="The newest promotions, newest first.")
+    champion_history_count = serializers.IntegerField(help_text="How many promotions there are in all.")
+    champion_history_url = serializers.URLField(help_text="Every promotion, newest first, paged.")
 
 
 class GateOutput(serializers.Serializer):

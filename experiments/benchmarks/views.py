@@ -214,7 +214,6 @@ def _benchmark_page(request: HttpRequest, benchmark: Benchmark, **extra) -> dict
         "verdicts": Verdict.choices,
         "can_submit": can_submit,
         "can_define": project.role.allows(Role.LEAD),
-        "runs": selectors.recent_runs(project=project) if can_submit else [],
         "submit_form": SubmitPredictionsForm(),
         "dataset_form": DatasetUploadForm(),
         "guardrails": [(m, metric_label(m), margin) for m, margin in benchmark.guardrails.items()],
@@ -367,8 +366,6 @@ def benchmark_submit(request: HttpRequest, key: str, benchmark_id: int) -> HttpR
         "benchmark": benchmark,
         "dataset": dataset,
         "submit_form": form,
-        "runs": selectors.recent_runs(project=benchmark.project),
-        "tickets": selectors.recent_tickets(project=benchmark.project),
     }
     return render(request, "benchmarks/benchmark_submit.html", context, status=status)
 

@@ -22,6 +22,13 @@ and cluster-bootstrap intervals widened by ``intervals.few_groups_factor``. Boot
 drawn per group in a canonical order (groups sorted by their smallest row id), so results depend only
 on the data and the seed, never on how the group labels are spelled or in which order rows come.
 
+Sharded. ``sharding.evaluate_sharded`` computes this same report from shards that never hold all the rows
+(row shards reduce to sums, per-group totals and per-unit tables; binary rank statistics go through ranges
+of scores that keep ties together) and combines them exactly: the same numbers to ≤ 1e-12, every
+bootstrap resample included, because the Poisson weights are drawn per resampling unit, never per row, and
+a shard needs only each row's unit (``Resampler.units_of``). The weight scheme is therefore today's; the
+algorithm is set out in the ``sharding`` module's docstring.
+
 The verdict on a metric: the 95% interval of the difference lies entirely on the better side of 0 →
 ``better``; entirely on the worse side → ``worse``; otherwise ``no_significant_difference``; and
 ``insufficient_data`` with a ``reason`` where the data cannot support a verdict (``support``): fewer
@@ -408,9 +415,27 @@ def _multiclass(
     cells = y.astype(np.int64)
     for who in models:
         cells = cells * (k + 1) + predicted[who]
-    n_models = len(models)
+    n_cells = k * (k + 1) ** len(models)
+    tables = resampler.cell_tables(resampler.unit if resampler.grouped else None, cells, n_cells)
+    counts = np.bincount(cells, minlength=n_cells)
+    _multiclass_resampled(results, list(models), k, counts, tables, resampler=resampler, progress=progress)
+
+
+def _multiclass_resampled(
+    results: _Results,
+    names: list[str],
+    k: int,
+    counts: np.ndarray,
+    tables: np.ndarray,
+    *,
+    resampler: Resampler,
+    progress: _Progress,
+) -> None:
+    """Macro F1 and balanced accuracy with bootstrap intervals from the joint table's ``counts`` and the
+    resampler's ``cell_tables``."""
+    paired = len(names) == 2
+    n_models = len(names)
     shape = (k,) + (k + 1,) * n_models
-    names = list(models)
 
     def scores_of(tables: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         shaped = tables.reshape((-1, *shape))
@@ -421,15 +446,15 @@ def _multiclass(
             out[who] = mt.confusion_scores(confusion)
         return out
 
-    point = scores_of(np.bincount(cells, minlength=int(np.prod(shape))).astype(np.float64)[None, :])
-    draws = {who: np.empty((resampler.n_resamples, 2)) for who in models}
-    for part, tables in resampler.resample_cells(cells, int(np.prod(shape))):
-        for who, (macro_f1, balanced) in scores_of(tables).items():
+    point = scores_of(counts.astype(np.float64)[None, :])
+    draws = {who: np.empty((resampler.n_resamples, 2)) for who in names}
+    for part, resampled in resampler.resample_tables(tables):
+        for who, (macro_f1, balanced) in scores_of(resampled).items():
             draws[who][part, 0] = macro_f1
             draws[who][part, 1] = balanced
         progress("resampling", 0.4 + 0.55 * part.stop / resampler.n_resamples)
     for j, metric in enumerate(("macro_f1", "balanced_accuracy")):
-        for who in models:
+        for who in names:
             results.from_draws(metric, who, float(point[who][j][0]), draws[who][:, j])
         if paired:
             delta = float(point["challenger"][j][0] - point["champion"][j][0])
@@ -470,6 +495,26 @@ def _regression(
     names = list(models)
     columns = [np.ones_like(y), centred, centred * centred] + [errors[who] ** 2 for who in names]
     totals = resampler.unit_totals(np.stack(columns, axis=1))
+    sse = {who: float(errors[who] @ errors[who]) for who in names}
+    _regression_resampled(
+        results, names, totals, sse, float(centred @ centred), len(y), resampler=resampler, progress=progress
+    )
+
+
+def _regression_resampled(
+    results: _Results,
+    names: list[str],
+    totals: np.ndarray,
+    sse: dict[str, float],
+    centred_squares: float,
+    n_rows: int,
+    *,
+    resampler: Resampler,
+    progress: _Progress,
+) -> None:
+    """RMSE and R² with their bootstrap intervals from per-unit totals of [1, y − ȳ, (y − ȳ)², e² per model]."""
+    paired = len(names) == 2
+    grouped = resampler.grouped
     # Per-unit squares for each resample's own MSE standard error (the studentized interval of the RMSE).
     sizes = totals[:, 0]
     squares = np.stack(
@@ -493,11 +538,10 @@ def _regression(
         progress("resampling", 0.4 + 0.55 * part.stop / resampler.n_resamples)
     point = {}
     for who in names:
-        sse = float(errors[who] @ errors[who])
-        rmse = math.sqrt(sse / len(y))
-        r2 = 1.0 - sse / float(centred @ centred)
+        rmse = math.sqrt(sse[who] / n_rows)
+        r2 = 1.0 - sse[who] / centred_squares
         point[who] = (rmse, r2)
-    rmse_method = "studentized bootstrap of the MSE on the log scale" + (", by group" if groups is not None else "")
+    rmse_method = "studentized bootstrap of the MSE on the log scale" + (", by group" if grouped else "")
     square_totals = squares.sum(axis=0)
     for j, who in enumerate(names):
         unit_sums = np.array(
@@ -549,30 +593,8 @@ def evaluate(
     and also ``coverage``, ``comparisons`` (every metric), ``champion_metrics``, ``curves`` (binary:
     downsampled FAR/FRR points per model), ``interval_methods``, ``resampling`` and ``settings``.
     """
-    if task not in TASKS:
-        raise ValueError(f"task must be one of {', '.join(TASKS)}, not {task!r}")
-    primary = primary or mt.DEFAULT_PRIMARY[task]
-    mt.check_metric(task, primary)
-    if int(n_resamples) < 1:
-        raise ValueError("n_resamples must be at least 1")
-    if not math.isfinite(threshold):
-        raise ValueError("threshold must be a finite number")
     report = _Progress(progress)
-    report("parsing", 0.0)
-    if not isinstance(truth, Truth):
-        truth = read_truth(truth, task=task)
-    elif truth.task != task:
-        raise ValueError(f"the truth was read for a {truth.task} task, not {task}")
-    report("parsing", 0.1)
-    models: dict[str, Predictions] = {}
-    for who, given, done in (("challenger", predictions, 0.2), ("champion", champion, 0.3)):
-        if given is None:
-            continue
-        models[who] = given if isinstance(given, Predictions) else read_predictions(given, truth=truth)
-        if len(models[who].present) != truth.n_rows:
-            raise ValueError(f"the {who} predictions were read against another truth file")
-        report("parsing", done)
-    _check_primary_computable(task, primary, models)
+    primary, truth, models = _prepare(task, truth, predictions, champion, primary, threshold, n_resamples, report)
 
     results = _Results(task, paired="champion" in models, n_groups=truth.n_groups)
     # Every group total is taken over group codes in a canonical order, so no result depends on the labels.
@@ -596,8 +618,51 @@ def evaluate(
             _multiclass(truth, models, results, resampler=resampler, progress=report, groups=canonical)
         else:
             _regression(truth, models, results, resampler=resampler, progress=report, groups=canonical)
-    metrics, champion_metrics, comparisons, methods = results.render()
+    report("done", 1.0)
+    return _report(task, primary, threshold, seed, truth, models, results, resampler, curves)
 
+
+def _prepare(task, truth, predictions, champion, primary, threshold, n_resamples, report):
+    """Check the arguments and read the inputs: (primary, truth, models by role)."""
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {', '.join(TASKS)}, not {task!r}")
+    primary = primary or mt.DEFAULT_PRIMARY[task]
+    mt.check_metric(task, primary)
+    if int(n_resamples) < 1:
+        raise ValueError("n_resamples must be at least 1")
+    if not math.isfinite(threshold):
+        raise ValueError("threshold must be a finite number")
+    report("parsing", 0.0)
+    if not isinstance(truth, Truth):
+        truth = read_truth(truth, task=task)
+    elif truth.task != task:
+        raise ValueError(f"the truth was read for a {truth.task} task, not {task}")
+    report("parsing", 0.1)
+    models: dict[str, Predictions] = {}
+    for who, given, done in (("challenger", predictions, 0.2), ("champion", champion, 0.3)):
+        if given is None:
+            continue
+        models[who] = given if isinstance(given, Predictions) else read_predictions(given, truth=truth)
+        if len(models[who].present) != truth.n_rows:
+            raise ValueError(f"the {who} predictions were read against another truth file")
+        report("parsing", done)
+    _check_primary_computable(task, primary, models)
+    return primary, truth, models
+
+
+def _report(
+    task: str,
+    primary: str,
+    threshold: float,
+    seed: int,
+    truth: Truth,
+    models: dict[str, Predictions],
+    results: _Results,
+    resampler: Resampler,
+    curves: dict,
+) -> dict:
+    """The JSON-ready report from the collected results (shared with the sharded engine)."""
+    metrics, champion_metrics, comparisons, methods = results.render()
     out = {
         "task": task,
         "n_rows": truth.n_rows,
@@ -648,7 +713,6 @@ def evaluate(
         "challenger": models["challenger"].name,
         "champion": models["champion"].name if "champion" in models else None,
     }
-    report("done", 1.0)
     return out
 
 

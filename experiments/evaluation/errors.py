@@ -15,6 +15,8 @@ class EvaluationInputError(Exception):
         The file name used in the message (not necessarily a full path).
     line : int or None
         1-based physical line in that file (the header is line 1), when one line is at fault.
+    row : int or None
+        1-based data row, for files without lines (Parquet), when one row is at fault.
     column : str or None
         The column's header name (or ``"#3"`` for a position without a usable name).
     """
@@ -27,14 +29,18 @@ class EvaluationInputError(Exception):
         line: int | None = None,
         column: str | None = None,
         position: int | None = None,
+        row: int | None = None,
     ) -> None:
         self.file = file
         self.line = line
+        self.row = row
         self.column = column
         self.detail = message
         where = [file]
         if line is not None:
             where.append(f"line {line}")
+        if row is not None:
+            where.append(f"row {row}")
         if column is not None:
             if position is not None and column != f"#{position}":
                 where.append(f"column {position} ({column})")

@@ -89,12 +89,21 @@ def auc_covariance(
     n_groups = int(n_groups if n_groups is not None else groups.max() + 1)
     m_i = np.bincount(groups, weights=pos, minlength=n_groups)
     n_i = np.bincount(groups, weights=~pos, minlength=n_groups)
-    z = np.empty((values.shape[0], n_groups))
-    for k, row in enumerate(values):
-        x_i = np.bincount(groups, weights=np.where(pos, row, 0.0), minlength=n_groups)
-        y_i = np.bincount(groups, weights=np.where(pos, 0.0, row), minlength=n_groups)
-        z[k] = (x_i - m_i * theta[k]) / n_pos + (y_i - n_i * theta[k]) / n_neg
-    return theta, n_groups / (n_groups - 1) * (z @ z.T)
+    x_i = np.stack([np.bincount(groups, weights=np.where(pos, row, 0.0), minlength=n_groups) for row in values])
+    y_i = np.stack([np.bincount(groups, weights=np.where(pos, 0.0, row), minlength=n_groups) for row in values])
+    return theta, clustered_auc_covariance(theta, x_i, y_i, m_i, n_i)
+
+
+def clustered_auc_covariance(
+    theta: np.ndarray, x_i: np.ndarray, y_i: np.ndarray, m_i: np.ndarray, n_i: np.ndarray
+) -> np.ndarray:
+    """Obuchowski's covariance from per-cluster placement sums ``x_i`` / ``y_i`` (models × clusters) of the
+    positives / negatives and the clusters' positive / negative counts ``m_i`` / ``n_i``."""
+    n_pos, n_neg, n_groups = m_i.sum(), n_i.sum(), len(m_i)
+    z = np.empty((len(theta), n_groups))
+    for k in range(len(theta)):
+        z[k] = (x_i[k] - m_i * theta[k]) / n_pos + (y_i[k] - n_i * theta[k]) / n_neg
+    return n_groups / (n_groups - 1) * (z @ z.T)
 
 
 def auc_interval(theta: float, variance: float, method: str, df: int | None = None) -> Interval:
@@ -148,6 +157,11 @@ def mean_and_se(
     and with one row per cluster it is ``s² / N``. Degrees of freedom: G − 1.
     """
     totals, sizes = _cluster_totals(np.asarray(x, dtype=np.float64), groups, n_groups)
+    return mean_and_se_of_totals(totals, sizes)
+
+
+def mean_and_se_of_totals(totals: np.ndarray, sizes: np.ndarray) -> tuple[float, float, int]:
+    """``mean_and_se`` from per-cluster totals and sizes (empty clusters are skipped)."""
     keep = sizes > 0
     totals, sizes = totals[keep], sizes[keep]
     n, g = sizes.sum(), len(sizes)
@@ -164,7 +178,11 @@ def sum_se(u: np.ndarray, groups: np.ndarray | None, n_groups: int | None) -> tu
 
 
 def mean_interval(x: np.ndarray, groups: np.ndarray | None, n_groups: int | None, method: str) -> Interval:
-    mean, se, df = mean_and_se(x, groups, n_groups)
+    return interval_of_mean(*mean_and_se(x, groups, n_groups), method)
+
+
+def interval_of_mean(mean: float, se: float, df: int, method: str) -> Interval:
+    """The t interval of a mean from its ``mean_and_se``."""
     if df <= 0 or not math.isfinite(se) or se <= 0.0:
         return Interval(mean, None, None, method)
     half = quantile(df) * se
@@ -217,10 +235,14 @@ def studentized_log_interval(
 
 def paired_t(diff: np.ndarray, groups: np.ndarray | None, n_groups: int | None, method: str) -> Difference:
     """Paired t on per-row differences (challenger − champion), cluster-robust (CR2) with groups (df = G − 1)."""
-    mean, se, df = mean_and_se(diff, groups, n_groups)
+    return paired_t_of(*mean_and_se(diff, groups, n_groups), method, grouped=groups is not None)
+
+
+def paired_t_of(mean: float, se: float, df: int, method: str, *, grouped: bool) -> Difference:
+    """``paired_t`` from the differences' ``mean_and_se``."""
     if df <= 0 or not math.isfinite(se):
         return Difference(mean, None, None, None, method, UNKNOWN_VARIANCE)
-    return normal_difference(mean, se * se, method, df, grouped=groups is not None)
+    return normal_difference(mean, se * se, method, df, grouped=grouped)
 
 
 # --- proportions ------------------------------------------------------------------------------------
@@ -238,9 +260,16 @@ def proportion_interval(correct: np.ndarray, groups: np.ndarray | None, n_groups
     n = len(correct)
     p = float(correct.mean())
     if groups is None:
+        return proportion_interval_of(p, n, None)
+    _, se, _ = mean_and_se(correct.astype(np.float64), groups, n_groups)
+    return proportion_interval_of(p, n, se)
+
+
+def proportion_interval_of(p: float, n: int, se: float | None) -> Interval:
+    """``proportion_interval`` from the proportion, the row count and (clustered) its cluster-robust SE."""
+    if se is None:
         low, high = wilson(p * n, n)
         return Interval(p, low, high, "Wilson score")
-    _, se, _ = mean_and_se(correct.astype(np.float64), groups, n_groups)
     n_eff = p * (1 - p) / (se * se) if 0 < se < math.inf and 0 < p < 1 else float(n)
     low, high = wilson(p * n_eff, n_eff)
     return Interval(p, low, high, "Wilson score at the design-effect sample size (clustered)")
@@ -281,16 +310,22 @@ def paired_proportions(
         both = int(np.count_nonzero(correct_1 & correct_2))
         only_1 = int(np.count_nonzero(correct_1 & ~correct_2))
         only_2 = int(np.count_nonzero(~correct_1 & correct_2))
-        neither = len(correct_1) - both - only_1 - only_2
-        if only_1 + only_2 == 0:
-            # No discordant row: the models agree everywhere, and nothing says how often they would not.
-            return Difference(
-                0.0, None, None, None, "McNemar mid-p, Newcombe interval", NO_VARIANCE.format(units="rows")
-            )
-        delta, low, high = newcombe_paired(both, only_1, only_2, neither)
-        return Difference(delta, low, high, mcnemar_mid_p(only_1, only_2), "McNemar mid-p, Newcombe interval")
+        return paired_counts(both, only_1, only_2, len(correct_1) - both - only_1 - only_2)
     diff = correct_1.astype(np.float64) - correct_2.astype(np.float64)
-    mean, se, df = mean_and_se(diff, groups, n_groups)
+    return paired_proportions_clustered(*mean_and_se(diff, groups, n_groups))
+
+
+def paired_counts(both: int, only_1: int, only_2: int, neither: int) -> Difference:
+    """Unclustered ``paired_proportions`` from the 2 × 2 counts (both right, only 1, only 2, neither)."""
+    if only_1 + only_2 == 0:
+        # No discordant row: the models agree everywhere, and nothing says how often they would not.
+        return Difference(0.0, None, None, None, "McNemar mid-p, Newcombe interval", NO_VARIANCE.format(units="rows"))
+    delta, low, high = newcombe_paired(both, only_1, only_2, neither)
+    return Difference(delta, low, high, mcnemar_mid_p(only_1, only_2), "McNemar mid-p, Newcombe interval")
+
+
+def paired_proportions_clustered(mean: float, se: float, df: int) -> Difference:
+    """Clustered ``paired_proportions`` from the per-row differences' ``mean_and_se``."""
     method = "clustered McNemar (Obuchowski 1998), CR2 variance, t on G − 1 df"
     if df <= 0 or not math.isfinite(se):
         return Difference(mean, None, None, None, method, UNKNOWN_VARIANCE)

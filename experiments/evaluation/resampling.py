@@ -66,25 +66,63 @@ class Resampler:
         n_resamples: int,
         seed: int,
         max_units: int | None = None,
+        grouped: bool | None = None,
     ) -> None:
+        """``groups``: each row's canonical group code, or None. A sharded evaluation, which never holds every
+        row, passes ``groups=None, grouped=True`` with ``n_groups`` and finds units with ``units_of``."""
         max_units = MAX_UNITS if max_units is None else max_units
         self.n_resamples = int(n_resamples)
         root = np.random.SeedSequence(seed)
         units_seed, weights_seed, cells_seed = root.spawn(3)
         self.weights_seed = weights_seed
         self.cells_seed = cells_seed
-        self.grouped = groups is not None
-        if groups is not None and n_groups <= max_units:
-            self.unit, self.n_units, self.kind = groups.astype(np.int64), int(n_groups), "groups"
-        elif groups is not None:
+        self.units_seed = units_seed
+        self.grouped = groups is not None if grouped is None else grouped
+        self.groups = groups
+        self.n_rows = int(n_rows)
+        self.n_groups = None if n_groups is None else int(n_groups)
+        if self.grouped and n_groups <= max_units:
+            self.n_units, self.kind = int(n_groups), "groups"
+        elif self.grouped:
             # Many small groups: resample random buckets of whole groups (still a cluster bootstrap).
-            permutation = np.random.default_rng(units_seed).permutation(int(n_groups))
-            self.unit, self.n_units, self.kind = permutation[groups] % max_units, max_units, "random buckets of groups"
+            self.n_units, self.kind = max_units, "random buckets of groups"
         elif n_rows <= max_units:
-            self.unit, self.n_units, self.kind = np.arange(n_rows, dtype=np.int64), n_rows, "rows"
+            self.n_units, self.kind = int(n_rows), "rows"
         else:
-            permutation = np.random.default_rng(units_seed).permutation(n_rows)
-            self.unit, self.n_units, self.kind = permutation % max_units, max_units, "random buckets of rows"
+            self.n_units, self.kind = max_units, "random buckets of rows"
+        self._unit: np.ndarray | None = None
+
+    @property
+    def unit(self) -> np.ndarray:
+        """Each row's resampling unit (computed on first use: a sharded evaluation never needs all of them)."""
+        if self._unit is None:
+            self._unit = self.units_of(0, self.n_rows, self.groups)
+        return self._unit
+
+    def _permutation(self, n: int) -> np.ndarray:
+        if getattr(self, "_permuted", (None, None))[0] != n:
+            self._permuted = (n, np.random.default_rng(self.units_seed).permutation(n))
+        return self._permuted[1]
+
+    def units_of(self, start: int, stop: int, codes: np.ndarray | None) -> np.ndarray:
+        """The units of rows ``start:stop``, given their canonical group codes (``None`` without groups).
+
+        Every row's unit depends only on the seed, the row count (or group count) and its own row index (or
+        group code), so a shard of rows finds the same units as the whole evaluation.
+        """
+        if self.grouped:
+            if self.kind == "groups":
+                return np.asarray(codes).astype(np.int64)
+            return self.group_units()[codes]
+        if self.kind == "rows":
+            return np.arange(start, stop, dtype=np.int64)
+        return self._permutation(self.n_rows)[start:stop] % self.n_units
+
+    def group_units(self) -> np.ndarray:
+        """The unit of each canonical group code (grouped data only)."""
+        if self.kind == "groups":
+            return np.arange(self.n_groups, dtype=np.int64)
+        return self._permutation(self.n_groups) % self.n_units
 
     @property
     def chunk(self) -> int:
@@ -121,8 +159,21 @@ class Resampler:
         Poisson(count), which is the row-level Poisson bootstrap exactly.
         """
         if self.grouped:
-            flat = self.unit * n_cells + cells
-            tables = np.bincount(flat, minlength=self.n_units * n_cells).reshape(self.n_units, n_cells)
+            yield from self.resample_tables(self.cell_tables(self.unit, cells, n_cells))
+        else:
+            yield from self.resample_tables(np.bincount(cells, minlength=n_cells))
+
+    def cell_tables(self, unit: np.ndarray, cells: np.ndarray, n_cells: int) -> np.ndarray:
+        """What ``resample_tables`` takes for rows with these units and cell codes (tables add up over shards)."""
+        if self.grouped:
+            flat = unit * n_cells + cells
+            return np.bincount(flat, minlength=self.n_units * n_cells).reshape(self.n_units, n_cells)
+        return np.bincount(cells, minlength=n_cells)
+
+    def resample_tables(self, tables: np.ndarray) -> Iterator[tuple[slice, np.ndarray]]:
+        """``resample_cells`` from the summed ``cell_tables``: units × cells grouped, cell counts otherwise."""
+        if self.grouped:
+            n_cells = tables.shape[1]
             used = np.flatnonzero(tables.any(axis=0))
             compact = tables[:, used].astype(np.float64)
             for part, weights in self.chunks():
@@ -130,7 +181,8 @@ class Resampler:
                 out[:, used] = weights @ compact
                 yield part, out
             return
-        counts = np.bincount(cells, minlength=n_cells).astype(np.float64)
+        n_cells = len(tables)
+        counts = np.asarray(tables).astype(np.float64)
         rng = np.random.Generator(np.random.PCG64(self.cells_seed))
         for start in range(0, self.n_resamples, self.chunk):
             size = min(self.chunk, self.n_resamples - start)
@@ -190,6 +242,35 @@ class RocBootstrap:
         ok = (neg_total > 0) & (pos_total > 0)
         neg_total[~ok] = 1.0
         pos_total[~ok] = 1.0
+        zero = np.zeros(weights.shape[0])
+        out = self._statistics(weights, wanted, neg_at, pos_at, neg_total, pos_total, zero, zero)
+        out[~ok] = np.nan
+        return out
+
+    def statistics_after(
+        self,
+        weights: np.ndarray,
+        what,
+        base_neg: np.ndarray,
+        base_pos: np.ndarray,
+        neg_total: np.ndarray,
+        pos_total: np.ndarray,
+        products: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """One statistic per resample when these rows are a range of scores below others.
+
+        ``base_neg`` / ``base_pos``: each resample's weighted class counts of the rows scoring above this range;
+        ``neg_total`` / ``pos_total``: of all rows (positive). Weights and counts are whole numbers, so the
+        sums are exact and the values equal those of ``statistics`` on all rows, for the resamples whose
+        answer lies in this range (or, for the lowest range, beyond every threshold). ``products``:
+        ``weights @ cum_neg`` and ``weights @ cum_pos`` when already computed.
+        """
+        neg_prod, pos_prod = products if products is not None else (weights @ self.cum_neg, weights @ self.cum_pos)
+        neg_at = base_neg[:, None] + neg_prod
+        pos_at = base_pos[:, None] + pos_prod
+        return self._statistics(weights, [what], neg_at, pos_at, neg_total, pos_total, base_neg, base_pos)[:, 0]
+
+    def _statistics(self, weights, wanted, neg_at, pos_at, neg_total, pos_total, start_neg, start_pos) -> np.ndarray:
         far_at = neg_at / neg_total[:, None]
         frr_at = 1.0 - pos_at / pos_total[:, None]
         out = np.empty((weights.shape[0], len(wanted)))
@@ -199,11 +280,10 @@ class RocBootstrap:
             else:
                 exceeds = far_at > what
                 block = np.where(exceeds.any(axis=1), np.argmax(exceeds, axis=1), len(self.ends) - 1)
-            out[:, k] = self._refine(weights, block, neg_at, pos_at, neg_total, pos_total, what)
-        out[~ok] = np.nan
+            out[:, k] = self._refine(weights, block, neg_at, pos_at, neg_total, pos_total, what, start_neg, start_pos)
         return out
 
-    def _refine(self, weights, block, neg_at, pos_at, neg_total, pos_total, what) -> np.ndarray:
+    def _refine(self, weights, block, neg_at, pos_at, neg_total, pos_total, what, start_neg, start_pos) -> np.ndarray:
         rows = np.arange(weights.shape[0])
         width = int(self.lengths[block].max())
         offsets = np.arange(width)
@@ -211,8 +291,8 @@ class RocBootstrap:
         index = np.minimum(self.starts[block][:, None] + offsets[None, :], len(self.e_unit) - 1)
         w = weights[rows[:, None], self.e_unit[index]] * valid
         first_block = block == 0
-        base_neg = np.where(first_block, 0.0, neg_at[rows, np.maximum(block - 1, 0)])
-        base_pos = np.where(first_block, 0.0, pos_at[rows, np.maximum(block - 1, 0)])
+        base_neg = np.where(first_block, start_neg, neg_at[rows, np.maximum(block - 1, 0)])
+        base_pos = np.where(first_block, start_pos, pos_at[rows, np.maximum(block - 1, 0)])
         far = (base_neg[:, None] + np.cumsum(w * self.e_neg[index], axis=1)) / neg_total[:, None]
         frr = 1.0 - (base_pos[:, None] + np.cumsum(w * self.e_pos[index], axis=1)) / pos_total[:, None]
         point = valid & self.run_end[index]

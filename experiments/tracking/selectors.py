@@ -111,17 +111,6 @@ def run_of_project(*, project: Project, run_id: int, ticket: Ticket | None = Non
     return run
 
 
-def tickets_with_runs(*, project: Project) -> list[tuple[int, str]]:
-    """``[(number, title)]`` of the project's tickets that have runs, for the run list's filter menu: one query."""
-    rows = Ticket.objects.filter(project=project, runs__isnull=False).distinct().order_by("number")
-    return list(rows.values_list("number", "title"))
-
-
-def newest_tickets(*, project: Project, limit: int = 200) -> QuerySet[Ticket]:
-    """The project's newest tickets, for the attach menu of a run page."""
-    return Ticket.objects.filter(project=project).order_by("-number")[:limit]
-
-
 def runs_of_ticket(*, ticket: Ticket) -> QuerySet[Run]:
     return (
         Run.objects.filter(ticket=ticket, deleted_at__isnull=True)
@@ -290,17 +279,6 @@ def runs_by_ids(*, project: Project, ids: Sequence[int]) -> list[Run]:
         r.pk: r for r in Run.objects.filter(project=project, pk__in=list(ids)).select_related("ticket", "started_by")
     }
     return [found[i] for i in ids if i in found]
-
-
-def attachable_runs(*, project: Project, ticket: Ticket, limit: int = 50) -> list[Run]:
-    """Recent runs of the project not attached to ``ticket``, for the ticket's attach menu."""
-    runs = (
-        Run.objects.filter(project=project, deleted_at__isnull=True)
-        .exclude(ticket=ticket)
-        .select_related("ticket")
-        .order_by("-start_time", "-id")[:limit]
-    )
-    return list(runs)
 
 
 # --- MLflow search ----------------------------------------------------------------------

@@ -74,7 +74,7 @@ def run_list(request: HttpRequest, key: str) -> HttpResponse:
         "sort": sort,
         "headers": _headers(request, sort, columns.metrics, columns.params),
         "statuses": RunStatus.choices,
-        "ticket_options": _ticket_options(project, data.get("ticket", "")),
+        "ticket_text": _ticket_text(ticket, unattached, data.get("ticket", "")),
         "members": memberships_of_project(project=project),
         "experiments": model_selectors.experiments_of_project(project=project),
         "query": _query_without(request, "page"),
@@ -92,14 +92,13 @@ def run_list(request: HttpRequest, key: str) -> HttpResponse:
     return render(request, template, context, status=400 if ticket_error else 200)
 
 
-def _ticket_options(project: Project, selected: str) -> list[dict]:
-    """Tickets that have runs, for the filter menu: one query."""
-    selected = (selected or "").strip().upper()
-    options = []
-    for number, title in selectors.tickets_with_runs(project=project):
-        key = f"{project.key}-{number}"
-        options.append({"key": key, "title": title, "selected": key == selected})
-    return options
+def _ticket_text(ticket: Ticket | None, unattached: bool, typed: str) -> str:
+    """What the ticket picker shows for the current filter (the picker asks the server for others)."""
+    if unattached:
+        return "Not attached"
+    if ticket is not None and ticket.pk:
+        return f"{ticket.key} · {ticket.title}"
+    return (typed or "").strip()
 
 
 def _ticket_filter(project: Project, text: str) -> tuple[Ticket | None, bool, str]:
@@ -166,7 +165,6 @@ def _run_page_context(run: Run) -> dict:
         "can_edit": run.project.role.allows(Role.ENGINEER),
         "attach_form": AttachTicketForm(initial={"ticket": run.ticket.key if run.ticket_id else ""}),
         "notes_form": RunNotesForm(initial={"notes": run.notes}),
-        "project_tickets": selectors.newest_tickets(project=run.project),
     }
 
 
@@ -290,7 +288,6 @@ def _ticket_panel(request: HttpRequest, ticket: Ticket, *, status: int = 200, er
         "runs": runs,
         "key_metrics": key_metrics,
         "can_edit": can_edit,
-        "attachable": selectors.attachable_runs(project=ticket.project, ticket=ticket) if can_edit else [],
         "error": error,
     }
     template = "tracking/partials/ticket_runs.html" if _is_htmx(request) else "tracking/ticket_runs.html"

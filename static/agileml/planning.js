@@ -71,14 +71,59 @@
     from.insertBefore(item, from.children[evt.oldIndex] || null);
   }
 
-  // --- Backlog and sprint planning ----------------------------------------------------
-  function recount(plan) {
-    plan.querySelectorAll("[data-list]").forEach((list) => {
-      const badge = plan.querySelector(`[data-count-for="${list.id}"]`);
-      if (badge) badge.textContent = list.querySelectorAll(".ticket-row").length;
-    });
+  // --- Lists shown a page at a time -------------------------------------------------------
+  // Counters show each list's total (rows not loaded yet included), so a move shifts one
+  // from a list's counter to another's instead of counting the rows on the page.
+  function bump(root, countFor, delta) {
+    const badge = root.querySelector(`[data-count-for="${countFor}"]`);
+    if (badge) badge.textContent = Math.max(0, (parseInt(badge.textContent, 10) || 0) + delta);
   }
 
+  // "Load more" of a backlog list continues after the last row the list shows now (moves made
+  // on the page included), so the next page neither skips nor repeats a row.
+  document.addEventListener("htmx:configRequest", (event) => {
+    const listId = event.detail.elt.dataset && event.detail.elt.dataset.moreFor;
+    if (!listId) return;
+    const rows = document.querySelectorAll(`#${listId} > [data-key]`);
+    if (rows.length) event.detail.parameters.after = rows[rows.length - 1].dataset.key;
+  });
+
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    const target = event.detail.target;
+    if (target && target.matches && target.matches("[data-list], .board-cards")) target.dataset.loaded = target.children.length;
+  });
+
+  // A ticket dragged into a list may come again in that list's next page: keep the one on the page.
+  document.addEventListener("htmx:afterSwap", (event) => {
+    const target = event.detail.target;
+    if (!target || !target.matches || !target.matches("[data-list], .board-cards") || target.dataset.loaded === undefined) return;
+    const root = target.closest("#plan, #board") || document;
+    Array.from(target.children)
+      .slice(Number(target.dataset.loaded))
+      .forEach((row) => {
+        if (row.dataset.key && root.querySelectorAll(`[data-key="${row.dataset.key}"]`).length > 1) row.remove();
+      });
+    delete target.dataset.loaded;
+  });
+
+  // A refused "load more" (a ticket it continues after was deleted meanwhile, say) says why.
+  document.addEventListener("htmx:responseError", (event) => {
+    const button = event.detail.elt;
+    if (!button.closest || !button.closest(".load-more")) return;
+    const text = (event.detail.xhr && event.detail.xhr.responseText) || `The server refused (${event.detail.xhr.status}).`;
+    showError(button.closest(".card, .board-column"), `No more rows were loaded: ${text.slice(0, 300)}`);
+  });
+
+  // A ticket added on the backlog goes to its bottom: shown only once the list is loaded to its end.
+  document.addEventListener("htmx:oobBeforeSwap", (event) => {
+    const target = event.detail.target;
+    if (!target || target.id !== "backlog-list") return;
+    const plan = document.getElementById("plan");
+    if (plan) bump(plan, "backlog-list", 1);
+    if (document.querySelector('[data-more-for="backlog-list"]')) event.detail.shouldSwap = false;
+  });
+
+  // --- Backlog and sprint planning ----------------------------------------------------
   function selectedKeys(plan) {
     return Array.from(plan.querySelectorAll("[data-select]:checked")).map((box) => box.closest(".ticket-row").dataset.key);
   }
@@ -123,12 +168,15 @@
           clearErrors(plan);
           try {
             await callApi("POST", moveUrl, body);
+            if (evt.from !== destination) {
+              bump(plan, evt.from.id, -1);
+              bump(plan, destination.id, 1);
+            }
           } catch (error) {
             putBack(evt);
             showError(destination.closest(".card"), `${item.dataset.key} was not moved: ${error.message}`);
           } finally {
             item.classList.remove("is-saving");
-            recount(plan);
           }
         },
       });
@@ -202,13 +250,6 @@
     return board.querySelectorAll(".board-cards[data-status]");
   }
 
-  function recountBoard(board) {
-    boardColumns(board).forEach((column) => {
-      const badge = board.querySelector(`[data-count-for="${column.dataset.status}"]`);
-      if (badge) badge.textContent = column.querySelectorAll(".board-card").length;
-    });
-  }
-
   function initBoard(board) {
     if (!board.hasAttribute("data-can-edit") || board.dataset.ready) return;
     board.dataset.ready = "1";
@@ -230,7 +271,6 @@
             const reason = await askSkipReason(card.dataset.key);
             if (reason === null) {
               putBack(evt);
-              recountBoard(board);
               return;
             }
             body.skip_reason = reason;
@@ -240,12 +280,13 @@
           try {
             const ticket = await callApi("PATCH", card.dataset.url, body);
             card.dataset.status = ticket.status;
+            bump(board, evt.from.dataset.status, -1);
+            bump(board, status, 1);
           } catch (error) {
             putBack(evt);
             showError(evt.to.closest(".board-column"), `${card.dataset.key} stays ${evt.from.dataset.label}: ${error.message}`);
           } finally {
             card.classList.remove("is-saving");
-            recountBoard(board);
           }
         },
       });

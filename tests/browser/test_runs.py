@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from experiments.models import Param, Run
 from tests.browser.conftest import login
@@ -89,13 +90,26 @@ def test_ticket_panel_attaches_and_detaches_runs(page, cast, two_runs):
     page.goto(f"/t/{ticket.key}/runs/")
     panel = page.locator("[data-testid=ticket-runs]")
     assert panel.locator("tbody tr").count() == 1
-    page.select_option("[data-testid=attach-run-select]", str(baseline.pk))
+    picker = panel.get_by_role("combobox", name=f"Run to attach to {ticket.key}")
+    picker.fill("baseline")
+    panel.get_by_role("option", name=f"#{baseline.pk} sgd-baseline").click()
     panel.get_by_role("button", name="Attach").click()
     page.wait_for_selector(f"[data-testid=ticket-runs] tr[data-run-id='{baseline.pk}']")
     assert page.locator("[data-testid=ticket-runs] tbody tr").count() == 2
     page.locator(f"tr[data-run-id='{challenger.pk}']").get_by_role("button", name="Detach").click()
     page.wait_for_selector(f"tr[data-run-id='{challenger.pk}']", state="detached")
     assert set(Run.objects.filter(ticket=ticket).values_list("pk", flat=True)) == {baseline.pk}
+    # The panel htmx swapped in has a working picker too; the keyboard picks.
+    picker = panel.get_by_role("combobox", name=f"Run to attach to {ticket.key}")
+    picker.fill(f"#{challenger.pk}")
+    expect(panel.get_by_role("option")).to_have_count(1)
+    picker.press("Enter")  # typed but not chosen: the list answers, nothing is posted
+    picker.press("ArrowDown")
+    picker.press("Enter")
+    assert picker.input_value() == f"#{challenger.pk} mlp-challenger"
+    panel.get_by_role("button", name="Attach").click()
+    page.wait_for_selector(f"[data-testid=ticket-runs] tr[data-run-id='{challenger.pk}']")
+    assert set(Run.objects.filter(ticket=ticket).values_list("pk", flat=True)) == {baseline.pk, challenger.pk}
 
 
 def test_the_link_mlflow_prints_lands_on_the_run(page, cast, two_runs):
@@ -119,3 +133,84 @@ def test_choose_metric_and_param_columns(page, cast, two_runs):
     assert any("lr" in h for h in headers)
     assert not any("val_loss" in h for h in headers)
     assert "0.01" in page.locator("tr", has_text="mlp-challenger").inner_text()
+
+
+def test_pick_a_ticket_by_typing_attach_the_run_and_see_it_on_the_ticket(page, cast, two_runs):
+    baseline, _ = two_runs
+    for n in range(30):
+        TicketFactory(project=cast.project, title=f"Unrelated study {n}")
+    ticket = TicketFactory(project=cast.project, title="Try a linear model")
+    login(page, "engineer")
+    page.goto(f"/p/AUTH/runs/{baseline.pk}/")
+    box = page.get_by_role("combobox", name="Ticket key")
+    box.fill("linear")
+    listbox = page.get_by_test_id("ticket-picker").get_by_role("listbox", name="Suggestions")
+    option = listbox.get_by_role("option", name=f"{ticket.key} · Try a linear model")
+    # The server was asked for "linear" and found one (the newest tickets may show first, on focus).
+    expect(listbox.get_by_role("option")).to_have_count(1)
+    assert box.get_attribute("aria-expanded") == "true"
+    box.press("ArrowDown")
+    assert option.get_attribute("aria-selected") == "true"
+    assert box.get_attribute("aria-activedescendant") == option.get_attribute("id")
+    box.press("Enter")  # picks; it does not submit
+    assert box.get_attribute("aria-expanded") == "false"
+    assert box.input_value() == f"{ticket.key} · Try a linear model"
+    assert page.locator("[data-testid=ticket-picker] input[name=ticket]").input_value() == ticket.key
+    page.get_by_role("button", name="Attach").click()
+    page.wait_for_selector(".alert-success")
+    assert ticket.key in page.locator("[data-testid=run-ticket]").inner_text()
+    page.goto(f"/t/{ticket.key}/runs/")
+    page.wait_for_selector(f"[data-testid=ticket-runs] tr[data-run-id='{baseline.pk}']")
+    assert Run.objects.get(pk=baseline.pk).ticket == ticket
+
+
+def test_escape_closes_the_list_and_a_typed_unknown_key_is_refused(page, cast, two_runs):
+    baseline, _ = two_runs
+    login(page, "engineer")
+    page.goto(f"/p/AUTH/runs/{baseline.pk}/")
+    box = page.get_by_role("combobox", name="Ticket key")
+    box.fill("AUTH-404")
+    page.get_by_test_id("ticket-picker").get_by_text("No matches", exact=True).first.wait_for()
+    box.press("Escape")
+    assert box.get_attribute("aria-expanded") == "false"
+    page.get_by_role("button", name="Attach").click()
+    page.wait_for_selector(".alert-danger")
+    assert "AUTH-404" in page.locator(".alert-danger").inner_text()
+    assert Run.objects.get(pk=baseline.pk).ticket is None
+
+
+def test_the_runs_page_filters_by_a_ticket_picked_as_you_type(page, cast, two_runs):
+    _, challenger = two_runs
+    ticket = TicketFactory(project=cast.project, title="Beat the baseline")
+    challenger.ticket = ticket
+    challenger.save()
+    login(page, "stakeholder")
+    page.goto("/p/AUTH/runs/")
+    assert page.locator("[data-testid=run-table] tbody tr").count() == 2
+    box = page.get_by_role("combobox", name="Ticket")
+    box.fill("beat")
+    page.get_by_role("option", name=f"{ticket.key} · Beat the baseline").click()
+    page.wait_for_url(re.compile(rf".*ticket={ticket.key}"))
+    page.wait_for_function("document.querySelectorAll('[data-testid=run-table] tbody tr').length === 1")
+    assert "mlp-challenger" in page.locator("[data-testid=run-table] tbody").inner_text()
+    # The fixed choice the server does not list: runs attached to no ticket.
+    box.fill("")
+    box.press("ArrowDown")
+    page.get_by_role("option", name="Not attached").click()
+    page.wait_for_url(re.compile(r".*ticket=none"))
+    page.wait_for_function("document.querySelector('[data-testid=run-table] tbody').innerText.includes('sgd-baseline')")
+    assert page.locator("[data-testid=run-table] tbody tr").count() == 1
+    # A key typed by hand and Enter filters too (the ticket filter takes keys); ArrowUp wraps to the last.
+    box.fill(ticket.key.lower())
+    expect(page.get_by_test_id("ticket-filter").get_by_role("option")).to_have_count(1)
+    box.press("Escape")
+    box.press("Enter")
+    page.wait_for_url(re.compile(rf".*ticket={ticket.key.lower()}"))
+    expect(page.locator("[data-testid=run-table] tbody tr")).to_have_count(1)
+    expect(page.locator("[data-testid=run-table] tbody")).to_contain_text("mlp-challenger")
+    box.fill("")
+    box.press("ArrowDown")
+    options = page.get_by_test_id("ticket-filter").get_by_role("option")
+    expect(options.first).to_have_text("Not attached")
+    box.press("ArrowUp")
+    expect(options.last).to_have_attribute("aria-selected", "true")

@@ -9,10 +9,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
 import pytest
 from django.core.management import call_command, execute_from_command_line
 
 from experiments.evaluation import evaluate
+from experiments.evaluation.columnar import write_table
 from tests.experiments.evaluation.helpers import BAD_INPUTS, BadInput, write_binary, write_multiclass
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -246,3 +250,37 @@ def test_a_real_process_exits_2_without_a_traceback(case: BadInput, tmp_path):
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().count("\n") == 0
     assert done.stderr.startswith(f"CommandError: {paths[case.fault]}, line {case.line}")
+
+
+def _as(path: Path, kind: str) -> Path:
+    """The CSV at ``path`` as Parquet (typed columns) or gzip/zstd-compressed CSV."""
+    suffix = {"parquet": ".parquet", "gzip": ".csv.gz", "zstd": ".csv.zst"}[kind]
+    return write_table(pcsv.read_csv(path), path.with_name(path.stem + suffix), kind)
+
+
+def test_parquet_and_compressed_files_give_the_csv_report(binary_files, capsys):
+    common = ("--task", "binary", "--seed", "3", "--resamples", "200", "--json")
+    files = [binary_files["truth"], binary_files["good"], binary_files["poor"]]
+    reports = {}
+    for kind, (truth, good, poor) in {
+        "csv": files,
+        "parquet": [_as(path, "parquet") for path in files],
+        "mixed": [_as(files[0], "parquet"), _as(files[1], "gzip"), _as(files[2], "zstd")],
+    }.items():
+        code, out, err = _run(
+            *common, "--truth", str(truth), "--predictions", str(good), "--champion", str(poor), capsys=capsys
+        )
+        assert code == 0, err
+        reports[kind] = json.loads(out)
+        reports[kind].pop("settings")  # holds the file names, which differ
+    assert reports["parquet"] == reports["csv"] == reports["mixed"]
+
+
+def test_a_bad_parquet_file_exits_2_naming_file_row_and_column(binary_files, tmp_path, capsys):
+    bad = tmp_path / "bad.parquet"
+    pq.write_table(pa.table({"id": ["r0", "r1", "r1"], "score": [0.1, 0.2, 0.3]}), bad)
+    code, out, err = _run(
+        "--task", "binary", "--truth", str(binary_files["truth"]), "--predictions", str(bad), capsys=capsys
+    )
+    assert code == 2 and out == ""
+    assert err.strip() == f'CommandError: {bad}, row 3, column 1 (id): duplicate id "r1" (first on row 2)'

@@ -13,9 +13,10 @@
 from experiments.benchmarks.services.benchmarks import benchmark_create, benchmark_update
 from experiments.benchmarks.services.datasets import dataset_delete, dataset_is_used, dataset_upload
 from experiments.benchmarks.services.evaluations import EVALUATION_SEED, evaluation_request
-from experiments.benchmarks.services.files import dataset_truth, file_sha256, media_path
+from experiments.benchmarks.services.files import columns_relative, dataset_truth, file_sha256, media_path
 from experiments.benchmarks.services.predictions import (
     PREDICTIONS_ARTIFACT,
+    PREDICTIONS_ARTIFACTS,
     TAG_BENCHMARK,
     Submission,
     predictions_from_artifact,
@@ -42,6 +43,7 @@ from experiments.benchmarks.services.worker import (
 __all__ = [
     "EVALUATION_SEED",
     "PREDICTIONS_ARTIFACT",
+    "PREDICTIONS_ARTIFACTS",
     "TAG_BENCHMARK",
     "EvaluationRetry",
     "PromotionConflict",
@@ -51,6 +53,7 @@ __all__ = [
     "benchmark_create",
     "benchmark_update",
     "champion_promote",
+    "columns_relative",
     "dataset_delete",
     "dataset_is_used",
     "dataset_truth",

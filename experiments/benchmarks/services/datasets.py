@@ -15,11 +15,19 @@ from experiments.benchmarks.models import (
     EvaluationDataset,
     PredictionSet,
 )
-from experiments.benchmarks.services.files import clean_file_name, file_sha256, media_path, place_file
+from experiments.benchmarks.services.files import (
+    clean_file_name,
+    columns_relative,
+    file_sha256,
+    media_path,
+    place_file,
+    stored_suffix,
+)
 from experiments.evaluation import (
     EvaluationInputError,
     read_truth,
 )
+from experiments.evaluation.columnar import write_truth_columns
 
 
 def dataset_upload(
@@ -33,8 +41,10 @@ def dataset_upload(
 ) -> EvaluationDataset:
     """Accept a ground-truth file as the benchmark's next dataset version, after the engine has read it.
 
-    A file the engine rejects raises ``ValidationError`` with the engine's message (file, line,
-    column); a file identical to an existing version is rejected too. Nothing is stored then.
+    The file may be CSV, gzip/zstd-compressed CSV or Parquet; it is stored as uploaded, with a
+    columnar copy (Parquet in row groups) beside it that workers read. A file the engine rejects
+    raises ``ValidationError`` with the engine's message (file, line or row, column); a file
+    identical to an existing version is rejected too. Nothing is stored then.
     """
     name = clean_file_name(original_name, "truth.csv")
     try:
@@ -51,7 +61,9 @@ def dataset_upload(
         )
     sha = file_sha256(path)
     size = Path(path).stat().st_size
+    suffix = stored_suffix(Path(path))
     target: Path | None = None
+    columns: Path | None = None
     try:
         with transaction.atomic():
             # Lock the benchmark so two uploads cannot take the same version number.
@@ -63,7 +75,8 @@ def dataset_upload(
                 )
             last = EvaluationDataset.objects.filter(benchmark=benchmark).aggregate(last=Max("version"))["last"]
             version = (last or 0) + 1
-            relative = f"benchmarks/{benchmark.pk}/truth-v{version}-{sha[:12]}.csv"
+            relative = f"benchmarks/{benchmark.pk}/truth-v{version}-{sha[:12]}{suffix}"
+            columns = write_truth_columns(truth, media_path(columns_relative(relative)))
             target = place_file(Path(path), relative, move=move)
             dataset = EvaluationDataset.objects.create(
                 benchmark=benchmark,
@@ -79,8 +92,9 @@ def dataset_upload(
                 uploaded_by=user,
             )
     except BaseException:
-        if target is not None:
-            target.unlink(missing_ok=True)
+        for placed in (target, columns):
+            if placed is not None:
+                placed.unlink(missing_ok=True)
         raise
     dataset.benchmark = benchmark
     return dataset
@@ -102,6 +116,7 @@ def dataset_delete(*, dataset: EvaluationDataset) -> None:
     path = media_path(dataset.file)
     dataset.delete()
     path.unlink(missing_ok=True)
+    media_path(columns_relative(dataset.file)).unlink(missing_ok=True)
 
 
 def latest_dataset(benchmark: Benchmark) -> EvaluationDataset | None:

@@ -1,4 +1,8 @@
-"""Evaluation files under MEDIA_ROOT: content addresses, atomic placement, and the truth a worker reads."""
+"""Evaluation files under MEDIA_ROOT: content addresses, atomic placement, and the truth a worker reads.
+
+Files are stored as uploaded (CSV, compressed CSV or Parquet, with the suffix of what the content is);
+an accepted truth also has a columnar copy beside it (``columns_relative``) that workers read instead.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ from experiments.evaluation import (
     Truth,
     read_truth,
 )
+from experiments.evaluation.columnar import read_truth_columns
+from experiments.evaluation.reading import SUFFIXES, file_format
 
 _CHUNK = 1024 * 1024
 
@@ -33,6 +39,17 @@ def file_sha256(path: Path) -> str:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def stored_suffix(path: Path) -> str:
+    """The suffix a stored copy of ``path`` gets: what its content is, whatever it was called."""
+    return SUFFIXES[file_format(path)]
+
+
+def columns_relative(relative: str) -> str:
+    """Where the columnar copy of the stored truth ``relative`` lives (``truth-v3-<sha>.columns.parquet``)."""
+    folder, _, name = relative.rpartition("/")
+    return f"{folder}/{name.split('.', 1)[0]}.columns.parquet"
 
 
 def clean_file_name(name: str, default: str) -> str:
@@ -81,7 +98,12 @@ def dataset_truth(dataset: EvaluationDataset) -> Truth:
     path = media_path(dataset.file)
     if not path.exists():
         raise FileNotFoundError(f"the stored truth file {dataset.file} is missing under MEDIA_ROOT")
-    truth = read_truth(path, task=dataset.benchmark.task, name=dataset.original_name)
+    # The columnar copy is checked and typed already; versions stored before it existed have none.
+    columns = media_path(columns_relative(dataset.file))
+    if columns.exists():
+        truth = read_truth_columns(columns, task=dataset.benchmark.task, name=dataset.original_name)
+    else:
+        truth = read_truth(path, task=dataset.benchmark.task, name=dataset.original_name)
     with _truth_lock:
         _truth_cache = _CachedTruth(key, truth)
     return truth

@@ -19,7 +19,13 @@ from experiments.benchmarks.models import (
 )
 from experiments.benchmarks.selectors import latest_dataset
 from experiments.benchmarks.services.evaluations import evaluation_request
-from experiments.benchmarks.services.files import clean_file_name, dataset_truth, file_sha256, place_file
+from experiments.benchmarks.services.files import (
+    clean_file_name,
+    dataset_truth,
+    file_sha256,
+    place_file,
+    stored_suffix,
+)
 from experiments.evaluation import (
     EvaluationInputError,
     read_predictions,
@@ -32,6 +38,8 @@ TAG_BENCHMARK = "agileml.benchmark"
 
 
 PREDICTIONS_ARTIFACT = "predictions.csv"
+# The artifact names the MLflow hook evaluates: the same predictions in any accepted format.
+PREDICTIONS_ARTIFACTS = (PREDICTIONS_ARTIFACT, "predictions.csv.gz", "predictions.csv.zst", "predictions.parquet")
 
 
 def predictions_upload(
@@ -69,7 +77,10 @@ def predictions_upload(
     target: Path | None = None
     try:
         with transaction.atomic():
-            relative = f"benchmarks/{dataset.benchmark_id}/predictions/run{run.pk}-v{dataset.version}-{sha[:12]}.csv"
+            relative = (
+                f"benchmarks/{dataset.benchmark_id}/predictions/"
+                f"run{run.pk}-v{dataset.version}-{sha[:12]}{stored_suffix(Path(path))}"
+            )
             target = place_file(Path(path), relative, move=move)
             prediction_set = PredictionSet.objects.create(
                 run=run,
@@ -95,9 +106,10 @@ def predictions_upload(
     return prediction_set
 
 
-def predictions_from_artifact(*, run: Run, path: Path) -> PredictionSet | None:
-    """The MLflow hook: ``predictions.csv`` logged by a run tagged ``agileml.benchmark=<name>``
-    becomes its predictions on that benchmark's latest dataset and is evaluated at once.
+def predictions_from_artifact(*, run: Run, path: Path, artifact: str = PREDICTIONS_ARTIFACT) -> PredictionSet | None:
+    """The MLflow hook: ``predictions.csv`` (or ``.csv.gz``, ``.csv.zst``, ``.parquet``: ``artifact``) logged by a
+    run tagged ``agileml.benchmark=<name>`` becomes its predictions on that benchmark's latest dataset and
+    is evaluated at once.
 
     Runs without the tag are left alone (``None``). A tag naming no benchmark, a benchmark without
     a dataset, or a file the engine rejects raise ``ValidationError``, and the artifact is refused.
@@ -125,7 +137,7 @@ def predictions_from_artifact(*, run: Run, path: Path) -> PredictionSet | None:
         dataset=dataset,
         user=run.started_by,
         path=path,
-        original_name=PREDICTIONS_ARTIFACT,
+        original_name=artifact,
         source=PredictionSource.MLFLOW,
     )
     evaluation_request(run=run, dataset=dataset, user=run.started_by, predictions=prediction_set)

@@ -1,4 +1,5 @@
-"""``python manage.py evaluate``: the engine the workers run, offline, on local CSV files."""
+"""``python manage.py evaluate``: the engine the workers run, offline, on local files (CSV, gzip- or
+zstd-compressed CSV, or Parquet, told by content)."""
 
 from __future__ import annotations
 
@@ -23,21 +24,22 @@ EXIT_BAD_INPUT = 2
 
 class Command(BaseCommand):
     help = (
-        "Evaluate a predictions CSV against a ground-truth CSV (id,label[,group]); with --champion, compare the "
-        "two and give a verdict. Groups are read from the truth file's 'group' column when it has one. "
-        "Bad input exits with status 2 and a one-line message naming the file, line and column."
+        "Evaluate a predictions file against a ground-truth file (id,label[,group]); with --champion, compare the "
+        "two and give a verdict. Files may be CSV, gzip- or zstd-compressed CSV (.csv.gz, .csv.zst) or Parquet. "
+        "Groups are read from the truth file's 'group' column when it has one. Bad input exits with status 2 and "
+        "a one-line message naming the file, the line (CSV) or row (Parquet), and the column."
     )
     # Pure computation on files: no database, so no system checks either.
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--task", required=True, choices=TASKS)
-        parser.add_argument("--truth", required=True, type=Path, help="ground truth CSV: id,label[,group]")
+        parser.add_argument("--truth", required=True, type=Path, help="ground truth: id,label[,group]")
         parser.add_argument(
             "--predictions",
             required=True,
             type=Path,
-            help="challenger CSV: id,score (binary), id,label[,p_<class>...] (multiclass), id,prediction (regression)",
+            help="challenger: id,score (binary), id,label[,p_<class>...] (multiclass), id,prediction (regression)",
         )
         parser.add_argument("--champion", type=Path, help="champion predictions, same layout: adds a comparison")
         parser.add_argument(

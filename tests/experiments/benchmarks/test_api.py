@@ -347,3 +347,65 @@ def test_a_used_dataset_version_is_immutable(api, cast, world):
         "dataset: Version 1 already has predictions or evaluations and cannot change; upload a new version instead."
     )
     assert world.benchmark.datasets.count() == 1
+
+
+# --- Champion history: the newest embedded, all of them paged ---------------------------
+def _older_promotions(benchmark, count: int) -> None:
+    """``count`` copies of the benchmark's promotion, each a day older than the last."""
+    import datetime
+
+    from experiments.benchmarks.models import ChampionChange
+
+    template = ChampionChange.objects.filter(benchmark=benchmark).order_by("id").first()
+    fields = {
+        f.attname: getattr(template, f.attname) for f in ChampionChange._meta.concrete_fields if f.attname != "id"
+    }
+    ChampionChange.objects.bulk_create(
+        ChampionChange(
+            **{**fields, "promoted_at": template.promoted_at - datetime.timedelta(days=i + 1), "note": f"old {i}"}
+        )
+        for i in range(count)
+    )
+
+
+def test_the_benchmark_embeds_its_newest_promotions_and_links_to_all_of_them(api, cast, world):
+    from experiments.benchmarks.api import CHAMPION_HISTORY_EMBEDDED
+
+    _older_promotions(world.benchmark, CHAMPION_HISTORY_EMBEDDED + 4)
+    client = api(cast.stakeholder)
+    body = client.get(f"/api/v1/benchmarks/{world.benchmark.pk}/").json()
+    history = body["champion_history"]
+    assert len(history) == CHAMPION_HISTORY_EMBEDDED
+    assert (
+        history[0]["note"] == "the hand-written rule" and history[-1]["note"] == f"old {CHAMPION_HISTORY_EMBEDDED - 2}"
+    )
+    assert body["champion_history_count"] == CHAMPION_HISTORY_EMBEDDED + 5
+    url = f"http://testserver/api/v1/benchmarks/{world.benchmark.pk}/champion-history/"
+    assert body["champion_history_url"] == url
+    first = client.get(url, {"page_size": 6}).json()
+    assert first["count"] == CHAMPION_HISTORY_EMBEDDED + 5 and len(first["results"]) == 6
+    assert first["results"][0] == history[0] and first["previous"] is None
+    notes = [r["note"] for r in first["results"]]
+    page = first
+    while page["next"]:
+        page = client.get(page["next"]).json()
+        notes += [r["note"] for r in page["results"]]
+    assert notes == ["the hand-written rule", *(f"old {i}" for i in range(CHAMPION_HISTORY_EMBEDDED + 4))]
+
+
+@pytest.mark.parametrize(("who", "expected"), _matrix(**READ))
+def test_the_champion_history_is_for_members(api, cast, world, who, expected):
+    url = f"/api/v1/benchmarks/{world.benchmark.pk}/champion-history/"
+    assert _client(api, cast, who).get(url).status_code == expected
+
+
+def test_the_champion_history_costs_the_same_for_many_promotions(api, cast, world):
+    client = api(cast.stakeholder)
+    detail = f"/api/v1/benchmarks/{world.benchmark.pk}/"
+    paged = f"{detail}champion-history/"
+    _older_promotions(world.benchmark, 3)
+    few = [_queries(client, detail), _queries(client, paged)]
+    _older_promotions(world.benchmark, 40)
+    assert [_queries(client, detail), _queries(client, paged)] == few
+    # The paged history: token+user, membership+project, benchmark, count, page (joined), sprints (credit).
+    assert few[1] == 6

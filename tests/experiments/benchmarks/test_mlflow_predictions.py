@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import shutil
 
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
 import pytest
 import requests
 from django.conf import settings
@@ -106,3 +109,28 @@ def test_a_tag_naming_no_benchmark_is_refused_and_untagged_runs_are_left_alone(m
     run = Run.objects.get(uuid=active.info.run_id)
     assert Artifact.objects.filter(run=run, path="predictions.csv").exists()
     assert not PredictionSet.objects.filter(run=run).exists()
+
+
+def test_predictions_logged_as_parquet_are_accepted_and_refused_by_row(mlflow_as, cast, bench, tmp_path):
+    _, case = bench
+    mlflow = mlflow_as(cast.engineer)
+    mlflow.set_experiment("AUTH")
+    good = tmp_path / "good" / "predictions.parquet"
+    good.parent.mkdir()
+    pq.write_table(pcsv.read_csv(case.challenger), good)
+    with mlflow.start_run(tags={"agileml.benchmark": "holdout"}) as active:
+        mlflow.log_artifact(str(good))
+    run = Run.objects.get(uuid=active.info.run_id)
+    prediction_set = PredictionSet.objects.get(run=run)
+    assert (prediction_set.original_name, prediction_set.n_rows) == ("predictions.parquet", 480)
+    assert prediction_set.file.endswith(".parquet")
+    assert Evaluation.objects.filter(run=run, predictions=prediction_set).exists()
+
+    bad = tmp_path / "bad" / "predictions.parquet"
+    bad.parent.mkdir()
+    pq.write_table(pa.table({"id": ["s000-a00", "s000-a01"], "score": [0.3, None]}), bad)
+    with mlflow.start_run(tags={"agileml.benchmark": "holdout"}) as active, pytest.raises(CLIENT_ERRORS) as caught:
+        mlflow.log_artifact(str(bad))
+    assert "predictions.parquet, row 2, column 2 (score): empty value" in _message(caught.value)
+    run = Run.objects.get(uuid=active.info.run_id)
+    assert not Artifact.objects.filter(run=run).exists() and not PredictionSet.objects.filter(run=run).exists()

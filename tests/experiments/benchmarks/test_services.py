@@ -45,15 +45,19 @@ def test_a_dataset_version_records_checksum_rows_groups_and_class_balance(bench,
     assert dataset.class_counts == truth.class_counts
     assert sum(dataset.class_counts.values()) == 480
     assert len(dataset.sha256) == 64
-    assert files_under(media_root) == [dataset.file]
+    # The file as uploaded, and its columnar copy (Parquet in row groups) that workers read.
+    columns = services.columns_relative(dataset.file)
+    assert files_under(media_root) == sorted([dataset.file, columns])
     assert (media_root / dataset.file).read_bytes() == case.truth.read_bytes()
+    copy = read_truth(media_root / columns, task="binary")
+    assert copy.ids.equals(truth.ids) and (copy.y == truth.y).all() and (copy.groups == truth.groups).all()
 
 
 def test_an_identical_dataset_file_is_refused(bench, case, cast, media_root):
     with pytest.raises(ValidationError, match="identical to version 1"):
         services.dataset_upload(benchmark=bench, user=cast.lead, path=case.truth, original_name="again.csv")
     assert bench.datasets.count() == 1
-    assert len(files_under(media_root)) == 1
+    assert len(files_under(media_root)) == 2  # the first version and its columnar copy
 
 
 def test_an_evaluation_stores_what_the_engine_reports(bench, case, cast):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
+from django.utils import timezone
 
 from experiments.models import Artifact, Param, Run
 from experiments.tracking.services import artifact_save
@@ -109,12 +111,45 @@ def test_run_list_query_count_is_constant(web, cast, django_assert_num_queries):
     client = web(cast.engineer)
     client.get("/p/AUTH/runs/")
     # session, user, membership + project, metric keys, param keys, count, runs page (ticket and
-    # starter joined, sorted by a metric), latest metrics of the page, params of the page, tickets
-    # with runs (filter menu), members (filter menu), the project's experiments (filter menu), the user's
-    # projects (project switcher)
-    with django_assert_num_queries(13):
+    # starter joined, sorted by a metric), latest metrics of the page, params of the page, members
+    # (filter menu), the project's experiments (filter menu), the user's projects (project switcher).
+    # No ticket menu: the ticket filter asks the autocomplete endpoint as the user types.
+    with django_assert_num_queries(12):
         response = client.get("/p/AUTH/runs/?columns=1&m=loss&m=auc&p=lr&sort=-metric:auc")
     assert len(response.context["runs"]) == 30
+
+
+def _older_runs_on_many_tickets(project, count: int) -> None:
+    """``count`` tickets, each with a run older than any shown on the first page."""
+    long_ago = timezone.now() - dt.timedelta(days=3650)
+    for n in range(count):
+        ticket = TicketFactory(project=project, title=f"A question with a rather long title, number {n}")
+        RunFactory(project=project, ticket=ticket, start_time=long_ago)
+
+
+def test_the_run_list_does_not_grow_with_the_project_s_tickets(web, cast):
+    """The ticket filter is a picker that asks as you type: no option per ticket in the page."""
+    ticket = TicketFactory(project=cast.project, title="Shown")
+    for _ in range(51):  # a full first page, and a pager, before and after
+        RunFactory(project=cast.project, ticket=ticket, started_by=cast.engineer)
+    client = web(cast.engineer)
+    before = client.get("/p/AUTH/runs/").content
+    _older_runs_on_many_tickets(cast.project, 80)
+    after = client.get("/p/AUTH/runs/").content
+    assert b"<option" not in after.split(b'id="f-status"')[0].split(b'id="run-filters"')[1]
+    assert b"rather long title" not in after
+    # Only the run count in the header grows ("51 runs" → "131 runs").
+    assert len(after) - len(before) <= 10, len(after) - len(before)
+
+
+def test_the_run_list_s_ticket_picker_shows_the_current_filter(web, cast, run):
+    ticket = TicketFactory(project=cast.project, title="Beat the baseline")
+    client = web(cast.engineer)
+    page = client.get(f"/p/AUTH/runs/?ticket={ticket.key.lower()}").content.decode()
+    assert f'name="ticket" value="{ticket.key.lower()}"' in page
+    assert f'value="{ticket.key} · Beat the baseline"' in page
+    assert 'role="combobox"' in page and 'data-picker-url="/api/v1/projects/AUTH/autocomplete/tickets/"' in page
+    assert 'value="Not attached"' in client.get("/p/AUTH/runs/?ticket=none").content.decode()
 
 
 # --- Detail ---------------------------------------------------------------------------
@@ -164,6 +199,15 @@ def test_attaching_an_unknown_ticket_explains_and_changes_nothing(web, cast, run
     assert b"There is no ticket AUTH-77 in project AUTH." in response.content
     run.refresh_from_db()
     assert run.ticket is None
+
+
+def test_the_run_page_does_not_grow_with_the_project_s_tickets(web, cast, run):
+    client = web(cast.engineer)
+    before = client.get(f"/p/AUTH/runs/{run.pk}/").content
+    _older_runs_on_many_tickets(cast.project, 40)
+    after = client.get(f"/p/AUTH/runs/{run.pk}/").content
+    assert len(after) == len(before)
+    assert b"<datalist" not in after and b"rather long title" not in after
 
 
 @pytest.mark.parametrize(("who", "status"), PAGE_WRITE)
@@ -296,6 +340,26 @@ def test_attaching_a_run_of_another_project_is_refused(web, cast, ticket):
     assert foreign.ticket is None
 
 
+@pytest.mark.parametrize(("value", "message"), [("", "Choose a run to attach."), ("abc", "Enter a whole number.")])
+def test_attaching_no_run_or_a_bad_id_names_the_field_and_changes_nothing(web, cast, run, ticket, value, message):
+    response = web(cast.engineer).post(f"/t/{ticket.key}/runs/attach/", {"run": value}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 400
+    assert f"Run: {message}".encode() in response.content
+    run.refresh_from_db()
+    assert run.ticket is None
+
+
+def test_the_ticket_panel_does_not_grow_with_the_project_s_runs(web, cast, ticket):
+    RunFactory(project=cast.project, ticket=ticket, name="attached")
+    client = web(cast.engineer)
+    before = client.get(f"/t/{ticket.key}/runs/", HTTP_HX_REQUEST="true").content
+    for _ in range(40):
+        RunFactory(project=cast.project, name="not attached to this ticket")
+    after = client.get(f"/t/{ticket.key}/runs/", HTTP_HX_REQUEST="true").content
+    assert len(after) == len(before)
+    assert b'data-picker-url="/api/v1/projects/AUTH/autocomplete/runs/"' in after
+
+
 @pytest.mark.parametrize(("who", "status"), PAGE_WRITE)
 def test_ticket_panel_writes_role_matrix(web, cast, run, ticket, who, status):
     client = web(cast.user(who))
@@ -314,9 +378,9 @@ def test_ticket_panel_query_count_is_constant(web, cast, ticket, django_assert_n
     RunFactory(project=cast.project)
     client = web(cast.engineer)
     client.get(f"/t/{ticket.key}/runs/", HTTP_HX_REQUEST="true")
-    # session, user, membership + project, ticket, runs of the ticket, their latest metrics,
-    # runs that could be attached
-    with django_assert_num_queries(7):
+    # session, user, membership + project, ticket, runs of the ticket, their latest metrics (the run
+    # picker asks the autocomplete endpoint, so no menu of runs is read)
+    with django_assert_num_queries(6):
         response = client.get(f"/t/{ticket.key}/runs/", HTTP_HX_REQUEST="true")
     assert len(response.context["runs"]) == 8
 
