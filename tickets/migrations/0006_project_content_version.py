@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0005_code_links_and_jira_imports'),
+        ("tickets", "0005_code_links_and_jira_imports"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='project',
-            name='content_version',
+            model_name="project",
+            name="content_version",
             field=models.PositiveBigIntegerField(default=0, editable=False),
         ),
     ]
