@@ -32,6 +32,15 @@ def collected_static():
     os.environ["STATIC_ROOT"] = str(settings.STATIC_ROOT)
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: its rolled-back predecessors' fragments must not leak
+    into it (a later test's project may reuse their ids, content versions start at 0 again)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @dataclass
 class Cast:
     """One project and a user for every relation to it."""

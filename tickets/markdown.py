@@ -11,16 +11,21 @@ code. The link is built as an element by Markdown (never as HTML text) and sanit
 
 from __future__ import annotations
 
+import hashlib
 import re
 import xml.etree.ElementTree as etree
 from collections.abc import Mapping
 
 import markdown as md
 import nh3
+from django.core.cache import cache
 from django.utils.safestring import SafeString, mark_safe
 from markdown.inlinepatterns import InlineProcessor
 
 EXTENSIONS = ["fenced_code", "tables", "sane_lists", "nl2br"]
+# Part of the cache key of rendered Markdown: change it when the rendering or the allow-list changes.
+MARKDOWN_CACHE_VERSION = 1
+MARKDOWN_CACHE_SECONDS = 24 * 3600
 TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6",
     "hr", "i", "img", "li", "ol", "p", "pre", "s", "strong", "sub", "sup", "table", "tbody", "td",
@@ -84,6 +89,19 @@ def render_markdown(text: str, *, images: bool = True, mentions: Mapping[str, st
     """
     if not text:
         return mark_safe("")
+    # The same text (with the same members' links) renders the same: remembered by its content hash,
+    # so a page shown again does not parse and sanitise it again (changed text is a new key).
+    linked = sorted((name, url) for name, url in (mentions or {}).items() if f"@{name}" in text)
+    key = "markdown:" + hashlib.sha256(repr((MARKDOWN_CACHE_VERSION, text, images, linked)).encode()).hexdigest()
+    cached = cache.get(key)
+    if cached is not None:
+        return mark_safe(cached)  # noqa: S308 - stored after nh3 cleaned it below
+    clean = _clean(text, images=images, mentions=mentions)
+    cache.set(key, clean, MARKDOWN_CACHE_SECONDS)
+    return mark_safe(clean)  # noqa: S308 - sanitised by nh3
+
+
+def _clean(text: str, *, images: bool, mentions: Mapping[str, str] | None) -> str:
     html = _to_html(text, mentions, set())
     clean = nh3.clean(
         html,
@@ -93,4 +111,4 @@ def render_markdown(text: str, *, images: bool = True, mentions: Mapping[str, st
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
-    return mark_safe(clean)  # noqa: S308 - sanitised by nh3 just above
+    return clean

@@ -41,6 +41,9 @@ class Project(models.Model):
     description = models.TextField(blank=True)
     # Last ticket number handed out; bumped under a row lock so keys stay gap-free.
     ticket_counter = models.PositiveIntegerField(default=0)
+    # Bumped in the same transaction as any change shown on the project's pages (tickets.versions):
+    # cached page fragments are keyed on it, so they go stale the moment the change commits.
+    content_version = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

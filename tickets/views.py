@@ -23,8 +23,10 @@ from tickets.forms import (
     ProjectCreateForm,
     apply_errors,
 )
+from tickets.fragments import Deferred, fragment_context
 from tickets.models import (
     Membership,
+    Project,
     Role,
 )
 from tickets.paging import page_of
@@ -57,15 +59,24 @@ def project_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def project_home(request: HttpRequest, key: str) -> HttpResponse:
     project = project_for_user(request.user, key)
-    page = page_of(request, selectors.memberships_of_project(project=project))
+    # The same for every member with this role: the template caches it (tickets.fragments).
+    deferred = Deferred(lambda: _overview(request, project))
     context = {
         "project": project,
+        **fragment_context(project, request.GET.get("page", "")),
+        **deferred.context(["page", "members", "sprint", "recent"]),
+    }
+    return render(request, "tickets/project_home.html", context)
+
+
+def _overview(request: HttpRequest, project: Project) -> dict:
+    page = page_of(request, selectors.memberships_of_project(project=project))
+    return {
         "page": page,
         "members": page.object_list,
         "sprint": selectors.current_sprint(project=project),
         "recent": selectors.recently_changed_tickets(project=project),
     }
-    return render(request, "tickets/project_home.html", context)
 
 
 @login_required

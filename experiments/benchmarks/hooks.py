@@ -10,11 +10,13 @@ from pathlib import Path
 from django.http import HttpRequest
 
 from experiments.benchmarks import services
+from experiments.benchmarks.models import Benchmark, ChampionChange, Evaluation, EvaluationDataset
 from experiments.tracking.hooks import lazy_panel
 from experiments.tracking.models import Run
 from experiments.tracking.services import register_artifact_hook
 from tickets.extensions import TicketPanel, register_ticket_panel
 from tickets.models import Ticket
+from tickets.versions import touch_on_save
 
 
 @register_ticket_panel
@@ -28,3 +30,9 @@ def predictions_artifact(*, run: Run, path: str, file: Path) -> None:
     ``.parquet``): validated and evaluated, or refused whole."""
     if path in services.PREDICTIONS_ARTIFACTS:
         services.predictions_from_artifact(run=run, path=file, artifact=path)
+
+
+# Cached project pages go stale when a benchmark, a dataset version, an evaluation or a promotion changes.
+touch_on_save(Benchmark, lambda benchmark: {"project_id": benchmark.project_id})
+for _model in (EvaluationDataset, Evaluation, ChampionChange):
+    touch_on_save(_model, lambda row: {"benchmarks": row.benchmark_id})

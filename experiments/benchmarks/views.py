@@ -42,6 +42,7 @@ from experiments.evaluation import HIGHER_IS_BETTER, METRICS
 from experiments.tracking.access import run_for_user
 from experiments.tracking.selectors import run_of_project
 from tickets.access import id_or_none, project_for_user, ticket_for_user
+from tickets.fragments import Deferred, fragment_context
 from tickets.models import Role
 from tickets.paging import page_of
 
@@ -187,16 +188,54 @@ def _curves_context(benchmark: Benchmark, evaluation_id: int | None) -> dict:
     }
 
 
+# What the page's cached fragments read (tickets.fragments): computed only when one is missing.
+BENCHMARK_FRAGMENT_NAMES = (
+    *("history", "history_page", "champion_change", "page", "forest", "curve_choices", "sequence"),
+    *("curves", "roc", "det"),
+)
+
+
 def _benchmark_page(request: HttpRequest, benchmark: Benchmark, **extra) -> dict:
     project = benchmark.project
     benchmark = selectors.benchmark_with_champion(benchmark=benchmark)
     datasets = selectors.datasets_of_benchmark(benchmark=benchmark)
     dataset = _dataset_from_query(request, datasets)
+    verdict = request.GET.get("verdict") if request.GET.get("verdict") in Verdict.values else None
+    can_submit = project.role.allows(Role.ENGINEER)
+    shown = (dataset.pk if dataset else "-", verdict, *(request.GET.get(p, "") for p in ("page", "history_page")))
+    deferred = Deferred(lambda: _benchmark_fragments(request, benchmark, datasets, dataset, verdict))
+    context = {
+        "project": project,
+        "benchmark": benchmark,
+        "datasets": datasets,
+        "dataset": dataset,
+        "current_dataset": datasets[0] if datasets else None,
+        "verdict_filter": verdict,
+        "verdicts": Verdict.choices,
+        "can_submit": can_submit,
+        "can_define": project.role.allows(Role.LEAD),
+        "submit_form": SubmitPredictionsForm(),
+        "dataset_form": DatasetUploadForm(),
+        "guardrails": [(m, metric_label(m), margin) for m, margin in benchmark.guardrails.items()],
+        **fragment_context(project, benchmark.pk, *shown, request.GET.get("challenger", "")),
+        **deferred.context(BENCHMARK_FRAGMENT_NAMES),
+    }
+    context.update(extra)
+    return context
+
+
+def _benchmark_fragments(
+    request: HttpRequest,
+    benchmark: Benchmark,
+    datasets: list[EvaluationDataset],
+    dataset: EvaluationDataset | None,
+    verdict: str | None,
+) -> dict:
+    project = benchmark.project
     history_page = page_of(request, selectors.champion_change_rows(benchmark=benchmark), param="history_page")
     # The newest promotion heads the page whichever history page is shown: credited in one go with the page.
     latest = selectors.champion_change_rows(benchmark=benchmark)[:1]
     latest, *history = selectors.credited_changes([*latest, *history_page.object_list], benchmark=benchmark) or [None]
-    verdict = request.GET.get("verdict") if request.GET.get("verdict") in Verdict.values else None
     page = None
     forest = None
     if dataset is not None:
@@ -220,33 +259,16 @@ def _benchmark_page(request: HttpRequest, benchmark: Benchmark, **extra) -> dict
                 metric_label=metric_label(benchmark.primary_metric),
                 higher_is_better=benchmark.primary_metric in HIGHER_IS_BETTER,
             )
-    selected = request.GET.get("challenger")
-    curves = _curves_context(benchmark, id_or_none(selected))
-    can_submit = project.role.allows(Role.ENGINEER)
-    context = {
-        "project": project,
-        "benchmark": benchmark,
-        "datasets": datasets,
-        "dataset": dataset,
-        "current_dataset": datasets[0] if datasets else None,
+    return {
         "history": history,
         "history_page": history_page,
         "champion_change": latest,
         "page": page,
-        "verdict_filter": verdict,
-        "verdicts": Verdict.choices,
         "forest": forest,
         "curve_choices": selectors.compared_choices(benchmark=benchmark, dataset=dataset) if dataset else [],
-        "can_submit": can_submit,
-        "can_define": project.role.allows(Role.LEAD),
-        "submit_form": SubmitPredictionsForm(),
-        "dataset_form": DatasetUploadForm(),
-        "guardrails": [(m, metric_label(m), margin) for m, margin in benchmark.guardrails.items()],
         "sequence": selectors.dataset_sequence(benchmark=benchmark, dataset=datasets[0]) if datasets else None,
-        **curves,
+        **_curves_context(benchmark, id_or_none(request.GET.get("challenger"))),
     }
-    context.update(extra)
-    return context
 
 
 @login_required

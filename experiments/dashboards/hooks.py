@@ -6,8 +6,10 @@ from __future__ import annotations
 from django.http import HttpRequest
 
 from experiments.dashboards import selectors
+from experiments.dashboards.models import DemoMaterial, SprintReview
 from tickets.extensions import TicketPanel, register_ticket_panel
 from tickets.models import Role, Ticket
+from tickets.versions import touch_on_save
 
 
 @register_ticket_panel
@@ -27,3 +29,8 @@ def demo_material_panel(request: HttpRequest, ticket: Ticket) -> TicketPanel | N
         },
         order=40,
     )
+
+
+# Cached project pages go stale when demo material or a sprint review changes.
+touch_on_save(DemoMaterial, lambda material: {"tickets": material.ticket_id})
+touch_on_save(SprintReview, lambda review: {"sprints": review.sprint_id})

@@ -22,7 +22,7 @@ from experiments.dashboards.forms import EXPIRY_CHOICES, ShareLinkForm
 from experiments.dashboards.material_views import material_response
 from experiments.dashboards.models import ShareLink, ShareLinkState
 from experiments.dashboards.sharing import ShareLinkGone, share_link_for_token
-from experiments.dashboards.views import DEMO_QUESTIONS, demo_context
+from experiments.dashboards.views import DEMO_QUESTIONS, deferred_demo_context
 from tickets import clock
 from tickets.access import project_for_user
 from tickets.models import Project, Role
@@ -132,11 +132,12 @@ def shared_demo(request: HttpRequest, token: str) -> HttpResponse:
         link=link, ip_address=request.META.get("REMOTE_ADDR"), user_agent=request.headers.get("User-Agent", "")
     )
     project = link.project
-    context = demo_context(
+    context = deferred_demo_context(
         project,
         link.sprint,
         material_url=lambda m: reverse("shared-material", kwargs={"token": token, "material_id": m.pk}),
-        now=clock.now(),
+        key=("shared", link.pk),  # its pictures' addresses carry the link's token
+        role=False,
     )
     context.update(
         {"base_template": "dashboards/demo/shared_base.html", "shared": True, "link": link, "can_manage": False}

@@ -26,6 +26,7 @@ from experiments.dashboards.result_selectors import BenchmarkProgress, benchmark
 from tickets import clock
 from tickets.access import project_for_user, sprint_for_user
 from tickets.attribution import SprintPeriod
+from tickets.fragments import Deferred, fragment_context
 from tickets.models import Outcome, Project, Role, Sprint, SprintState, TicketStatus
 
 # The project demo tells the recent story in full; older answers live on their sprint's page.
@@ -95,6 +96,26 @@ def _champion_figures(benchmarks: list[BenchmarkProgress], sprints: list[Sprint]
 @require_GET
 def dashboard(request: HttpRequest, key: str) -> HttpResponse:
     project = project_for_user(request.user, key)
+    # The same for every viewer with this role: the template caches it (tickets.fragments).
+    deferred = Deferred(lambda: _dashboard_context(project))
+    context = {"project": project, **fragment_context(project), **deferred.context(DASHBOARD_NAMES)}
+    return render(request, "dashboards/kaizen.html", context)
+
+
+DASHBOARD_NAMES = (
+    "rows",
+    "benchmarks",
+    "champion_figures",
+    "outcomes_figure",
+    "has_sprints",
+    "totals",
+    "primary",
+    "between_gains",
+    "current_sprint",
+)
+
+
+def _dashboard_context(project: Project) -> dict[str, Any]:
     now = clock.now()
     deliveries = selectors.sprint_deliveries(project=project)
     benchmarks = benchmark_progress(project=project)
@@ -112,8 +133,7 @@ def dashboard(request: HttpRequest, key: str) -> HttpResponse:
         ],
         metric=primary.metric if primary else "",
     )
-    context = {
-        "project": project,
+    return {
         "rows": list(reversed(rows)),
         "benchmarks": benchmarks,
         "champion_figures": _champion_figures(benchmarks, [d.sprint for d in deliveries], now),
@@ -130,7 +150,6 @@ def dashboard(request: HttpRequest, key: str) -> HttpResponse:
         "between_gains": [b.gain_between_sprints(periods) for b in benchmarks],
         "current_sprint": next((d.sprint for d in deliveries if d.sprint.state == SprintState.ACTIVE), None),
     }
-    return render(request, "dashboards/kaizen.html", context)
 
 
 # --- The sprint dashboard ---------------------------------------------------------------
@@ -232,6 +251,27 @@ def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.4g}"
 
 
+DEMO_NAMES = (
+    *("deliveries", "totals", "champion_figures", "older_questions", "online_tests"),  # the project's demo
+    *("board", "burnup", "challenger_figures", "gains"),  # a sprint's
+    *("benchmarks", "progress_sentences", "questions", "shipped", "coming", "now"),
+)
+
+
+def deferred_demo_context(
+    project: Project, sprint: Sprint | None, *, material_url, key: tuple = (), role: bool = True
+) -> dict[str, Any]:
+    """The demo page's context, computed only if its cached fragments (tickets.fragments) are
+    missing; ``key`` tells apart what differs beyond the project, sprint and role (a share link)."""
+    deferred = Deferred(lambda: demo_context(project, sprint, material_url=material_url, now=clock.now()))
+    return {
+        "project": project,
+        "sprint": sprint,
+        **fragment_context(project, "sprint", sprint.pk if sprint else "-", *key, role=role),
+        **deferred.context(DEMO_NAMES),
+    }
+
+
 def demo_context(project: Project, sprint: Sprint | None, *, material_url, now: datetime.datetime) -> dict[str, Any]:
     benchmarks = benchmark_progress(project=project)
     if sprint is None:
@@ -286,11 +326,10 @@ def demo_context(project: Project, sprint: Sprint | None, *, material_url, now: 
 @require_GET
 def demo(request: HttpRequest, key: str) -> HttpResponse:
     project = project_for_user(request.user, key)
-    context = demo_context(
+    context = deferred_demo_context(
         project,
         None,
         material_url=lambda m: reverse("demo-material", kwargs={"key": project.key, "material_id": m.pk}),
-        now=clock.now(),
     )
     context.update(_member_demo_extras(request, project, context))
     return render(request, "dashboards/demo/page.html", context)
@@ -302,11 +341,10 @@ def sprint_demo(request: HttpRequest, key: str, sprint_id: int) -> HttpResponse:
     """The sprint's demo: its review (show-and-tell) page once it has closed."""
     sprint = sprint_for_user(request.user, key, sprint_id)
     project = sprint.project
-    context = demo_context(
+    context = deferred_demo_context(
         project,
         sprint,
         material_url=lambda m: reverse("demo-material", kwargs={"key": project.key, "material_id": m.pk}),
-        now=clock.now(),
     )
     context.update(_member_demo_extras(request, project, context))
     return render(request, "dashboards/demo/page.html", context)
@@ -319,9 +357,8 @@ def _member_demo_extras(request: HttpRequest, project: Project, context: dict[st
         "can_add_material": project.role.allows(Role.ENGINEER),
         "can_manage": project.role == Role.LEAD,
     }
-    board = context.get("board")
-    if board is not None and extras["can_manage"]:
-        review = board.review
+    if context["sprint"] is not None and extras["can_manage"]:
+        review = context["board"]().review
         extras["review_form"] = SprintReviewForm(
             initial={
                 "goal_verdict": review.goal_verdict if review else "",

@@ -8,8 +8,10 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.urls import reverse
 
+from experiments.tracking.models import Run
 from tickets.extensions import TicketPanel, register_ticket_panel
 from tickets.models import Ticket
+from tickets.versions import touch_on_save
 
 
 def lazy_panel(url_name: str, ticket: Ticket, *, label: str, testid: str, order: int) -> TicketPanel:
@@ -24,3 +26,7 @@ def lazy_panel(url_name: str, ticket: Ticket, *, label: str, testid: str, order:
 @register_ticket_panel
 def runs_panel(request: HttpRequest, ticket: Ticket) -> TicketPanel:
     return lazy_panel("ticket-runs", ticket, label="runs", testid="ticket-runs-panel", order=10)
+
+
+# Cached project pages go stale when a run changes (tickets.versions).
+touch_on_save(Run, lambda run: {"project_id": run.project_id})

@@ -134,6 +134,7 @@ def clone_evaluations(template, count: int, *, ticket=None) -> list:
     from django.utils import timezone
 
     from experiments.models import Evaluation
+    from tickets.versions import project_touch
 
     template = Evaluation.objects.get(pk=template.pk)
     now = timezone.now()
@@ -148,7 +149,10 @@ def clone_evaluations(template, count: int, *, ticket=None) -> list:
         for f in Evaluation._meta.concrete_fields
         if f.attname not in ("id", "run_id", "created_at")
     }
-    return Evaluation.objects.bulk_create([Evaluation(**{**fields, "run_id": run.pk}) for run in runs])
+    clones = Evaluation.objects.bulk_create([Evaluation(**{**fields, "run_id": run.pk}) for run in runs])
+    # Bulk inserts save nothing one by one: bump the project's content version as the app's bulk writers do.
+    project_touch(project_id=template.benchmark.project_id)
+    return clones
 
 
 def write_large_binary_case(folder: Path, *, n_rows: int, n_groups: int, seed: int = 11) -> BinaryCase:

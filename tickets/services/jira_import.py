@@ -43,6 +43,7 @@ from tickets.services.jira_mapping import (
 )
 from tickets.services.ranking import GAP, next_rank
 from tickets.services.shared import lock_project
+from tickets.versions import project_touch
 
 # Bumped when the mapping changes, so a re-import applies the new rule to unchanged rows.
 MAPPING_VERSION = 1
@@ -332,6 +333,7 @@ class _Importer:
                 )
             )
         Project.objects.filter(pk=self.project.pk).update(ticket_counter=number + len(new))
+        project_touch(project_id=self.project.pk)  # bulk writes: no saves to notice
         Ticket.objects.bulk_create(tickets)
         events, comments, links = [], [], []
         for ticket, (issue, _, digest) in zip(tickets, new, strict=True):

@@ -11,6 +11,7 @@ from tickets.models import (
     Project,
     Role,
 )
+from tickets.versions import project_touch
 
 
 @transaction.atomic
@@ -38,4 +39,5 @@ def project_update(*, project: Project, name: str | None = None, description: st
     if fields:
         project.full_clean(exclude=["key"])
         project.save(update_fields=fields)
+        project_touch(project_id=project.pk)
     return project

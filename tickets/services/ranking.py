@@ -21,6 +21,7 @@ from tickets.models import (
 )
 from tickets.services.history import Field, new_event, record_events
 from tickets.services.shared import lock_project, number_from_key, refuse_if_frozen, where_label
+from tickets.versions import project_touch
 
 # Space between neighbouring ranks after a rebalance: 2^24 lets ~24 successive
 # "move between the same two tickets" happen before the project is renumbered.
@@ -128,6 +129,8 @@ def place_tickets(
         ticket.rank = rank
         ticket.updated_at = at
     Ticket.objects.bulk_update(tickets, ["rank", "sprint", "updated_at"])
+    if tickets:
+        project_touch(project_id=tickets[0].project_id)
     return events
 
 

@@ -41,6 +41,7 @@ from experiments.evaluation import (
     evaluate,
     read_predictions,
 )
+from tickets.versions import project_touch
 
 logger = logging.getLogger(__name__)
 
@@ -143,17 +144,25 @@ def _summary(report: dict, primary: str) -> dict:
     }
 
 
+def _touch(evaluation_id: int) -> None:
+    """The evaluation's status changed through an update (no save): its project's pages must show it."""
+    project_touch(benchmarks__evaluations=evaluation_id)
+
+
 def _fail_exhausted(evaluation_id: int) -> None:
     now = timezone.now()
     row = Evaluation.objects.filter(pk=evaluation_id).values("error", "attempts").first() or {}
     last = row.get("error") or "the worker stopped each time (killed, out of memory, or over the time limit)"
-    Evaluation.objects.filter(_claimable(now), pk=evaluation_id, attempts__gte=settings.EVALUATION_MAX_ATTEMPTS).update(
+    if Evaluation.objects.filter(
+        _claimable(now), pk=evaluation_id, attempts__gte=settings.EVALUATION_MAX_ATTEMPTS
+    ).update(
         status=EvaluationStatus.FAILED,
         stage="failed",
         claim="",
         finished_at=now,
         error=f"Stopped after {row.get('attempts', 0)} attempts: {last}",
-    )
+    ):
+        _touch(evaluation_id)
 
 
 def _claimable(now: dt.datetime) -> Q:
@@ -177,6 +186,8 @@ def _claim(evaluation_id: int, worker: str) -> str | None:
         progress=0,
         attempts=F("attempts") + 1,
     )
+    if claimed:
+        _touch(evaluation_id)
     return claim if claimed else None
 
 
@@ -275,14 +286,15 @@ def _execute(job: _Job) -> str:
         # A transient failure does not use up an attempt (those guard against jobs that kill their
         # worker). If the database is still down, the sweeper re-queues the job once its heartbeat is stale.
         with contextlib.suppress(DatabaseError):
-            job.owned().update(
+            if job.owned().update(
                 status=EvaluationStatus.QUEUED,
                 claim="",
                 stage="retrying",
                 queued_at=timezone.now(),
                 error=message,
                 attempts=F("attempts") - 1,
-            )
+            ):
+                _touch(job.evaluation_id)
         raise EvaluationRetry(message) from error
     except MemoryError:
         return _finish_failed(job, "The evaluation ran out of memory on the worker; try a worker with more memory.")
@@ -300,6 +312,7 @@ def _execute(job: _Job) -> str:
         now = timezone.now()
         finished = _record_success(job, now, report, evaluation, allowed, reasons, sequence)
         if finished:
+            _touch(job.evaluation_id)
             announce_evaluation_finished(evaluation_id=job.evaluation_id)
     return "succeeded" if finished else "claim-lost"
 
@@ -334,6 +347,7 @@ def _finish_failed(job: _Job, message: str) -> str:
             status=EvaluationStatus.FAILED, stage="failed", heartbeat_at=now, finished_at=now, error=message[:5000]
         )
         if done:
+            _touch(job.evaluation_id)
             announce_evaluation_finished(evaluation_id=job.evaluation_id)
     return "failed" if done else "claim-lost"
 
@@ -369,8 +383,10 @@ def evaluation_sweep(*, now: dt.datetime | None = None, resend_handed_back: bool
                 "(killed, out of memory, or over the time limit).",
             ):
                 failed.append(row["pk"])
+                _touch(row["pk"])
         elif owned.update(status=EvaluationStatus.QUEUED, claim="", stage="requeued", queued_at=now, error=message):
             requeued.append(row["pk"])
+            _touch(row["pk"])
             enqueue_evaluation(row["pk"])
     resent = []
     lost_before = now - dt.timedelta(seconds=settings.EVALUATION_RESEND_SECONDS)
@@ -389,6 +405,7 @@ def evaluation_sweep(*, now: dt.datetime | None = None, resend_handed_back: bool
             error=f"Gave up after retrying for {settings.EVALUATION_GIVE_UP_SECONDS // 3600} h: {row['error']}"[:5000],
         ):
             failed.append(row["pk"])
+            _touch(row["pk"])
     for row in waiting.values("pk", "queued_at"):
         if Evaluation.objects.filter(pk=row["pk"], status=EvaluationStatus.QUEUED, queued_at=row["queued_at"]).update(
             queued_at=now
@@ -422,6 +439,7 @@ def evaluation_hand_back(*, worker: str) -> list[int]:
             attempts=F("attempts") - 1,
         ):
             handed.append(row["pk"])
+            _touch(row["pk"])
             enqueue_evaluation(row["pk"])
     if handed:
         logger.info("Worker %s is shutting down: handed back evaluations %s", worker, handed)
