@@ -44,6 +44,7 @@ from experiments.evaluation.reading import (
 # Ids compared at once, about: a partition of the spilled ids.
 PARTITION_ROWS = 500_000
 _ROW_GROUP_ROWS = 1_000_000  # columnar.ROW_GROUP_ROWS (columnar imports reading; kept equal by a test)
+_HASH_ROWS = 65_536
 _SPILL = pa.schema([("id", pa.string()), ("row", pa.int64())])
 
 
@@ -162,7 +163,7 @@ class _Spill:
         if self.parts == 1:
             self._write(0, ids, np.arange(offset, offset + len(ids), dtype=np.int64))
             return
-        hashes = pd.util.hash_array(ids.to_numpy(zero_copy_only=False), categorize=False)
+        hashes = _hashes(ids)
         part = (hashes % np.uint64(self.parts)).astype(np.int64)
         del hashes
         order = np.argsort(part, kind="stable")  # file order within each partition
@@ -195,6 +196,15 @@ class _Spill:
         with pa.ipc.open_stream(str(self.paths[k])) as reader:
             table = reader.read_all()
         return table.column("id").combine_chunks(), table.column("row").combine_chunks().to_numpy()
+
+
+def _hashes(ids: pa.Array) -> np.ndarray:
+    """A 64-bit hash of each id, a slice at a time (hashing goes through Python strings)."""
+    hashes = np.empty(len(ids), dtype=np.uint64)
+    for start in range(0, len(ids), _HASH_ROWS):
+        chunk = ids.slice(start, _HASH_ROWS).to_numpy(zero_copy_only=False)
+        hashes[start : start + len(chunk)] = pd.util.hash_array(chunk, categorize=False)
+    return hashes
 
 
 def _parts(rows: int) -> int:

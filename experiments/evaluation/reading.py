@@ -55,8 +55,8 @@ _PANDAS_INDEX = re.compile(r"__index_level_\d+__")
 # terabytes of text, which would take the server down rather than get a message.
 MAX_DECOMPRESSED_BYTES = 8 * 1024**3
 # What ``blocks`` hands over at a time: CSV text by the megabyte, Parquet by rows.
-BLOCK_BYTES = 16 * 1024**2
-BLOCK_ROWS = 1_000_000
+BLOCK_BYTES = 4 * 1024**2
+BLOCK_ROWS = 250_000
 
 # File formats, told from the first bytes.
 CSV, GZIP, ZSTD, PARQUET = "csv", "gzip", "zstd", "parquet"
@@ -249,6 +249,7 @@ class _CsvFile(_Source):
         self.name = name or self.path.name
         self.codec = codec
         self._lines: dict[int, int] = {}
+        self._simple: bool | None = None
         self.header = self._read_header()
         self.unpacked_size = 0  # bytes of text, once known
         if codec is not None:
@@ -370,10 +371,23 @@ class _CsvFile(_Source):
                 raise self._corrupt(exc) from None
         return self._lines[row]
 
+    def _one_record_a_line(self) -> bool:
+        """No quotes, carriage returns or blank lines: read as a stream, never whole."""
+        if self._simple is None:
+            self._simple, last = True, b"\n"  # a blank first line counts as a blank line
+            with self._open() as handle:
+                first = True
+                while chunk := handle.read(1 << 22):
+                    if first:
+                        chunk, first = chunk.removeprefix(BOM), False
+                    if b'"' in chunk or b"\r" in chunk or b"\n\n" in last + chunk:
+                        self._simple = False
+                        break
+                    last = chunk[-1:]
+        return self._simple
+
     def _scan_line_of_row(self, row: int) -> int:
-        data = self._read_all()
-        body = data.removeprefix(BOM)
-        if b'"' not in body and b"\r" not in body and not re.search(rb"(^|\n)\n", body):
+        if self._one_record_a_line():
             return row + 2  # one record per line: no arithmetic surprises
         index = -1  # the header is record -1
         with self._open_text() as handle:
