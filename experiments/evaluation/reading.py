@@ -8,7 +8,8 @@ CSV parsing is pyarrow's multithreaded CSV reader with every column read as text
 decompressed as a stream, never whole in memory); checks are vectorised over whole columns. Only when a
 check fails do we spend time locating the exact physical line (with Python's ``csv`` module, so quoted
 fields and blank lines are counted the way a text editor shows them). A Parquet file has no lines: its
-messages name the 1-based data row instead (``row 3``).
+messages name the 1-based data row instead (``row 3``). Uploads are checked by ``checking`` instead, block
+by block (``blocks``) in bounded memory, with the same messages.
 
 Rules (documented for users in the command's help and the error messages):
 
