@@ -11,7 +11,7 @@ under ``var/bench/uploads/``, then, as a lead and an engineer with API tokens:
 The client streams the multipart body from disk. For each request it prints the file size, the time,
 and the worker's resident memory before, at the end of the body transfer, and at its peak (VmHWM,
 reset before the request through ``/proc/<pid>/clear_refs``), so the streaming phase (the body going
-to disk) and the validation phase (reading the file into arrow arrays) can be told apart.
+to disk) and the validation phase (the file checked block by block) can be told apart.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ CSV parsing is pyarrow's multithreaded CSV reader with every column read as text
 decompressed as a stream, never whole in memory); checks are vectorised over whole columns. Only when a
 check fails do we spend time locating the exact physical line (with Python's ``csv`` module, so quoted
 fields and blank lines are counted the way a text editor shows them). A Parquet file has no lines: its
-messages name the 1-based data row instead (``row 3``).
+messages name the 1-based data row instead (``row 3``). Uploads are checked by ``checking`` instead, block
+by block (``blocks``) in bounded memory, with the same messages.
 
 Rules (documented for users in the command's help and the error messages):
 
@@ -32,7 +33,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -54,6 +55,9 @@ _PANDAS_INDEX = re.compile(r"__index_level_\d+__")
 # A compressed file may not unpack to more than this: a few hundred megabytes of gzip can hold
 # terabytes of text, which would take the server down rather than get a message.
 MAX_DECOMPRESSED_BYTES = 8 * 1024**3
+# What ``blocks`` hands over at a time: CSV text by the megabyte, Parquet by rows.
+BLOCK_BYTES = 4 * 1024**2
+BLOCK_ROWS = 250_000
 
 # File formats, told from the first bytes.
 CSV, GZIP, ZSTD, PARQUET = "csv", "gzip", "zstd", "parquet"
@@ -246,9 +250,13 @@ class _CsvFile(_Source):
         self.name = name or self.path.name
         self.codec = codec
         self._lines: dict[int, int] = {}
+        self._simple: bool | None = None
         self.header = self._read_header()
+        self.unpacked_size = 0  # bytes of text, once known
         if codec is not None:
             self._check_unpacked_size()
+        else:
+            self.unpacked_size = self.path.stat().st_size
         self.table = None
         self.n_rows = 0
 
@@ -260,6 +268,46 @@ class _CsvFile(_Source):
         except pa.ArrowInvalid:
             self.table = self._read_body(())
         self.n_rows = self.table.num_rows
+
+    def blocks(self, numeric: tuple[str, ...] = ()) -> Iterator[tuple[int, pa.Table]]:
+        """The body as text tables of a few megabytes each, with the 0-based row of each one's first row:
+        pyarrow's streaming reader, so the file is never whole in memory. Parse problems get the same
+        messages as ``load``. (Every column is text: ``checking`` parses the numbers itself.)"""
+        convert = pcsv.ConvertOptions(
+            column_types=dict.fromkeys(self.header, pa.string()),
+            null_values=[""],
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        )
+        read = pcsv.ReadOptions(column_names=self.header, skip_rows=1, block_size=BLOCK_BYTES, use_threads=True)
+        offset = 0
+        with self._open() if self.codec else _nothing() as stream:
+            try:
+                reader = pcsv.open_csv(stream or self.path, read_options=read, convert_options=convert)
+            except pa.ArrowInvalid as exc:
+                raise self._locate_parse_problem(str(exc)) from None
+            except OSError as exc:
+                raise self._read_failure(exc) from None
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    break
+                except pa.ArrowInvalid as exc:
+                    raise self._locate_parse_problem(str(exc)) from None
+                except OSError as exc:
+                    raise self._read_failure(exc) from None
+                if batch.num_rows:
+                    yield offset, pa.Table.from_batches([batch])
+                    offset += batch.num_rows
+        if offset == 0:
+            raise self.error("no data rows after the header", line=2)
+        self.n_rows = offset
+
+    def _read_failure(self, exc: OSError) -> EvaluationInputError:
+        if self.codec is None:
+            return EvaluationInputError(f"cannot be read ({exc.strerror or exc})", file=self.name)
+        return self._corrupt(exc)
 
     # -- the bytes, decompressed
     def _open(self) -> BinaryIO:
@@ -290,6 +338,7 @@ class _CsvFile(_Source):
                         )
         except OSError as exc:
             raise self._corrupt(exc) from None
+        self.unpacked_size = size
 
     def _corrupt(self, exc: Exception) -> EvaluationInputError:
         return EvaluationInputError(
@@ -323,10 +372,23 @@ class _CsvFile(_Source):
                 raise self._corrupt(exc) from None
         return self._lines[row]
 
+    def _one_record_a_line(self) -> bool:
+        """No quotes, carriage returns or blank lines: read as a stream, never whole."""
+        if self._simple is None:
+            self._simple, last = True, b"\n"  # a blank first line counts as a blank line
+            with self._open() as handle:
+                first = True
+                while chunk := handle.read(1 << 22):
+                    if first:
+                        chunk, first = chunk.removeprefix(BOM), False
+                    if b'"' in chunk or b"\r" in chunk or b"\n\n" in last + chunk:
+                        self._simple = False
+                        break
+                    last = chunk[-1:]
+        return self._simple
+
     def _scan_line_of_row(self, row: int) -> int:
-        data = self._read_all()
-        body = data.removeprefix(BOM)
-        if b'"' not in body and b"\r" not in body and not re.search(rb"(^|\n)\n", body):
+        if self._one_record_a_line():
             return row + 2  # one record per line: no arithmetic surprises
         index = -1  # the header is record -1
         with self._open_text() as handle:
@@ -520,6 +582,40 @@ class _ParquetFile(_Source):
         del table
         self.table = pa.table(columns, names=self.header)
         self.n_rows = self.table.num_rows
+
+    def blocks(self, numeric: tuple[str, ...] = ()) -> Iterator[tuple[int, pa.Table]]:
+        """The file in tables of at most ``BLOCK_ROWS`` rows, normalised as ``load`` normalises the whole
+        file, with the 0-based row of each one's first row."""
+        for name in self.header:
+            self._plan(name, self._types[name], name in numeric)
+        if self._file.metadata.num_rows == 0:
+            raise self.error("no data rows")
+        # Without pre-buffering, pyarrow reads a row group's pages as they are decoded (with it, it
+        # holds the whole file's column chunks at once); a row group of any size comes out in blocks.
+        try:
+            handle = pq.ParquetFile(self.path, pre_buffer=False, buffer_size=1 << 20)
+        except (pa.ArrowException, OSError) as exc:
+            raise self._unreadable(exc) from None
+        batches = handle.iter_batches(
+            batch_size=BLOCK_ROWS, columns=self._columns, use_threads=True, use_pandas_metadata=False
+        )
+        offset = 0
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                break
+            except (pa.ArrowException, OSError) as exc:
+                raise self._unreadable(exc) from None
+            columns = [
+                self._normalise(name, pa.chunked_array([column]), name in numeric)
+                for name, column in zip(self.header, batch.columns, strict=True)
+            ]
+            del batch
+            table = pa.table(columns, names=self.header)
+            yield offset, table
+            offset += table.num_rows
+        self.n_rows = offset
 
     def _plan(self, name: str, kind: pa.DataType, numeric: bool) -> str:
         """How a column of type ``kind`` becomes text (``"text"``) or numbers (``"number"``/``"parse"``)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from pathlib import Path
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -23,11 +25,8 @@ from experiments.benchmarks.services.files import (
     place_file,
     stored_suffix,
 )
-from experiments.evaluation import (
-    EvaluationInputError,
-    read_truth,
-)
-from experiments.evaluation.columnar import write_truth_columns
+from experiments.evaluation import EvaluationInputError
+from experiments.evaluation.checking import TruthCheck, check_truth
 
 
 def dataset_upload(
@@ -47,11 +46,33 @@ def dataset_upload(
     identical to an existing version is rejected too. Nothing is stored then.
     """
     name = clean_file_name(original_name, "truth.csv")
+    # Checked block by block, in bounded memory; the columnar copy is written as the check goes, under a
+    # temporary name until the version exists.
+    incoming = media_path(f"benchmarks/{benchmark.pk}/.incoming-columns-{uuid.uuid4().hex}.parquet")
     try:
-        truth = read_truth(path, task=benchmark.task, name=name)
+        truth = check_truth(path, task=benchmark.task, columns=incoming, name=name)
     except EvaluationInputError as error:
         raise ValidationError({"file": str(error)}) from None
-    if benchmark.is_grouped and truth.groups is None:
+    try:
+        return _store(
+            benchmark=benchmark, user=user, path=path, name=name, truth=truth, incoming=incoming, note=note, move=move
+        )
+    finally:
+        incoming.unlink(missing_ok=True)
+
+
+def _store(
+    *,
+    benchmark: Benchmark,
+    user: AbstractBaseUser | None,
+    path: Path,
+    name: str,
+    truth: TruthCheck,
+    incoming: Path,
+    note: str,
+    move: bool,
+) -> EvaluationDataset:
+    if benchmark.is_grouped and truth.n_groups is None:
         raise ValidationError(
             {
                 "file": f"{name}, line 1: {benchmark.name} is {benchmark.get_unit_display().lower()}, so the truth "
@@ -76,7 +97,8 @@ def dataset_upload(
             last = EvaluationDataset.objects.filter(benchmark=benchmark).aggregate(last=Max("version"))["last"]
             version = (last or 0) + 1
             relative = f"benchmarks/{benchmark.pk}/truth-v{version}-{sha[:12]}{suffix}"
-            columns = write_truth_columns(truth, media_path(columns_relative(relative)))
+            columns = media_path(columns_relative(relative))
+            os.replace(incoming, columns)
             target = place_file(Path(path), relative, move=move)
             dataset = EvaluationDataset.objects.create(
                 benchmark=benchmark,

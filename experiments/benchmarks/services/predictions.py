@@ -21,15 +21,19 @@ from experiments.benchmarks.selectors import latest_dataset
 from experiments.benchmarks.services.evaluations import evaluation_request
 from experiments.benchmarks.services.files import (
     clean_file_name,
+    columns_relative,
     dataset_truth,
     file_sha256,
+    media_path,
     place_file,
     stored_suffix,
 )
 from experiments.evaluation import (
     EvaluationInputError,
+    Predictions,
     read_predictions,
 )
+from experiments.evaluation.checking import PredictionsCheck, check_predictions
 from experiments.tracking.models import Run, Tag
 from experiments.tracking.services import run_create
 
@@ -59,14 +63,7 @@ def predictions_upload(
     if run.project_id != dataset.benchmark.project_id:
         raise ValidationError({"run": f"Run {run.pk} belongs to another project than benchmark {dataset.benchmark}."})
     name = clean_file_name(original_name, PREDICTIONS_ARTIFACT)
-    try:
-        truth = dataset_truth(dataset)
-    except FileNotFoundError as error:
-        raise ValidationError({"dataset": f"Dataset {dataset.label} cannot be read: {error}."}) from None
-    try:
-        predictions = read_predictions(path, truth=truth, name=name)
-    except EvaluationInputError as error:
-        raise ValidationError({"file": str(error)}) from None
+    predictions = _checked(dataset, path, name)
     sha = file_sha256(path)
     now = timezone.now()
     existing = PredictionSet.objects.filter(run=run, dataset=dataset, sha256=sha).first()
@@ -104,6 +101,29 @@ def predictions_upload(
             target.unlink(missing_ok=True)
         raise
     return prediction_set
+
+
+def _checked(dataset: EvaluationDataset, path: Path, name: str) -> PredictionsCheck | Predictions:
+    """The file checked against the dataset's truth: block by block against its columnar copy, in bounded
+    memory (the truth is not loaded); versions stored before columnar copies existed are read whole."""
+    columns = media_path(columns_relative(dataset.file))
+    try:
+        if columns.exists():
+            return check_predictions(
+                path,
+                task=dataset.benchmark.task,
+                columns=columns,
+                classes=tuple(sorted(dataset.class_counts)),
+                truth_name=dataset.original_name,
+                name=name,
+            )
+        try:
+            truth = dataset_truth(dataset)
+        except FileNotFoundError as error:
+            raise ValidationError({"dataset": f"Dataset {dataset.label} cannot be read: {error}."}) from None
+        return read_predictions(path, truth=truth, name=name)
+    except EvaluationInputError as error:
+        raise ValidationError({"file": str(error)}) from None
 
 
 def predictions_from_artifact(*, run: Run, path: Path, artifact: str = PREDICTIONS_ARTIFACT) -> PredictionSet | None:

@@ -237,3 +237,35 @@ def test_gzip_predictions_through_the_form_are_accepted(web, cast, bench, case, 
     stored = PredictionSet.objects.get(original_name="mine.csv.gz")
     assert stored.n_rows == 480 and stored.file.endswith(".csv.gz")
     assert list(upload_tmp.iterdir()) == []
+
+
+def test_a_predictions_upload_checks_against_the_columnar_copy_without_loading_the_truth(
+    api, cast, bench, case, media_root, upload_tmp, tmp_path
+):
+    """The web process checks predictions block by block against the truth's columnar copy: it neither
+    loads the truth nor keeps it for the next upload."""
+    services.files._truth_cache = None
+    response = _post_predictions(api, cast, case.challenger.read_bytes(), "challenger.csv", evaluate="false")
+    assert response.status_code == 201, response.content
+    assert services.files._truth_cache is None
+    bad = case.challenger.read_text().replace("\n", "\nnobody,0.5\n", 1)
+    response = _post_predictions(api, cast, bad.encode(), "bad.csv", evaluate="false")
+    assert response.status_code == 400
+    assert response.json()["errors"]["file"] == [
+        'bad.csv, line 2, column 1 (id): id "nobody" is not in the truth file truth.csv'
+    ]
+    assert services.files._truth_cache is None
+
+
+def test_a_dataset_stored_before_columnar_copies_checks_predictions_the_same_way(
+    api, cast, bench, case, media_root, upload_tmp
+):
+    bad = case.challenger.read_text().replace("\n", "\nnobody,0.5\n", 1).encode()
+    answers = []
+    for _ in range(2):
+        good = _post_predictions(api, cast, case.challenger.read_bytes(), "challenger.csv", evaluate="false")
+        refused = _post_predictions(api, cast, bad, "bad.csv", evaluate="false")
+        answers.append((good.status_code, PredictionSet.objects.latest("pk").n_covered, refused.json()))
+        (media_root / services.columns_relative(bench.datasets.get().file)).unlink(missing_ok=True)
+        services.files._truth_cache = None
+    assert answers[0] == answers[1] and answers[0][:2] == (201, 480)
