@@ -259,13 +259,17 @@ class CeleryRunner:
             done = shards.filter(status=ShardStatus.DONE).count()
             # Shards done over the pass's shards, across all workers, within the pass's share of the bar.
             position = list(STEPS).index(step)
-            self.progress(f"shards: {step}", 0.05 + 0.9 * (position + done / total) / len(STEPS))
+            self.progress(f"{step}: {done} of {total} shards", 0.05 + 0.9 * (position + done / total) / len(STEPS))
             if done == total:
                 return
             now = timezone.now()
             stale_before = now - dt.timedelta(seconds=settings.EVALUATION_STALE_SECONDS)
             # The shards' sweeper: a running shard whose worker died goes back to the queue, message re-sent.
-            for row in shards.filter(status=ShardStatus.RUNNING, heartbeat_at__lt=stale_before).values("pk", "claim"):
+            stale = shards.filter(status=ShardStatus.RUNNING, heartbeat_at__lt=stale_before)
+            for row in stale.values("pk", "claim", "runs", "index"):
+                if row["runs"] >= settings.EVALUATION_MAX_ATTEMPTS:
+                    # A shard that stops its worker every time: the evaluation fails, as an evaluation would.
+                    raise RuntimeError(f"shard {step} {row['index']} was lost {row['runs']} times")
                 if EvaluationShard.objects.filter(pk=row["pk"], status=ShardStatus.RUNNING, claim=row["claim"]).update(
                     status=ShardStatus.QUEUED, claim="", queued_at=now
                 ):

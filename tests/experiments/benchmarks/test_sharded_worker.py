@@ -19,8 +19,8 @@ from experiments.benchmarks.services.worker import _read_stored
 from experiments.evaluation import evaluate
 from experiments.models import Evaluation, EvaluationShard, EvaluationStatus, ShardStatus
 from tests.conftest import wait_until
-from tests.experiments.benchmarks.test_recovery import broker, stored  # noqa: F401 - fixtures
 from tests.experiments.benchmark_helpers import crown, make_benchmark, make_run, submit, write_large_binary_case
+from tests.experiments.benchmarks.test_recovery import broker, stored  # noqa: F401 - fixtures
 from tests.experiments.broker_helpers import OtherBrokerWorker
 from tests.experiments.evaluation.test_sharding import assert_same
 
@@ -113,8 +113,7 @@ def _assert_sharded_like_single_process(done: Evaluation) -> list[EvaluationShar
 
 def test_a_sharded_evaluation_runs_on_several_workers_and_equals_the_single_process_report(
     start_worker,
-    broker,
-    queued,  # noqa: F811
+    queued,
 ):
     coordinator = start_worker()
     _coordinated_by(coordinator, queued)
@@ -128,8 +127,7 @@ def test_a_sharded_evaluation_runs_on_several_workers_and_equals_the_single_proc
 
 def test_a_shard_whose_worker_is_killed_mid_shard_is_redone_and_counted_once(
     start_worker,
-    broker,
-    queued,  # noqa: F811
+    queued,
 ):
     coordinator = start_worker()
     _coordinated_by(coordinator, queued)
@@ -153,3 +151,19 @@ def test_a_shard_whose_worker_is_killed_mid_shard_is_redone_and_counted_once(
     redone = next(shard for shard in shards if shard.pk == victim.pk)
     assert redone.runs == 2 and redone.status == ShardStatus.DONE
     assert helper.proc.poll() is None
+
+
+def test_a_lone_worker_runs_the_shards_nobody_took_itself(queued, settings):
+    """With no other worker listening, the coordinator takes each shard once it has waited
+    EVALUATION_STALE_SECONDS in the queue: one worker process never waits on itself."""
+    from experiments.benchmarks import services
+
+    settings.EVALUATION_SHARD_ROWS = SHARD_ROWS
+    settings.EVALUATION_STALE_SECONDS = 2
+    assert services.evaluation_execute(evaluation_id=queued.pk, worker="lone") == "succeeded"
+    done = Evaluation.objects.get(pk=queued.pk)
+    shards = _assert_sharded_like_single_process(done)
+    assert {shard.worker for shard in shards} == {"lone"}
+    assert all(shard.runs == 1 for shard in shards)
+    # The shards' files are removed with the attempt.
+    assert not any((settings.MEDIA_ROOT / "evaluations" / str(queued.pk) / "shards").glob("*/*"))
