@@ -226,6 +226,8 @@ class CeleryRunner:
         from experiments.benchmarks.tasks import evaluation_shard_run  # the task module imports this one
 
         step = _STEP_OF[fn]
+        if not calls:
+            return []
         for index, call in enumerate(calls):
             _write_atomically(_args_path(self.folder, step, index), call)
         now = timezone.now()
