@@ -401,6 +401,11 @@ EVALUATION_RESAMPLES = env_int("EVALUATION_RESAMPLES", 1000, minimum=1)
 # Seconds one evaluation may take before it is stopped (soft: recorded as failed; hard: the process is killed).
 EVALUATION_SOFT_TIME_LIMIT = env_int("EVALUATION_SOFT_TIME_LIMIT", CELERY_TASK_SOFT_TIME_LIMIT, minimum=1)
 EVALUATION_TIME_LIMIT = env_int("EVALUATION_TIME_LIMIT", CELERY_TASK_TIME_LIMIT, minimum=1)
+# An evaluation (binary, multiclass or regression) of more rows than this is split into shards of at most
+# this many rows, run as Celery tasks on any worker (experiments/benchmarks/services/sharded.py).
+EVALUATION_SHARD_ROWS = env_int("EVALUATION_SHARD_ROWS", 5_000_000, minimum=1)
+# Tests only: a shard task waits this long (heartbeating) before computing, so a test can kill it mid-shard.
+EVALUATION_SHARD_PAUSE_SECONDS = env_int("EVALUATION_SHARD_PAUSE_SECONDS", 0, minimum=0)
 CELERY_BEAT_SCHEDULE["evaluation-sweep"] = {
     "task": "experiments.tasks.evaluation_sweep",
     "schedule": float(env_int("EVALUATION_SWEEP_SECONDS", 30, minimum=1)),

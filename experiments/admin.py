@@ -4,7 +4,14 @@ keep derived state (latest metrics, champion history, stored files) consistent."
 from django.contrib import admin
 
 from experiments.abtests.models import OnlineEvent, OnlineSnapshot, OnlineTest
-from experiments.benchmarks.models import Benchmark, ChampionChange, Evaluation, EvaluationDataset, PredictionSet
+from experiments.benchmarks.models import (
+    Benchmark,
+    ChampionChange,
+    Evaluation,
+    EvaluationDataset,
+    EvaluationShard,
+    PredictionSet,
+)
 from experiments.dashboards.models import DemoMaterial, ShareLink, ShareLinkUse, SprintReview
 from experiments.registry.models import ModelAlias, ModelVersion, ModelVersionTag, RegisteredModel, RegisteredModelTag
 from experiments.tracking.models import (
@@ -95,6 +102,13 @@ class EvaluationAdmin(ReadOnlyAdmin):
     list_display = ["id", "benchmark", "run", "status", "verdict"]
     list_filter = ["status"]
     list_select_related = ["benchmark", "run"]
+
+
+@admin.register(EvaluationShard)
+class EvaluationShardAdmin(ReadOnlyAdmin):
+    list_display = ["evaluation", "step", "index", "status", "worker", "runs", "heartbeat_at"]
+    list_filter = ["status", "step"]
+    list_select_related = ["evaluation"]
 
 
 @admin.register(ChampionChange)

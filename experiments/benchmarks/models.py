@@ -287,3 +287,43 @@ class ChampionChange(models.Model):
     @property
     def is_baseline(self) -> bool:
         return self.previous_run_name == "" and self.previous_run_id is None
+
+
+class ShardStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+
+
+class EvaluationShard(models.Model):
+    """One shard call of a sharded evaluation's pass, run by any worker as a Celery task.
+
+    Claimed as the evaluation is (a conditional update ``queued`` → ``running`` with a fresh claim),
+    heartbeated while it runs and re-queued when its heartbeat goes stale. ``attempt`` is the claim of
+    the evaluation attempt that planned it: shards of an abandoned attempt are never run nor read.
+    Its result is a file under the evaluation's storage folder, written atomically, so a shard run
+    twice writes the same content and the combining step reads it once.
+    """
+
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="shards")
+    attempt = models.CharField(max_length=32)
+    step = models.CharField(max_length=16, help_text="The pass: scan, rank, reduce or draws.")
+    index = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=ShardStatus.choices, default=ShardStatus.QUEUED)
+    claim = models.CharField(max_length=32, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    runs = models.PositiveSmallIntegerField(default=0, help_text="Claims taken (more than one: redone).")
+    queued_at = models.DateTimeField()
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    folder = models.CharField(max_length=300, help_text="Its arguments and result, under MEDIA_ROOT.")
+
+    class Meta:
+        ordering = ["evaluation", "attempt", "step", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["evaluation", "attempt", "step", "index"], name="evaluation_shard_identity")
+        ]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="evaluation_shard_status_idx")]
+
+    def __str__(self) -> str:
+        return f"shard {self.step} {self.index} of evaluation {self.evaluation_id}"

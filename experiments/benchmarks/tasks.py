@@ -20,6 +20,7 @@ from django.db import InterfaceError, OperationalError, connection
 from agileml.forksafe import database_work
 from agileml.heartbeat import sweep_done
 from experiments.benchmarks import services as benchmark_services
+from experiments.benchmarks.services import sharded
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,25 @@ def evaluation_run(self, evaluation_id: int) -> str:
     return benchmark_services.evaluation_execute(
         evaluation_id=evaluation_id, worker=self.request.hostname or "", wait=True
     )
+
+
+@shared_task(
+    bind=True,
+    name="experiments.tasks.evaluation_shard_run",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=2,
+    max_retries=3,
+    soft_time_limit=settings.EVALUATION_SOFT_TIME_LIMIT,
+    time_limit=settings.EVALUATION_TIME_LIMIT,
+)
+def evaluation_shard_run(self, shard_id: int) -> str:
+    """Run one shard of a sharded evaluation; a duplicate message, or one of an abandoned attempt, does nothing.
+
+    A shard whose worker dies stays claimed until its heartbeat goes stale; the evaluation's coordinator
+    then queues it again and re-sends this message (or runs it itself)."""
+    if worker_state.should_stop is not None or worker_state.should_terminate is not None:
+        raise Reject("the worker is shutting down", requeue=True)
+    return sharded.shard_execute(shard_id=shard_id, worker=self.request.hostname or "")
 
 
 @shared_task(name="experiments.tasks.evaluation_sweep")

@@ -60,7 +60,8 @@ kept by shard position, and a score range redone writes the same placements, so 
 Scope and limits: shards slice in-memory ``Truth`` / ``Predictions`` (``in_memory``: the inputs are read
 whole, by ``reading``), so the memory of one evaluation is not yet bounded; each score range reads every
 row shard and keeps its own rows; the combining step holds each model's full ROC (one entry per distinct
-score). The shard calls are not yet Celery tasks with their own claims and heartbeats.
+score). On Celery workers, ``experiments.benchmarks.services.sharded`` is a third runner: each pass a
+group of shard tasks with their own claims and heartbeats.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from experiments.benchmarks.models import (
     PredictionSet,
 )
 from experiments.benchmarks.selectors import sequence_position
+from experiments.benchmarks.services import sharded
 from experiments.benchmarks.services.announce import announce_evaluation_finished
 from experiments.benchmarks.services.evaluations import enqueue_evaluation
 from experiments.benchmarks.services.files import dataset_truth, media_path
@@ -57,9 +58,10 @@ class _ClaimLost(Exception):
 class _Job:
     """One claimed attempt: progress writes that double as the heartbeat, all conditional on the claim."""
 
-    def __init__(self, evaluation_id: int, claim: str) -> None:
+    def __init__(self, evaluation_id: int, claim: str, worker: str = "") -> None:
         self.evaluation_id = evaluation_id
         self.claim = claim
+        self.worker = worker
         self.lost = threading.Event()
         self._last: tuple[str, int] = ("", -1)
         self._last_write = 0.0
@@ -233,7 +235,7 @@ def evaluation_execute(*, evaluation_id: int, worker: str = "", wait: bool = Fal
     if claim is None:
         _fail_exhausted(evaluation_id)
         return "not-claimed"
-    job = _Job(evaluation_id, claim)
+    job = _Job(evaluation_id, claim, worker)
     # A heartbeat from another connection only works once the claim is committed; inside an
     # outer transaction (a synchronous call) the progress writes are the only heartbeat.
     heartbeat = None
@@ -257,17 +259,29 @@ def _execute(job: _Job) -> str:
         truth = dataset_truth(evaluation.dataset)
         challenger = _read_stored(evaluation.predictions, truth)
         champion = _read_stored(evaluation.champion_predictions, truth) if evaluation.champion_predictions else None
-        report = evaluate(
-            task=evaluation.benchmark.task,
-            truth=truth,
-            predictions=challenger,
-            champion=champion,
-            primary=evaluation.primary_metric,
-            threshold=evaluation.threshold,
-            seed=evaluation.seed,
-            n_resamples=evaluation.n_resamples,
-            progress=job.progress,
-        )
+        if sharded.wants_shards(evaluation.benchmark.task, truth.n_rows):
+            report = sharded.evaluate_in_shards(
+                evaluation=evaluation,
+                claim=job.claim,
+                worker=job.worker,
+                truth=truth,
+                challenger=challenger,
+                champion=champion,
+                progress=job.progress,
+                lost=job.lost,
+            )
+        else:
+            report = evaluate(
+                task=evaluation.benchmark.task,
+                truth=truth,
+                predictions=challenger,
+                champion=champion,
+                primary=evaluation.primary_metric,
+                threshold=evaluation.threshold,
+                seed=evaluation.seed,
+                n_resamples=evaluation.n_resamples,
+                progress=job.progress,
+            )
     except _ClaimLost:
         logger.info("Evaluation %s was re-queued while this attempt ran; dropping its result", job.evaluation_id)
         return "claim-lost"
