@@ -37,7 +37,7 @@ from tickets.models import (
     TicketStatus,
     WorkType,
 )
-from tickets.paging import LIST_PAGE_SIZE
+from tickets.paging import LIST_PAGE_SIZE, TICKET_PAGE_SIZE, page_of
 from tickets.views import allows, error_text, is_htmx, next_or
 
 
@@ -265,21 +265,23 @@ def sprint_detail(request: HttpRequest, key: str, sprint_id: int) -> HttpRespons
         else:
             messages.success(request, f"{sprint.name} saved.")
             return redirect("sprint-detail", key=key, sprint_id=sprint.pk)
-    tickets = selectors.tickets_of_sprint(sprint=sprint)
-    by_key = {t.key: t for t in tickets}
+    sprint = selectors.sprint_with_progress(sprint=sprint)
+    page = page_of(
+        request, selectors.ticket_rows_of_sprint(sprint=sprint), per_page=TICKET_PAGE_SIZE, count=sprint.ticket_count
+    )
     planned = selectors.planned_sprints(project=project, exclude=sprint)
     context = {
         "project": project,
         "sprint": sprint,
-        "tickets": tickets,
-        "by_key": by_key,
+        "page": page,
+        "tickets": selectors.in_context(page.object_list, project=project, sprint=sprint),
         "form": form,
         "close_form": SprintCloseForm(planned=planned),
         "planned": planned,
         "can_plan": allows(project, Role.LEAD),
-        "done": sum(1 for t in tickets if t.status == TicketStatus.DONE),
-        "skipped": sum(1 for t in tickets if t.status == TicketStatus.SKIPPED),
-        "open_count": sum(1 for t in tickets if t.is_open),
+        "done": sprint.done_count,
+        "skipped": sprint.skipped_count,
+        "open_count": sprint.ticket_count - sprint.done_count - sprint.skipped_count,
         "active_sprint": selectors.active_sprint(project=project),
         "snapshot_rows": _snapshot_rows(sprint.snapshot),
     }
@@ -296,13 +298,28 @@ SNAPSHOT_ROWS = [
 ]
 
 
+# A closed sprint's record names at most this many tickets per row (the count says how many in
+# all; the ticket table below pages through the sprint's tickets): a big sprint's page stays small.
+SNAPSHOT_KEYS_SHOWN = 40
+
+
 def _snapshot_rows(snapshot: dict | None) -> list[dict]:
     if not snapshot:
         return []
-    return [
-        {"name": name, "label": label, "icon": icon, "keys": snapshot.get(name, [])}
-        for name, label, icon in SNAPSHOT_ROWS
-    ]
+    rows = []
+    for name, label, icon in SNAPSHOT_ROWS:
+        keys = snapshot.get(name, [])
+        rows.append(
+            {
+                "name": name,
+                "label": label,
+                "icon": icon,
+                "count": len(keys),
+                "keys": keys[:SNAPSHOT_KEYS_SHOWN],
+                "more": max(0, len(keys) - SNAPSHOT_KEYS_SHOWN),
+            }
+        )
+    return rows
 
 
 @login_required
@@ -401,10 +418,14 @@ def epic_detail(request: HttpRequest, key: str, epic_id: int) -> HttpResponse:
             messages.success(request, "Epic saved.")
             return redirect("epic-detail", key=key, epic_id=epic.pk)
     epic = selectors.epic_with_progress(epic=epic)
+    page = page_of(
+        request, selectors.ticket_rows_of_epic(epic=epic), per_page=TICKET_PAGE_SIZE, count=epic.ticket_count
+    )
     context = {
         "project": project,
         "epic": epic,
-        "tickets": selectors.tickets_of_epic(epic=epic),
+        "page": page,
+        "tickets": selectors.in_context(page.object_list, project=project, epic=epic),
         "form": form,
         "can_plan": allows(project, Role.LEAD),
         "can_edit": allows(project, Role.ENGINEER),

@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db.models import Case, Count, F, Max, Prefetch, Q, QuerySet, Sum, When, Window
+from django.db.models import Case, Count, F, Max, Prefetch, Q, QuerySet, Sum, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
@@ -150,6 +150,10 @@ def member_user(*, project: Project, username: str) -> AbstractBaseUser | None:
 # The rows a backlog list or a board column shows at first, and per "load more": a page must
 # not grow with the project (a lead's 2,000-ticket backlog was 1.27 MB of HTML unpaged).
 PLAN_PAGE_SIZE = 50
+# A sprint panel beside the backlog shows fewer rows at first: every open sprint adds a panel, and
+# the page must stay small (≤ 150 KB) with the backlog and several full sprints. "Load more" of a
+# panel then brings PLAN_PAGE_SIZE rows at a time.
+SPRINT_PANEL_PAGE_SIZE = 20
 
 
 @dataclass
@@ -174,7 +178,8 @@ class SprintPlan:
 @dataclass
 class Plan:
     """The backlog page: open sprints (active first) beside the ranked backlog, each list cut to
-    its first page (``PLAN_PAGE_SIZE``) with its total count."""
+    its first page (``PLAN_PAGE_SIZE`` for the backlog, ``SPRINT_PANEL_PAGE_SIZE`` for a sprint)
+    with its total count."""
 
     sprints: list[SprintPlan]
     backlog: list[PlanRow]
@@ -222,23 +227,29 @@ class PlanRow(TicketFacts):
 PLAN_ROW_COLUMNS = tuple(name for name in PLAN_COLUMNS if name != "project_id")
 
 
-def _first_pages(rows: QuerySet[Ticket], partition: str, per_page: int) -> QuerySet[Ticket]:
+def _first_pages(rows: QuerySet[Ticket], partition: str, per_page: int | Case) -> QuerySet[Ticket]:
     """The first ``per_page`` rows (rank order) of each ``partition`` list, each row carrying its
-    list's ``list_total`` and ``list_estimate``: one query, window functions over the filtered rows."""
+    list's ``list_total`` and ``list_estimate``: one query, window functions over the filtered rows.
+    ``per_page`` may be an expression over the row (a list's own page size)."""
     over = {"partition_by": [F(partition)]}
     return (
         rows.annotate(
+            page_size=per_page if isinstance(per_page, Case) else Value(per_page),
             position=Window(RowNumber(), order_by=[F("rank").asc(), F("id").asc()], **over),
             list_total=Window(Count("id"), **over),
             list_estimate=Window(Sum("estimate"), **over),
         )
-        .filter(position__lte=per_page)
+        .filter(position__lte=F("page_size"))
         .order_by("rank", "id")
     )
 
 
 def plan_for_project(
-    *, project: Project, filters: TicketFilters = TicketFilters(), per_page: int = PLAN_PAGE_SIZE
+    *,
+    project: Project,
+    filters: TicketFilters = TicketFilters(),
+    per_page: int = PLAN_PAGE_SIZE,
+    sprint_per_page: int = SPRINT_PANEL_PAGE_SIZE,
 ) -> Plan:
     """Everything the backlog page shows, in four queries whatever the number of tickets:
     open sprints, epics, members with their users, and the first page of each list's tickets
@@ -259,7 +270,8 @@ def plan_for_project(
     by_sprint[None] = []
     totals: dict[int | None, tuple[int, int]] = {}
     width = len(PLAN_ROW_COLUMNS)
-    page = _first_pages(_filtered(rows, project, filters), "sprint_id", per_page)
+    sizes = Case(When(sprint__isnull=True, then=Value(per_page)), default=Value(sprint_per_page))
+    page = _first_pages(_filtered(rows, project, filters), "sprint_id", sizes)
     for values in page.values_list(*PLAN_ROW_COLUMNS, "list_total", "list_estimate"):
         row = PlanRow(*values[:width], project=project)
         row.epic = epic_by_id.get(row.epic_id)
@@ -457,8 +469,10 @@ def epic_with_progress(*, epic: Epic) -> Epic:
     return found
 
 
-def tickets_of_epic(*, epic: Epic) -> list[Ticket]:
-    rows = list(
+def ticket_rows_of_epic(*, epic: Epic) -> QuerySet[Ticket]:
+    """The epic's tickets as its page lists them (sprint ones first, by sprint start, then rank),
+    with assignee and sprint joined in: page it, then :func:`in_context`."""
+    return (
         Ticket.objects.filter(epic=epic)
         .select_related("assignee", "sprint")
         .only(
@@ -471,23 +485,36 @@ def tickets_of_epic(*, epic: Epic) -> list[Ticket]:
         )
         .order_by(Case(When(sprint__isnull=True, then=1), default=0), "sprint__start_date", "rank", "id")
     )
-    for ticket in rows:
-        ticket.project = epic.project
-        ticket.epic = epic
-    return rows
 
 
-def tickets_of_sprint(*, sprint: Sprint) -> list[Ticket]:
-    rows = list(
+def sprint_with_progress(*, sprint: Sprint) -> Sprint:
+    """``sprint`` with the counts :func:`sprints_of_project` annotates (``ticket_count``,
+    ``done_count``, ``skipped_count``): one query, whatever the number of tickets."""
+    project = sprint.project
+    found = sprints_of_project(project=project).get(pk=sprint.pk)
+    found.project = project
+    return found
+
+
+def ticket_rows_of_sprint(*, sprint: Sprint) -> QuerySet[Ticket]:
+    """The sprint's tickets in rank order with assignee and epic joined in: page it, then :func:`in_context`."""
+    return (
         Ticket.objects.filter(sprint=sprint)
         .select_related("assignee", "epic")
         .only(*PLAN_COLUMNS, "assignee__username", "assignee__first_name", "assignee__last_name", "epic__title")
         .order_by("rank", "id")
     )
-    for ticket in rows:
-        ticket.project = sprint.project
-        ticket.sprint = sprint
-    return rows
+
+
+def in_context(rows, *, project: Project, **known) -> list[Ticket]:
+    """``rows`` (a page of tickets) as a list, each given ``project`` and the ``known`` relations
+    (``sprint=``, ``epic=``) the page already holds, so that keys and names cost no query."""
+    found = list(rows)
+    for ticket in found:
+        ticket.project = project
+        for name, value in known.items():
+            setattr(ticket, name, value)
+    return found
 
 
 def reassessment_candidates(*, question: Ticket) -> list[Ticket]:

@@ -163,12 +163,19 @@ class BenchmarkListApi(APIView):
 # The benchmark's page in the API embeds this many of the newest promotions; the rest are paged
 # at ``champion_history_url`` (a benchmark promoted daily for years must not grow its answer).
 CHAMPION_HISTORY_EMBEDDED = 10
+# Likewise the newest dataset versions; every version is paged at ``datasets_url``.
+DATASETS_EMBEDDED = 10
 
 
 class BenchmarkDetailApi(APIView):
     def _detail(self, request: Request, benchmark: Benchmark) -> dict:
         row = benchmark_out(_benchmark_row(benchmark))
-        row["datasets"] = [dataset_out(d) for d in selectors.datasets_of_benchmark(benchmark=benchmark)]
+        datasets = selectors.dataset_rows(benchmark=benchmark)
+        row["datasets"] = [dataset_out(d) for d in datasets[:DATASETS_EMBEDDED]]
+        row["datasets_count"] = datasets.count()
+        row["datasets_url"] = request.build_absolute_uri(
+            reverse("api-benchmark-datasets", kwargs={"benchmark_id": benchmark.pk})
+        )
         changes = selectors.champion_change_rows(benchmark=benchmark)
         newest = selectors.credited_changes(list(changes[:CHAMPION_HISTORY_EMBEDDED]), benchmark=benchmark)
         row["champion_history"] = [change_out(c, benchmark.project) for c in newest]
@@ -180,9 +187,11 @@ class BenchmarkDetailApi(APIView):
 
     @extend_schema(
         responses={200: BenchmarkDetailOutput, 401: E401, 404: E404},
-        summary="One benchmark with its dataset versions and newest promotions",
-        description=f"``champion_history`` holds the newest {CHAMPION_HISTORY_EMBEDDED} promotions; "
-        "``champion_history_count`` says how many there are, and ``champion_history_url`` pages through all.",
+        summary="One benchmark with its newest dataset versions and newest promotions",
+        description=f"``datasets`` holds the newest {DATASETS_EMBEDDED} dataset versions; ``datasets_count`` "
+        "says how many there are, and ``datasets_url`` pages through all. Likewise ``champion_history`` holds "
+        f"the newest {CHAMPION_HISTORY_EMBEDDED} promotions; ``champion_history_count`` says how many there are, "
+        "and ``champion_history_url`` pages through all.",
     )
     def get(self, request: Request, benchmark_id: str) -> Response:
         return Response(self._detail(request, benchmark_for_user(request.user, benchmark_id)))
@@ -235,17 +244,27 @@ class DatasetUploadInput(serializers.Serializer):
     )
 
 
+class DatasetPage(serializers.Serializer):
+    """One page of dataset versions, newest first (``?page=``, ``?page_size=`` up to 500)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = DatasetOutput(many=True)
+
+
 class DatasetListApi(UploadApiView):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     @extend_schema(
-        responses={200: DatasetOutput(many=True), 401: E401, 404: E404},
-        summary="A benchmark's dataset versions, newest first",
+        responses={200: DatasetPage, 401: E401, 404: E404},
+        summary="A benchmark's dataset versions, newest first, paged",
     )
     def get(self, request: Request, benchmark_id: str) -> Response:
         benchmark = benchmark_for_user(request.user, benchmark_id)
-        rows = selectors.datasets_of_benchmark(benchmark=benchmark)
-        return Response(DatasetOutput([dataset_out(d) for d in rows], many=True).data)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(selectors.dataset_rows(benchmark=benchmark), request, view=self)
+        return paginator.get_paginated_response(DatasetOutput([dataset_out(d) for d in page], many=True).data)
 
     @extend_schema(
         request={"multipart/form-data": DatasetUploadInput},

@@ -99,8 +99,8 @@ def benchmark_with_champion(*, benchmark: Benchmark) -> Benchmark:
     return fresh
 
 
-def datasets_of_benchmark(*, benchmark: Benchmark) -> list[EvaluationDataset]:
-    """Every version, newest first, with who uploaded it and whether it is used (one query)."""
+def dataset_rows(*, benchmark: Benchmark) -> QuerySet[EvaluationDataset]:
+    """Every version, newest first, with who uploaded it and whether it is used: slice or page it."""
     used = Subquery(
         PredictionSet.objects.filter(dataset=OuterRef("pk"))
         .order_by()
@@ -109,12 +109,17 @@ def datasets_of_benchmark(*, benchmark: Benchmark) -> list[EvaluationDataset]:
         .values("n"),
         output_field=IntegerField(),
     )
-    rows = list(
+    return (
         EvaluationDataset.objects.filter(benchmark=benchmark)
         .select_related("uploaded_by")
         .annotate(prediction_count=used)
         .order_by("-version")
     )
+
+
+def datasets_of_benchmark(*, benchmark: Benchmark) -> list[EvaluationDataset]:
+    """Every version, newest first, with who uploaded it and whether it is used (one query)."""
+    rows = list(dataset_rows(benchmark=benchmark))
     for dataset in rows:
         dataset.benchmark = benchmark
     return rows

@@ -94,7 +94,9 @@ class ChampionChangeOutput(serializers.Serializer):
 
 
 class BenchmarkDetailOutput(BenchmarkOutput):
-    datasets = DatasetOutput(many=True)
+    datasets = DatasetOutput(many=True, help_text="The newest dataset versions, newest first.")
+    datasets_count = serializers.IntegerField(help_text="How many dataset versions there are in all.")
+    datasets_url = serializers.URLField(help_text="Every dataset version, newest first, paged.")
     champion_history = ChampionChangeOutput(many=True, help_text="The newest promotions, newest first.")
     champion_history_count = serializers.IntegerField(help_text="How many promotions there are in all.")
     champion_history_url = serializers.URLField(help_text="Every promotion, newest first, paged.")

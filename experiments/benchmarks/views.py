@@ -326,10 +326,12 @@ def benchmark_datasets(request: HttpRequest, key: str, benchmark_id: int) -> Htt
                 )
                 return redirect("benchmark-detail", key=key, benchmark_id=benchmark.pk)
         status = 400
+    page = page_of(request, selectors.dataset_rows(benchmark=benchmark))
     context = {
         "project": benchmark.project,
         "benchmark": benchmark,
-        "datasets": selectors.datasets_of_benchmark(benchmark=benchmark),
+        "page": page,
+        "datasets": page.object_list,
         "dataset_form": form,
         "can_define": benchmark.project.role.allows(Role.LEAD),
         "can_submit": benchmark.project.role.allows(Role.ENGINEER),

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.factories import EpicFactory
 from tickets.models import Project, Ticket, TicketKind, TicketStatus, WorkType
-from tickets.selectors import PLAN_PAGE_SIZE
+from tickets.selectors import PLAN_PAGE_SIZE, SPRINT_PANEL_PAGE_SIZE
 from tickets.services.ranking import GAP
 
 pytestmark = pytest.mark.django_db
@@ -181,10 +181,46 @@ def test_a_two_thousand_ticket_backlog_stays_small(web, cast, scene):
     assert len(response.content) < 150_000, len(response.content)
     html = response.content.decode()
     assert count_badge(html, "backlog-list") == "1302"
-    assert len(keys(html)) == 3 * PLAN_PAGE_SIZE and len(list_keys(html)) == PLAN_PAGE_SIZE
+    assert len(keys(html)) == PLAN_PAGE_SIZE + 2 * SPRINT_PANEL_PAGE_SIZE
+    assert len(list_keys(html)) == PLAN_PAGE_SIZE
     board = web(cast.lead).get("/p/AUTH/board/")
     assert len(board.content) < 150_000, len(board.content)
     assert count_badge(board.content.decode(), "todo") == "352"
+
+
+def test_a_backlog_beside_four_full_sprints_stays_small(web, cast, scene, make_sprint):
+    # 1,300 backlog tickets and four open sprints of 350 each: the page grows by a short panel
+    # per sprint, not by a sprint's tickets.
+    sprints = [scene.active, scene.planned, make_sprint(), make_sprint()]
+    bulk_tickets(cast.project, 1_300, assignee=cast.engineer, epic=scene.epic)
+    for sprint in sprints:
+        bulk_tickets(cast.project, 350 - Ticket.objects.filter(sprint=sprint).count(), sprint=sprint, epic=scene.epic)
+    for who in (cast.lead, cast.stakeholder):
+        response = web(who).get("/p/AUTH/backlog/")
+        assert response.status_code == 200
+        assert len(response.content) <= 150_000, (who.username, len(response.content))
+        html = response.content.decode()
+        assert len(list_keys(html)) == PLAN_PAGE_SIZE and count_badge(html, "backlog-list") == "1302"
+        for sprint in sprints:
+            assert len(list_keys(html, f"sprint-list-{sprint.pk}")) == SPRINT_PANEL_PAGE_SIZE
+            assert count_badge(html, f"sprint-list-{sprint.pk}") == "350"
+
+
+def test_a_sprint_panel_shows_a_short_first_page_and_loads_the_rest(web, cast, scene):
+    made = bulk_tickets(cast.project, SPRINT_PANEL_PAGE_SIZE + PLAN_PAGE_SIZE + 3, sprint=scene.planned)
+    client = web(cast.lead)
+    html = client.get("/p/AUTH/backlog/").content.decode()
+    list_id = f"sprint-list-{scene.planned.pk}"
+    shown = list_keys(html, list_id)
+    # AUTH-5 is the planned sprint's first ticket (the scene's).
+    assert shown == ["AUTH-5", *made[: SPRINT_PANEL_PAGE_SIZE - 1]]
+    assert f'data-testid="load-more-{list_id}"' in html
+    url = f"/p/AUTH/backlog/sprints/{scene.planned.pk}/rows/"
+    page = client.get(url, {"after": shown[-1]}).content.decode()
+    assert keys(page) == made[SPRINT_PANEL_PAGE_SIZE - 1 : SPRINT_PANEL_PAGE_SIZE - 1 + PLAN_PAGE_SIZE]
+    assert f"load-more-{list_id}" in page
+    last = client.get(url, {"after": keys(page)[-1]}).content.decode()
+    assert keys(last) == made[SPRINT_PANEL_PAGE_SIZE - 1 + PLAN_PAGE_SIZE :] and f"load-more-{list_id}" not in last
 
 
 # --- The board --------------------------------------------------------------------------
@@ -275,3 +311,87 @@ def test_query_counts_do_not_grow_with_the_number_of_tickets(web, cast, scene, f
     assert small[5] == 9
     # A column's next page: session, user, membership with project, the sprint, (the cursor,) the cards.
     assert small[7:] == [5, 6]
+
+
+# --- The sprint's and the epic's pages ------------------------------------------------
+def table_keys(html: str) -> list[str]:
+    return re.findall(r'<tr data-key="(AUTH-\d+)"', html)
+
+
+@pytest.mark.parametrize("what", ["sprint", "epic"])
+def test_a_sprints_and_an_epics_tickets_are_paged_with_their_totals(web, cast, scene, what):
+    from tickets.paging import TICKET_PAGE_SIZE
+
+    fields = {"sprint": scene.active} if what == "sprint" else {"epic": scene.epic}
+    made = bulk_tickets(cast.project, TICKET_PAGE_SIZE + 3, **fields)
+    bulk_tickets(cast.project, 2, status=TicketStatus.DONE, **fields)
+    url = f"/p/AUTH/sprints/{scene.active.pk}/" if what == "sprint" else f"/p/AUTH/epics/{scene.epic.pk}/"
+    client = web(cast.stakeholder)
+    first = client.get(url).content.decode()
+    # AUTH-1 and AUTH-2 are the scene's, in both the active sprint and the epic, ranked first.
+    assert table_keys(first) == ["AUTH-1", "AUTH-2", *made[: TICKET_PAGE_SIZE - 2]]
+    total = TICKET_PAGE_SIZE + 7
+    assert "Page 1 of 2" in first and f"{total} in all" in first
+    # The counts are over every ticket, not the page shown.
+    if what == "sprint":
+        assert f'<div class="stat-label">Tickets</div><div class="stat-value">{total}</div>' in first
+        assert '<div class="stat-label">Done</div><div class="stat-value">2</div>' in first
+    else:
+        assert f'<div class="stat-value">2 / {total}</div>' in first
+    second = client.get(url, {"page": 2}).content.decode()
+    assert table_keys(second) == made[TICKET_PAGE_SIZE - 2 :] + table_keys(second)[-2:]
+    assert len(table_keys(second)) == 7 and 'rel="prev"' in second
+    assert client.get(url, {"page": "zzz"}).status_code == 200  # a bad page number shows the first page
+
+
+def test_closing_a_big_sprint_counts_all_its_unfinished_tickets(web, cast, scene):
+    bulk_tickets(cast.project, 70, sprint=scene.active)
+    html = web(cast.lead).get(f"/p/AUTH/sprints/{scene.active.pk}/").content.decode()
+    assert "<strong>72 unfinished</strong> tickets" in html
+
+
+@pytest.mark.parametrize(("who", "status"), PAGE)
+def test_the_sprints_and_epics_second_pages_role_matrix(web, cast, scene, who, status):
+    client = web(getattr(cast, who) if who else None)
+    for url in (f"/p/AUTH/sprints/{scene.active.pk}/?page=2", f"/p/AUTH/epics/{scene.epic.pk}/?page=2"):
+        assert client.get(url).status_code == status, url
+
+
+@pytest.mark.parametrize("few", [5])
+def test_the_sprint_and_epic_pages_cost_the_same_for_5_and_60_tickets(web, cast, scene, few):
+    client = web(cast.lead)
+    urls = [
+        f"/p/AUTH/sprints/{scene.active.pk}/",
+        f"/p/AUTH/sprints/{scene.active.pk}/?page=2",
+        f"/p/AUTH/sprints/{scene.planned.pk}/",
+        f"/p/AUTH/epics/{scene.epic.pk}/",
+        f"/p/AUTH/epics/{scene.epic.pk}/?page=2",
+    ]
+    other = EpicFactory(project=cast.project)
+    for sprint in (scene.active, scene.planned):
+        bulk_tickets(cast.project, few, sprint=sprint, assignee=cast.engineer, epic=scene.epic)
+    small = [queries(client, url) for url in urls]
+    for sprint in (scene.active, scene.planned):
+        bulk_tickets(cast.project, 60 - few, sprint=sprint, assignee=cast.lead, epic=scene.epic)
+        bulk_tickets(cast.project, 60, sprint=sprint, assignee=cast.engineer, epic=other, status=TicketStatus.DONE)
+    assert [queries(client, url) for url in urls] == small
+    # The sprint: session, user, membership with project, the sprint, the sprint with its counts,
+    # planned sprints, the page of tickets, the active sprint, project switcher.
+    assert small[0] == 9
+    # The epic: session, user, membership with project, the epic, the epic with its counts,
+    # the page of tickets, project switcher.
+    assert small[3] == 7
+
+
+def test_a_closed_big_sprints_record_names_some_tickets_and_counts_them_all(web, cast, scene, make_sprint):
+    from tickets import services
+    from tickets.planning_views import SNAPSHOT_KEYS_SHOWN
+
+    made = bulk_tickets(cast.project, SNAPSHOT_KEYS_SHOWN + 8, sprint=scene.active, status=TicketStatus.DONE)
+    services.sprint_close(sprint=scene.active, actor=cast.lead, carry_over_to=None)
+    html = web(cast.stakeholder).get(f"/p/AUTH/sprints/{scene.active.pk}/").content.decode()
+    record = html.split('data-testid="snapshot"')[1].split('data-testid="ticket-table"')[0]
+    # Completed: the bulk tickets; carried over: AUTH-1 and AUTH-2 (to do).
+    assert f'<div class="stat-value">{SNAPSHOT_KEYS_SHOWN + 8}</div>' in record
+    assert record.count(f'href="/t/{made[0]}/"') == 1 and f'href="/t/{made[-1]}/"' not in record
+    assert ">and 8 more<" in record

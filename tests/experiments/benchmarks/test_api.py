@@ -409,3 +409,71 @@ def test_the_champion_history_costs_the_same_for_many_promotions(api, cast, worl
     assert [_queries(client, detail), _queries(client, paged)] == few
     # The paged history: token+user, membership+project, benchmark, count, page (joined), sprints (credit).
     assert few[1] == 6
+
+
+def _older_datasets(benchmark, count: int) -> None:
+    """``count`` more versions of the benchmark's dataset (same file, its digest made unique),
+    numbered after the newest."""
+    from experiments.benchmarks.models import EvaluationDataset
+
+    template = EvaluationDataset.objects.filter(benchmark=benchmark).order_by("-version").first()
+    fields = {
+        f.attname: getattr(template, f.attname)
+        for f in EvaluationDataset._meta.concrete_fields
+        if f.attname not in ("id", "version", "note")
+    }
+    EvaluationDataset.objects.bulk_create(
+        EvaluationDataset(**{**fields, "version": v, "note": f"v{v}", "sha256": f"{v:064x}"})
+        for v in range(template.version + 1, template.version + count + 1)
+    )
+
+
+def test_the_benchmark_embeds_its_newest_dataset_versions_and_links_to_all_of_them(api, cast, world):
+    from experiments.benchmarks.api import DATASETS_EMBEDDED
+
+    _older_datasets(world.benchmark, DATASETS_EMBEDDED + 4)
+    total = DATASETS_EMBEDDED + 5
+    client = api(cast.stakeholder)
+    body = client.get(f"/api/v1/benchmarks/{world.benchmark.pk}/").json()
+    versions = [d["version"] for d in body["datasets"]]
+    assert versions == list(range(total, total - DATASETS_EMBEDDED, -1))
+    assert body["datasets_count"] == total
+    url = f"http://testserver/api/v1/benchmarks/{world.benchmark.pk}/datasets/"
+    assert body["datasets_url"] == url
+    first = client.get(url, {"page_size": 6}).json()
+    assert first["count"] == total and len(first["results"]) == 6 and first["previous"] is None
+    assert first["results"][0] == body["datasets"][0]
+    seen = [d["version"] for d in first["results"]]
+    page = first
+    while page["next"]:
+        page = client.get(page["next"]).json()
+        seen += [d["version"] for d in page["results"]]
+    assert seen == list(range(total, 0, -1))
+    # A page number out of range is refused by name, like the API's other lists.
+    assert client.get(url, {"page": 99}).status_code == 404
+
+
+@pytest.mark.parametrize(("who", "expected"), _matrix(**READ))
+def test_the_dataset_versions_are_for_members(api, cast, world, who, expected):
+    url = f"/api/v1/benchmarks/{world.benchmark.pk}/datasets/"
+    assert _client(api, cast, who).get(url, {"page": 1, "page_size": 5}).status_code == expected
+
+
+def test_outsiders_cannot_tell_a_hidden_benchmarks_datasets_from_missing_ones(api, cast, world):
+    client = api(cast.outsider)
+    hidden = client.get(f"/api/v1/benchmarks/{world.benchmark.pk}/datasets/")
+    absent = client.get("/api/v1/benchmarks/999999/datasets/")
+    assert hidden.status_code == absent.status_code == 404
+    assert hidden.json() == absent.json()
+
+
+def test_the_dataset_versions_cost_the_same_for_many_versions(api, cast, world):
+    client = api(cast.stakeholder)
+    detail = f"/api/v1/benchmarks/{world.benchmark.pk}/"
+    paged = f"{detail}datasets/"
+    _older_datasets(world.benchmark, 3)
+    few = [_queries(client, detail), _queries(client, paged)]
+    _older_datasets(world.benchmark, 40)
+    assert [_queries(client, detail), _queries(client, paged)] == few
+    # The paged versions: token+user, membership+project, benchmark, count, page (uploader joined).
+    assert few[1] == 5

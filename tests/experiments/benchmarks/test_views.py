@@ -465,7 +465,47 @@ def test_the_champion_history_is_paged_on_its_own_parameter(web, cast, world, dj
     # The champion panel still speaks of the newest promotion, not the page's first row.
     assert "Promoted by lead" in second and "hand-written rule" not in history
     # The evaluations list keeps its own ?page=: it is not moved by the history's page.
-    assert first.count('data-evaluation=') == second.count('data-evaluation=')
+    assert first.count("data-evaluation=") == second.count("data-evaluation=")
     for bad, shown in (("zzz", "Page 1 of 2"), ("7", "Page 2 of 2")):
         response = client.get(f"{url}?history_page={bad}")
         assert response.status_code == 200 and shown in _history(_text(response))
+
+
+def test_the_dataset_versions_page_is_paged_at_a_constant_cost(web, cast, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from experiments.models import EvaluationDataset
+    from tickets.paging import LIST_PAGE_SIZE
+
+    def more_versions(count: int) -> None:
+        template = EvaluationDataset.objects.filter(benchmark=world.benchmark).order_by("-version").first()
+        fields = {
+            f.attname: getattr(template, f.attname)
+            for f in EvaluationDataset._meta.concrete_fields
+            if f.attname not in ("id", "version", "sha256")
+        }
+        EvaluationDataset.objects.bulk_create(
+            EvaluationDataset(**{**fields, "version": v, "sha256": f"{v:064x}"})
+            for v in range(template.version + 1, template.version + count + 1)
+        )
+
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    client = web(cast.lead)
+    url = f"/p/AUTH/benchmarks/{world.benchmark.pk}/datasets/"
+    few = [queries(url), queries(url + "?page=2")]
+    more_versions(LIST_PAGE_SIZE + 2)
+    assert [queries(url), queries(url + "?page=2")] == few
+    total = LIST_PAGE_SIZE + 3
+    first = _text(client.get(url))
+    assert "Page 1 of 2" in first and f"{total} in all" in first
+    table = first.split('data-testid="datasets-table"', 1)[1].split("</table>", 1)[0]
+    assert table.count("<strong>v") == LIST_PAGE_SIZE and f"<strong>v{total}</strong> <span" in table
+    second = _text(client.get(url + "?page=2"))
+    table = second.split('data-testid="datasets-table"', 1)[1].split("</table>", 1)[0]
+    # The newest version is "current"; page 2 holds the oldest, none of them current.
+    assert table.count("<strong>v") == 3 and "<strong>v1</strong>" in table and ">current<" not in table
