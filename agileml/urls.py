@@ -1,6 +1,6 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -23,7 +23,13 @@ api_v1 = [
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     # Browsers ask for /favicon.ico on pages that name no icon (files they open directly, old clients).
-    path("favicon.ico", RedirectView.as_view(url=static("agileml/favicon.ico"), permanent=True), name="favicon"),
+    # The file's plain name, not its hashed one: browsers keep a permanent redirect for good, and the
+    # hashed name changes with the icon (the plain name is served too, with a short cache).
+    path(
+        "favicon.ico",
+        RedirectView.as_view(url=f"{settings.STATIC_URL}agileml/favicon.ico", permanent=True),
+        name="favicon",
+    ),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
