@@ -404,6 +404,9 @@ EVALUATION_TIME_LIMIT = env_int("EVALUATION_TIME_LIMIT", CELERY_TASK_TIME_LIMIT,
 # An evaluation (binary, multiclass or regression) of more rows than this is split into shards of at most
 # this many rows, run as Celery tasks on any worker (experiments/benchmarks/services/sharded.py).
 EVALUATION_SHARD_ROWS = env_int("EVALUATION_SHARD_ROWS", 5_000_000, minimum=1)
+# The Celery queue shard tasks go to (empty: the default queue every worker listens to). A named queue
+# lets large evaluations' shards run on workers started with `-Q <name>` (machines with more memory).
+EVALUATION_SHARD_QUEUE = env_str("EVALUATION_SHARD_QUEUE", "")
 # Tests only: a shard task waits this long (heartbeating) before computing, so a test can kill it mid-shard.
 EVALUATION_SHARD_PAUSE_SECONDS = env_int("EVALUATION_SHARD_PAUSE_SECONDS", 0, minimum=0)
 CELERY_BEAT_SCHEDULE["evaluation-sweep"] = {

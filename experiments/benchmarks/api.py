@@ -259,6 +259,8 @@ class DatasetListApi(UploadApiView):
     @extend_schema(
         responses={200: DatasetPage, 401: E401, 404: E404},
         summary="A benchmark's dataset versions, newest first, paged",
+        # A page object, not a list: named as the list it was, beside its item's "retrieve".
+        operation_id="v1_benchmarks_datasets_list",
     )
     def get(self, request: Request, benchmark_id: str) -> Response:
         benchmark = benchmark_for_user(request.user, benchmark_id)

@@ -176,6 +176,8 @@
       const option = event.target.closest("[role=option]");
       if (option) choose(option);
     });
+    // htmx sets up a swapped-in picker once the swap settles: what was typed before that is asked now.
+    if (document.activeElement === input && input.value.trim()) askSoon();
   }
 
   function setupAll(scope) {

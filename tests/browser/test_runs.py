@@ -101,6 +101,7 @@ def test_ticket_panel_attaches_and_detaches_runs(page, cast, two_runs):
     assert set(Run.objects.filter(ticket=ticket).values_list("pk", flat=True)) == {baseline.pk}
     # The panel htmx swapped in has a working picker too; the keyboard picks.
     picker = panel.get_by_role("combobox", name=f"Run to attach to {ticket.key}")
+    # Typed at once, before htmx has set the new panel's picker up: it asks when it is set up.
     picker.fill(f"#{challenger.pk}")
     expect(panel.get_by_role("option")).to_have_count(1)
     picker.press("Enter")  # typed but not chosen: the list answers, nothing is posted

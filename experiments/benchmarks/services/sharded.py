@@ -243,7 +243,7 @@ class CeleryRunner:
             for index in range(len(calls))
         )
         ids = list(EvaluationShard.objects.filter(**self._mine(step)).order_by("index").values_list("pk", flat=True))
-        group(evaluation_shard_run.s(pk) for pk in ids).apply_async()
+        group(evaluation_shard_run.s(pk).set(**_queue()) for pk in ids).apply_async()
         self._wait(step, len(calls))
         return [_read(_result_path(self.folder, step, index)) for index in range(len(calls))]
 
@@ -276,7 +276,7 @@ class CeleryRunner:
                     status=ShardStatus.QUEUED, claim="", queued_at=now
                 ):
                     logger.info("Shard %s of evaluation %s was lost; queued again", row["pk"], self.evaluation_id)
-                    evaluation_shard_run.delay(row["pk"])
+                    evaluation_shard_run.apply_async((row["pk"],), **_queue())
             # A shard no worker took in time is run here (one worker process never waits on itself).
             waiting = shards.filter(status=ShardStatus.QUEUED, queued_at__lt=stale_before).order_by("index").first()
             if waiting is not None:
@@ -335,3 +335,8 @@ def evaluate_in_shards(*, evaluation: Evaluation, claim: str, worker: str, truth
         )
     finally:
         shutil.rmtree(runner.folder, ignore_errors=True)
+
+
+def _queue() -> dict:
+    """Where shard tasks are sent: EVALUATION_SHARD_QUEUE when set, else the default queue."""
+    return {"queue": settings.EVALUATION_SHARD_QUEUE} if settings.EVALUATION_SHARD_QUEUE else {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import uuid
 
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
@@ -160,6 +161,8 @@ def test_a_lone_worker_runs_the_shards_nobody_took_itself(queued, settings):
 
     settings.EVALUATION_SHARD_ROWS = SHARD_ROWS
     settings.EVALUATION_STALE_SECONDS = 2
+    # A queue no worker listens to (the session's worker would otherwise take the shards).
+    settings.EVALUATION_SHARD_QUEUE = f"nobody-{uuid.uuid4().hex}"
     assert services.evaluation_execute(evaluation_id=queued.pk, worker="lone") == "succeeded"
     done = Evaluation.objects.get(pk=queued.pk)
     shards = _assert_sharded_like_single_process(done)
