@@ -352,13 +352,7 @@ def reduce(rows: Rows, plan: Plan, store: Store | None = None) -> dict:
         for who in names:
             cells = cells * (k + 1) + rows.predicted(who)
         n_cells = k * (k + 1) ** len(names)
-        out["counts"] = np.bincount(cells, minlength=n_cells)
-        out["tables"] = resampler.cell_tables(unit if resampler.grouped else None, cells, n_cells)
-        if len(names) == 2:
-            first, second = (rows.correct(who) for who in names)
-            out["both"] = int(np.count_nonzero(first & second))
-            out["only_1"] = int(np.count_nonzero(first & ~second))
-            out["only_2"] = int(np.count_nonzero(~first & second))
+        out.update(_cell_sums(rows, names, resampler, unit, cells, n_cells))
     return out
 
 
@@ -585,13 +579,7 @@ def _reduce_binary(rows: Rows, plan: Plan, unit: np.ndarray, codes: np.ndarray |
         cells = cells * 2 + decisions[who]
     n_cells = 2 ** (len(names) + 1)
     resampler = plan.resampler()
-    out["counts"] = np.bincount(cells, minlength=n_cells)
-    out["tables"] = resampler.cell_tables(unit if resampler.grouped else None, cells, n_cells)
-    if len(names) == 2:
-        first, second = (rows.correct(who) for who in names)
-        out["both"] = int(np.count_nonzero(first & second))
-        out["only_1"] = int(np.count_nonzero(first & ~second))
-        out["only_2"] = int(np.count_nonzero(~first & second))
+    out.update(_cell_sums(rows, names, resampler, unit, cells, n_cells))
     return out
 
 
@@ -1153,3 +1141,18 @@ def _run_sharded(task, truth, models, primary, threshold, seed, n_resamples, n_s
     return combine(
         the_plan, reductions, truth, models, primary=primary, progress=report, rocs=rocs, roc_draws=roc_draws
     )
+
+
+def _cell_sums(rows, names: list, resampler, unit: np.ndarray, cells: np.ndarray, n_cells: int) -> dict:
+    """A shard's contingency cells (truth x each model's decision): their counts, their per-unit
+    tables for the bootstrap, and with two models the agreement counts McNemar's test needs."""
+    out = {
+        "counts": np.bincount(cells, minlength=n_cells),
+        "tables": resampler.cell_tables(unit if resampler.grouped else None, cells, n_cells),
+    }
+    if len(names) == 2:
+        first, second = (rows.correct(who) for who in names)
+        out["both"] = int(np.count_nonzero(first & second))
+        out["only_1"] = int(np.count_nonzero(first & ~second))
+        out["only_2"] = int(np.count_nonzero(~first & second))
+    return out
