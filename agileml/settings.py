@@ -401,8 +401,12 @@ EVALUATION_RESAMPLES = env_int("EVALUATION_RESAMPLES", 1000, minimum=1)
 # Seconds one evaluation may take before it is stopped (soft: recorded as failed; hard: the process is killed).
 EVALUATION_SOFT_TIME_LIMIT = env_int("EVALUATION_SOFT_TIME_LIMIT", CELERY_TASK_SOFT_TIME_LIMIT, minimum=1)
 EVALUATION_TIME_LIMIT = env_int("EVALUATION_TIME_LIMIT", CELERY_TASK_TIME_LIMIT, minimum=1)
-# An evaluation (binary, multiclass or regression) of more rows than this is split into shards of at most
-# this many rows, run as Celery tasks on any worker (experiments/benchmarks/services/sharded.py).
+# What one evaluation's rows may take in a worker process, in MB (the process's own ~170 MB comes on top).
+# A binary, multiclass or regression evaluation larger than that reads its inputs from disk a row range at
+# a time, in shards sized to it (experiments/evaluation/stored.py, sharding.py).
+EVALUATION_MEMORY_MB = env_int("EVALUATION_MEMORY_MB", 1500, minimum=50)
+# Shards hold at most this many rows (and no more than EVALUATION_MEMORY_MB allows); an evaluation of more
+# than one shard runs them as Celery tasks on any worker (experiments/benchmarks/services/sharded.py).
 EVALUATION_SHARD_ROWS = env_int("EVALUATION_SHARD_ROWS", 5_000_000, minimum=1)
 # The Celery queue shard tasks go to (empty: the default queue every worker listens to). A named queue
 # lets large evaluations' shards run on workers started with `-Q <name>` (machines with more memory).

@@ -220,16 +220,16 @@ def champion_progress_figure(
     annotations = []
     for promotion in ordered[1:]:
         annotation = {
-                "x": iso_time(promotion.at),
-                "y": json_number(promotion.value),
-                "text": f"↑ {promotion.ticket or promotion.label}",
-                "showarrow": True,
-                "arrowhead": 2,
-                "ax": 0,
-                "ay": -32,
-                "font": {"size": 11, "color": ACCENT},
-                "bgcolor": "rgba(255,255,255,0.85)",
-            }
+            "x": iso_time(promotion.at),
+            "y": json_number(promotion.value),
+            "text": f"↑ {promotion.ticket or promotion.label}",
+            "showarrow": True,
+            "arrowhead": 2,
+            "ax": 0,
+            "ay": -32,
+            "font": {"size": 11, "color": ACCENT},
+            "bgcolor": "rgba(255,255,255,0.85)",
+        }
         if periods:
             annotation["hovertext"] = f"{promotion.label} became champion {attribution_text(periods, promotion.at)}"
         annotations.append(annotation)

@@ -21,11 +21,11 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -44,7 +44,7 @@ from experiments.evaluation.reading import (
 # Ids compared at once, about: a partition of the spilled ids.
 PARTITION_ROWS = 500_000
 _ROW_GROUP_ROWS = 1_000_000  # columnar.ROW_GROUP_ROWS (columnar imports reading; kept equal by a test)
-_HASH_ROWS = 65_536
+_HASH_ROWS = 16_384
 _SPILL = pa.schema([("id", pa.string()), ("row", pa.int64())])
 
 
@@ -150,18 +150,25 @@ class _Numbers:
 
 # --- ids, spilled by hash ---------------------------------------------------------------------------------
 class _Spill:
-    """Ids and their rows, written to ``parts`` files by a hash of the id; equal ids share a file."""
+    """Ids and their rows (and, when given, values that go with them), written to ``parts`` files by a hash
+    of the id; equal ids share a file."""
 
-    def __init__(self, folder: Path, name: str, parts: int) -> None:
+    def __init__(self, folder: Path, name: str, parts: int, extra: list[tuple[str, pa.DataType]] = ()) -> None:
         self.parts = parts
+        self.schema = pa.schema([*_SPILL, *extra]) if extra else _SPILL
         self.paths = [folder / f"{name}-{k}.arrow" for k in range(parts)]
         self._writers: list[pa.ipc.RecordBatchStreamWriter | None] = [None] * parts
 
-    def add(self, ids: pa.Array, offset: int) -> None:
+    def add(self, ids: pa.Array, offset: int, values: list[pa.Array] = ()) -> None:
         if not len(ids):
             return
+        if ids.type != pa.string():
+            ids = ids.cast(pa.string())
+        batch = pa.record_batch(
+            [ids, pa.array(np.arange(offset, offset + len(ids), dtype=np.int64)), *values], schema=self.schema
+        )
         if self.parts == 1:
-            self._write(0, ids, np.arange(offset, offset + len(ids), dtype=np.int64))
+            self._write(0, batch)
             return
         hashes = _hashes(ids)
         part = (hashes % np.uint64(self.parts)).astype(np.int64)
@@ -169,19 +176,16 @@ class _Spill:
         order = np.argsort(part, kind="stable")  # file order within each partition
         bounds = np.concatenate([[0], np.cumsum(np.bincount(part, minlength=self.parts))])
         del part
-        ordered = ids.take(pa.array(order))
-        rows = order + offset
+        ordered = batch.take(pa.array(order))
         for k in range(self.parts):
             if bounds[k + 1] > bounds[k]:
                 start, stop = int(bounds[k]), int(bounds[k + 1])
-                self._write(k, ordered.slice(start, stop - start), rows[start:stop])
+                self._write(k, ordered.slice(start, stop - start))
 
-    def _write(self, k: int, ids: pa.Array, rows: np.ndarray) -> None:
+    def _write(self, k: int, batch: pa.RecordBatch) -> None:
         if self._writers[k] is None:
-            self._writers[k] = pa.ipc.new_stream(str(self.paths[k]), _SPILL)
-        if ids.type != pa.string():
-            ids = ids.cast(pa.string())
-        self._writers[k].write_batch(pa.record_batch([ids, pa.array(rows, pa.int64())], schema=_SPILL))
+            self._writers[k] = pa.ipc.new_stream(str(self.paths[k]), self.schema)
+        self._writers[k].write_batch(batch)
 
     def close(self) -> None:
         for k, writer in enumerate(self._writers):
@@ -189,21 +193,67 @@ class _Spill:
                 writer.close()
                 self._writers[k] = None
 
+    def table(self, k: int) -> pa.Table:
+        """Partition ``k``, in file order."""
+        if not self.paths[k].exists():
+            return self.schema.empty_table()
+        with pa.ipc.open_stream(str(self.paths[k])) as reader:
+            return reader.read_all().combine_chunks()
+
     def read(self, k: int) -> tuple[pa.Array, np.ndarray]:
         """Partition ``k``: its ids and their rows, in file order."""
-        if not self.paths[k].exists():
-            return pa.array([], pa.string()), np.array([], dtype=np.int64)
-        with pa.ipc.open_stream(str(self.paths[k])) as reader:
-            table = reader.read_all()
+        table = self.table(k)
         return table.column("id").combine_chunks(), table.column("row").combine_chunks().to_numpy()
 
 
+_PRIME = np.uint64(1099511628211)
+_POWERS = np.ones(1, dtype=np.uint64)
+
+
+def _powers(length: int) -> np.ndarray:
+    """``_PRIME`` to the powers 0 … ``length`` - 1 (mod 2⁶⁴), kept and grown as longer ids come."""
+    global _POWERS
+    if len(_POWERS) < length:
+        powers = np.empty(length, dtype=np.uint64)
+        powers[0] = 1
+        for k in range(1, length):
+            powers[k] = powers[k - 1] * _PRIME
+        _POWERS = powers
+    return _POWERS
+
+
 def _hashes(ids: pa.Array) -> np.ndarray:
-    """A 64-bit hash of each id, a slice at a time (hashing goes through Python strings)."""
-    hashes = np.empty(len(ids), dtype=np.uint64)
-    for start in range(0, len(ids), _HASH_ROWS):
-        chunk = ids.slice(start, _HASH_ROWS).to_numpy(zero_copy_only=False)
-        hashes[start : start + len(chunk)] = pd.util.hash_array(chunk, categorize=False)
+    """A 64-bit hash of each id's bytes, computed on the Arrow buffers (no Python strings): a polynomial
+    in the bytes, then mixed (splitmix64's finaliser). Only ever decides an id's partition."""
+    if ids.type != pa.string():
+        ids = ids.cast(pa.string())
+    n = len(ids)
+    hashes = np.zeros(n, dtype=np.uint64)
+    if n == 0:
+        return hashes
+    _, offsets_buffer, data_buffer = ids.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32, count=n + 1, offset=ids.offset * 4).astype(np.int64)
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.empty(0, np.uint8)
+    for start in range(0, n, _HASH_ROWS):  # temporaries of ~30 bytes per byte of id, a slice at a time
+        stop = min(n, start + _HASH_ROWS)
+        first, last = offsets[start], offsets[stop]
+        lengths = np.diff(offsets[start : stop + 1])
+        filled = lengths > 0
+        if last == first:
+            continue
+        bytes_ = data[first:last].astype(np.uint64)
+        begins = offsets[start:stop] - first
+        position = np.arange(last - first, dtype=np.int64) - np.repeat(begins, lengths)
+        with np.errstate(over="ignore"):
+            terms = bytes_ * _powers(int(lengths.max()))[position]
+            sums = np.add.reduceat(terms, begins[filled])
+            mixed = sums + lengths[filled].astype(np.uint64)
+            mixed ^= mixed >> np.uint64(30)
+            mixed *= np.uint64(0xBF58476D1CE4E5B9)
+            mixed ^= mixed >> np.uint64(27)
+            mixed *= np.uint64(0x94D049BB133111EB)
+            mixed ^= mixed >> np.uint64(31)
+        hashes[start:stop][filled] = mixed
     return hashes
 
 
@@ -214,7 +264,7 @@ def _parts(rows: int) -> int:
 def _first_repeat(ids: pa.Array, rows: np.ndarray) -> tuple[int, int, str] | None:
     """The first repeat in file order among ``ids`` (in file order): its row, its first row, the id."""
     n = len(ids)
-    if n < 2:
+    if n < 2 or pc.count_distinct(ids).as_py() == n:  # a hash count is cheaper than the sort
         return None
     order = pc.sort_indices(ids)  # stable: equal ids stay in file order
     ordered = ids.take(order)
@@ -425,9 +475,14 @@ def check_predictions(
     classes: tuple[str, ...] = (),
     truth_name: str = "truth",
     name: str | None = None,
+    on_match: Callable[[np.ndarray, pa.Table], None] | None = None,
 ) -> PredictionsCheck:
     """Check a prediction file against the truth whose columnar copy is ``columns`` (``classes``: the
     truth's classes, multiclass), as ``read_predictions`` does against that truth, in bounded memory.
+
+    With ``on_match``, the checked values travel with the ids, and each partition whose ids all match is
+    handed over as (truth rows, table of ``row`` — the row in this file — and ``VALUE_FIELDS``' columns);
+    what it received counts only if the check then passes (``stored.align_predictions``).
 
     Raises ``EvaluationInputError`` with ``read_predictions``' message."""
     _check_task(task)
@@ -470,17 +525,20 @@ def check_predictions(
     truth_file = pq.ParquetFile(columns)
     parts = _parts(max(truth_file.metadata.num_rows, _estimated_rows(source)))
     with tempfile.TemporaryDirectory(prefix="agileml-check-") as folder:
-        spill = _Spill(Path(folder), "predictions", parts)
+        extra = value_fields(task, numeric) if on_match else []
+        spill = _Spill(Path(folder), "predictions", parts, extra)
         try:
             for offset, table in source.blocks(numeric=numeric):
-                spill.add(_text(failures, table, "id", offset), offset)
+                ids = _text(failures, table, "id", offset)
                 if task == "multiclass":
-                    _check_labels(failures, table, offset, classes, truth_name)
+                    values = [_check_labels(failures, table, offset, classes, truth_name)]
                     if numeric:
-                        _check_probabilities(failures, numbers, table, offset, numeric)
+                        block = _check_probabilities(failures, numbers, table, offset, numeric)
+                        values += [pa.array(block[:, k]) for k in range(len(numeric))]
                 else:
-                    numbers.check(table, numeric[0], offset)
-                del table
+                    values = [pa.array(numbers.check(table, numeric[0], offset))]
+                spill.add(ids, offset, values if on_match else ())
+                del table, ids, values
         finally:
             spill.close()
         n_rows = source.n_rows
@@ -496,7 +554,7 @@ def check_predictions(
                     del ids
             finally:
                 truth_spill.close()
-            missing = _match(failures, spill, truth_spill, source, truth_name)
+            missing = _match(failures, spill, truth_spill, source, truth_name, on_match)
     failures.raise_first(keys, text_numbers=numbers.text_mode)
     if task == "regression" and missing is not None:
         row, count, value = missing
@@ -508,39 +566,83 @@ def check_predictions(
     return PredictionsCheck(n_rows_in_file=n_rows, n_covered=n_rows)
 
 
+def value_fields(task: str, numeric: tuple[str, ...]) -> list[tuple[str, pa.DataType]]:
+    """The columns of checked values ``on_match`` receives: ``score``; ``label`` (class index) and the
+    ``p_<class>`` columns; ``prediction``."""
+    if task == "multiclass":
+        return [("label", pa.int32()), *((column, pa.float64()) for column in numeric)]
+    return [(numeric[0], pa.float64())]
+
+
 def _match(
-    failures: _Failures, spill: _Spill, truth: _Spill, source: _Source, truth_name: str
+    failures: _Failures,
+    spill: _Spill,
+    truth: _Spill,
+    source: _Source,
+    truth_name: str,
+    on_match: Callable[[np.ndarray, pa.Table], None] | None = None,
 ) -> tuple[int, int, str] | None:
     """Ids not in the truth and repeated ids, partition by partition; gives the first truth row without a
     prediction (row, how many, its id), or ``None``."""
     missing_row, missing_count, missing_id = None, 0, ""
     for k in range(spill.parts):
-        ids, rows = spill.read(k)
+        table = spill.table(k)
+        ids, rows = table.column("id"), table.column("row").to_numpy()
         truth_ids, truth_rows = truth.read(k)
-        found = pc.is_in(ids, value_set=truth_ids).to_numpy(zero_copy_only=False)
-        if not found.all():
-            at = int(np.argmin(found))
+        # Truth ids are unique (checked on upload): an id's position among them says whether it is known,
+        # and two rows with one position are a repeat, found by integers rather than by sorting text.
+        position = pc.index_in(ids, value_set=truth_ids)
+        if position.null_count:
+            at = _first_true(pc.is_null(position))
             failures.note(
                 ("id", "unknown"),
                 int(rows[at]),
                 f"id {_quote(ids[at].as_py())} is not in the truth file {truth_name}",
                 "id",
             )
-        repeat = _first_repeat(ids, rows)
-        if repeat is not None:
-            row, first, value = repeat
+            # Unknown ids are reported first; what else the partition holds is not needed.
+            del ids, truth_ids, position, table
+            continue
+        position = position.to_numpy(zero_copy_only=False).astype(np.int64)
+        counts = np.bincount(position, minlength=len(truth_ids))
+        if len(position) and counts.max() > 1:
+            row, first, value = _first_repeat_at(position, rows, ids)
             failures.note(("id", "repeat"), row, f"duplicate id {_quote(value)} (first on {source.place(first)})", "id")
-        covered = pc.is_in(truth_ids, value_set=ids).to_numpy(zero_copy_only=False)
-        if not covered.all():
-            missing_count += int((~covered).sum())
-            at = int(np.argmin(covered))
+        if on_match is not None and not failures.found:
+            on_match(truth_rows[position], table.drop_columns(["id"]))
+        uncovered = np.flatnonzero(counts == 0)
+        if len(uncovered):
+            missing_count += len(uncovered)
+            at = int(uncovered[np.argmin(truth_rows[uncovered])])
             if missing_row is None or truth_rows[at] < missing_row:
                 missing_row, missing_id = int(truth_rows[at]), truth_ids[at].as_py()
-        del ids, truth_ids
+        del ids, truth_ids, position, counts, table
+        spill.paths[k].unlink(missing_ok=True)
+        truth.paths[k].unlink(missing_ok=True)
     return None if missing_row is None else (missing_row, missing_count, missing_id)
 
 
-def _check_labels(failures: _Failures, table: pa.Table, offset: int, classes: tuple[str, ...], truth_name: str) -> None:
+def _first_true(mask: pa.Array) -> int:
+    return int(np.argmax(mask.to_numpy(zero_copy_only=False)))
+
+
+def _first_repeat_at(position: np.ndarray, rows: np.ndarray, ids: pa.Array) -> tuple[int, int, str]:
+    """``_first_repeat`` for ids known by their position in the truth: the repeat with the smallest row,
+    its first row and the id (``rows`` in file order)."""
+    order = np.argsort(position, kind="stable")  # equal positions stay in file order
+    ordered = position[order]
+    same = ordered[1:] == ordered[:-1]
+    pairs = np.flatnonzero(same)
+    k = int(pairs[np.argmin(rows[order[pairs + 1]])])
+    row, value = int(rows[order[k + 1]]), ids[int(order[k + 1])].as_py()
+    while k > 0 and same[k - 1]:
+        k -= 1
+    return row, int(rows[order[k]]), value
+
+
+def _check_labels(
+    failures: _Failures, table: pa.Table, offset: int, classes: tuple[str, ...], truth_name: str
+) -> pa.Array:
     text = _text(failures, table, "label", offset)
     codes = pc.index_in(text, value_set=pa.array(classes, pa.string()))
     if codes.null_count:
@@ -551,11 +653,12 @@ def _check_labels(failures: _Failures, table: pa.Table, offset: int, classes: tu
             f"{_quote(text[row].as_py())} is not a class in {truth_name} (classes: {', '.join(classes)})",
             "label",
         )
+    return codes.cast(pa.int32())
 
 
 def _check_probabilities(
     failures: _Failures, numbers: _Numbers, table: pa.Table, offset: int, columns: tuple[str, ...]
-) -> None:
+) -> np.ndarray:
     block = np.empty((table.num_rows, len(columns)), order="F")
     for k, column in enumerate(columns):
         values = numbers.check(table, column, offset)
@@ -573,3 +676,4 @@ def _check_probabilities(
     row = _first(np.abs(sums - 1.0) > PROBABILITY_SUM_TOLERANCE)
     if row is not None:
         failures.note(("sum",), offset + row, f"the p_<class> values add up to {sums[row]:.6g}, not 1", columns[0])
+    return block

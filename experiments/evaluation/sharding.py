@@ -53,21 +53,33 @@ zero variance could in principle take the other branch (never seen in the tests)
 
 **Running the shards.** Each pass is a batch of shard calls (``scan_shard``, ``rank_shard``,
 ``reduce_shard``, ``draws_shard``: top-level functions of picklable arguments) handed to a runner: in
-this process (``run_here``) or in a pool of worker processes (``process_runner``, ``workers=N``), where
-the placement store is a set of memory-mapped files. A shard whose process dies is run again; results are
-kept by shard position, and a score range redone writes the same placements, so no shard counts twice.
+this process (``run_here``), in a pool of worker processes (``process_runner``, ``workers=N``) or as
+Celery tasks (``experiments.benchmarks.services.sharded``). A shard whose process dies is run again;
+results are kept by shard position, and a score range redone writes the same placement files, so no
+shard counts twice. The reductions are folded in shard order as they arrive (``_Folded``), so the
+combining step never holds every shard's per-group totals at once, and the sums are the ones ``_add``
+gives, bit for bit.
 
-Scope and limits: shards slice in-memory ``Truth`` / ``Predictions`` (``in_memory``: the inputs are read
-whole, by ``reading``), so the memory of one evaluation is not yet bounded; each score range reads every
-row shard and keeps its own rows; the combining step holds each model's full ROC (one entry per distinct
-score). On Celery workers, ``experiments.benchmarks.services.sharded`` is a third runner: each pass a
-group of shard tasks with their own claims and heartbeats.
+**Bounded memory** (``evaluate_stored``). The rows come from disk, a row range at a time (``stored``:
+the truth's columns and each prediction file aligned to them), never whole; a shard's rows number at
+most what ``EVALUATION_MEMORY_MB`` holds (``stored.shard_rows``), and so do a score range's (there are as
+many ranges as row shards). The placement store is one file per (score range, row shard), so a row shard
+reads only its own rows' placements. What the combining step holds grows with the groups (per-group
+totals), the resampling units (at most ``resampling.MAX_UNITS``) and each model's distinct scores (its
+full ROC, about 40 bytes per distinct score: scores rounded to 6 decimals keep it under 10⁶ entries),
+not with the rows; ungrouped data also keep the row-unit permutation (8 bytes a row), as the engine does.
+Each score range reads every row shard's scores (a few columns, from the page cache), so that pass costs
+rows × ranges: fine up to some tens of ranges.
+
+``evaluate_sharded`` slices inputs held in memory (``in_memory``), for tests and for data read already.
 """
 
 from __future__ import annotations
 
+import glob
 import itertools
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -75,9 +87,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from experiments.evaluation import engine, support
+from experiments.evaluation import engine, stored, support
 from experiments.evaluation import intervals as iv
 from experiments.evaluation import metrics as mt
+from experiments.evaluation.errors import EvaluationInputError
 from experiments.evaluation.reading import Predictions, Truth
 from experiments.evaluation.resampling import Resampler, RocBootstrap
 from experiments.evaluation.roc import (
@@ -89,6 +102,7 @@ from experiments.evaluation.roc import (
     rank,
     roc_points,
 )
+from experiments.evaluation.stored import StoredInputs, StoredPredictions, StoredTruth
 
 SHARDED_TASKS = ("binary", "multiclass", "regression")
 # Scores each shard contributes to choosing the score ranges' boundaries.
@@ -192,7 +206,9 @@ Source = Callable[[int, int], Rows]
 
 
 def in_memory(truth: Truth, models: dict[str, Predictions], threshold: float = 0.5) -> Source:
-    return lambda start, stop: Rows.of(truth, models, start, stop, threshold)
+    """Rows sliced from inputs held in memory (a source also takes ``models=`` and ``ids=``: the columns a
+    pass needs, which a source reading from disk honours)."""
+    return lambda start, stop, **_: Rows.of(truth, models, start, stop, threshold)
 
 
 # --- pass 1: scan ------------------------------------------------------------------------------------
@@ -360,41 +376,65 @@ def reduce(rows: Rows, plan: Plan, store: Store | None = None) -> dict:
 class Store:
     """Per-row half-counts of each model's placements, written by the score ranges, read by the row shards.
 
-    In memory, or with ``directory`` as memory-mapped ``.npy`` files there (one per model), which worker
-    processes share. Writes are by row index and a redone range writes the same values, so a shard run
-    twice changes nothing.
+    In memory, or with ``directory`` as files there that worker processes share: a score range writes,
+    for each row shard, one file of (row, half-count) pairs (``placements-<model>-<range>-<shard>.npy``,
+    under a temporary name, then renamed), and a row shard reads its own files from every range. So no
+    process maps or holds all the rows' placements, and a range redone writes the same file again: a
+    shard run twice changes nothing.
     """
 
-    def __init__(self, n_rows: int, directory: str | None = None, models: tuple[str, ...] = ()) -> None:
+    _PAIR = np.dtype([("row", "<i8"), ("half", "<f8")])
+
+    def __init__(
+        self,
+        n_rows: int,
+        directory: str | None = None,
+        models: tuple[str, ...] = (),
+        ranges: list[tuple[int, int]] | None = None,
+    ) -> None:
         self.n_rows = n_rows
         self.directory = directory
+        self.ranges = ranges or [(0, n_rows)]
         self.arrays: dict[str, np.ndarray] = {}
         if directory is not None:
-            for who in models:
-                np.lib.format.open_memmap(self._path(who), mode="w+", dtype=np.float64, shape=(n_rows,))
-
-    def _path(self, who: str) -> str:
-        return f"{self.directory}/placements-{who}.npy"
+            os.makedirs(directory, exist_ok=True)
 
     def __getstate__(self) -> dict:
         if self.directory is None:
             return self.__dict__
-        return {"n_rows": self.n_rows, "directory": self.directory, "arrays": {}}
+        return {**self.__dict__, "arrays": {}}
 
-    def write(self, who: str, rows: np.ndarray, values: np.ndarray) -> None:
-        if self.directory is not None:
-            target = np.load(self._path(who), mmap_mode="r+")
-            target[rows] = values
-            target.flush()
+    def _path(self, who: str, key: int, shard: int) -> str:
+        return f"{self.directory}/placements-{who}-{key}-{shard}.npy"
+
+    def write(self, who: str, rows: np.ndarray, values: np.ndarray, *, key: int = 0) -> None:
+        if self.directory is None:
+            if who not in self.arrays:
+                self.arrays[who] = np.full(self.n_rows, np.nan)
+            self.arrays[who][rows] = values
             return
-        if who not in self.arrays:
-            self.arrays[who] = np.full(self.n_rows, np.nan)
-        self.arrays[who][rows] = values
+        cuts = np.searchsorted(rows, [a for a, _ in self.ranges] + [self.n_rows])  # rows come in row order
+        for shard in range(len(self.ranges)):
+            pairs = np.empty(int(cuts[shard + 1] - cuts[shard]), dtype=self._PAIR)
+            pairs["row"] = rows[cuts[shard] : cuts[shard + 1]]
+            pairs["half"] = values[cuts[shard] : cuts[shard + 1]]
+            target = self._path(who, key, shard)
+            tmp = f"{target}.{os.getpid()}.tmp.npy"
+            np.save(tmp, pairs)
+            os.replace(tmp, target)
 
     def read(self, who: str, start: int, stop: int) -> np.ndarray:
-        if self.directory is not None:
-            return np.array(np.load(self._path(who), mmap_mode="r")[start:stop])
-        return self.arrays[who][start:stop]
+        if self.directory is None:
+            return self.arrays[who][start:stop]
+        out = np.full(stop - start, np.nan)
+        for shard, (a, b) in enumerate(self.ranges):
+            if a >= stop or b <= start:
+                continue
+            for path in glob.glob(self._path(who, "*", shard)):
+                pairs = np.load(path)
+                inside = pairs[(pairs["row"] >= start) & (pairs["row"] < stop)]
+                out[inside["row"] - start] = inside["half"]
+        return out
 
 
 @dataclass
@@ -405,6 +445,7 @@ class ScoreRange:
     scores: np.ndarray
     y: np.ndarray
     unit: np.ndarray
+    key: int = 0  # the range's index
 
 
 def gather_range(source: Source, ranges: list[tuple[int, int]], plan: Plan, who: str, k: int) -> ScoreRange:
@@ -412,13 +453,13 @@ def gather_range(source: Source, ranges: list[tuple[int, int]], plan: Plan, who:
     resampler = plan.resampler()
     parts = []
     for a, b in ranges:
-        rows = source(a, b)
+        rows = source(a, b, models=(who,))
         scores = rows.scores(who)
         keep = np.flatnonzero(range_of(scores, plan.bounds[who]) == k)
         codes = None if rows.groups is None else plan.canonical[rows.groups[keep]]
         unit = resampler.units_of(a, b, codes) if codes is not None else resampler.units_of(a, b, None)[keep]
         parts.append((keep + a, scores[keep], rows.y[keep], unit))
-    return ScoreRange(*(np.concatenate([p[j] for p in parts]) for j in range(4)))
+    return ScoreRange(*(np.concatenate([p[j] for p in parts]) for j in range(4)), key=k)
 
 
 def rank_range(part: ScoreRange, who: str, plan: Plan, store: Store) -> dict:
@@ -438,7 +479,7 @@ def rank_range(part: ScoreRange, who: str, plan: Plan, store: Store) -> dict:
     run = np.empty(len(part.rows), dtype=np.int64)
     run[ranking.order] = ranking.run_of_sorted
     half = np.where(part.y == 1, (neg_below + 0.5 * ranking.run_neg)[run], (pos_below + 0.5 * ranking.run_pos)[run])
-    store.write(who, part.rows, half)
+    store.write(who, part.rows, half, key=part.key)
     positive = (part.y == 1).astype(np.float64)
     return {
         "empty": False,
@@ -664,6 +705,17 @@ def range_draws(part: ScoreRange, plan: Plan, who: str, index: int, found: Cross
                     products=(products[0][k], products[1][k]),
                 )
     return {t: (mine[t], values[t]) for t in mine}
+
+
+def _add_pair(total, more):
+    """``total`` + ``more`` (reductions of two shards), adding into ``total``'s arrays: folding the shards in
+    order gives what ``_add`` gives for all of them, bit for bit."""
+    if isinstance(total, dict):
+        return {key: _add_pair(total[key], more[key]) for key in total}
+    if isinstance(total, np.ndarray):
+        total += more
+        return total
+    return total + more
 
 
 def _add(values: list):
@@ -965,6 +1017,8 @@ class Job:
     store: Store
 
     def source(self) -> Source:
+        if isinstance(self.truth, StoredTruth):
+            return StoredInputs(self.truth, self.models, self.threshold)
         return in_memory(self.truth, self.models, self.threshold)
 
 
@@ -977,7 +1031,7 @@ def _use_job(job: Job) -> None:
 
 # The shard calls: top-level functions of picklable arguments, so that worker processes can run them.
 def scan_shard(a: int, b: int) -> dict:
-    return scan(_JOB[0].source()(a, b))
+    return scan(_JOB[0].source()(a, b, ids=True))
 
 
 def rank_shard(the_plan: Plan, who: str, k: int) -> dict:
@@ -998,9 +1052,34 @@ def draws_shard(the_plan: Plan, who: str, index: int, found: Crossings) -> dict:
 Runner = Callable[[Callable, list[tuple]], list]
 
 
-def run_here(fn: Callable, calls: list[tuple]) -> list:
-    """Run the shard calls one after the other in this process."""
-    return [fn(*call) for call in calls]
+def run_here(fn: Callable, calls: list[tuple], fold: Callable | None = None) -> list:
+    """Run the shard calls one after the other in this process.
+
+    With ``fold`` (every runner takes it), the results are folded in call order as they come and the
+    list holds that one result, so the caller never holds every shard's result at once."""
+    if fold is None:
+        return [fn(*call) for call in calls]
+    folded = _Folded(fold)
+    for index, call in enumerate(calls):
+        folded.add(index, fn(*call))
+    return folded.result()
+
+
+class _Folded:
+    """Results folded in call order, whatever order they arrive in (a result waits for its predecessors)."""
+
+    def __init__(self, fold: Callable) -> None:
+        self.fold, self.total, self.next, self.waiting = fold, None, 0, {}
+
+    def add(self, index: int, result) -> None:
+        self.waiting[index] = result
+        while self.next in self.waiting:
+            result = self.waiting.pop(self.next)
+            self.total = result if self.next == 0 else self.fold(self.total, result)
+            self.next += 1
+
+    def result(self) -> list:
+        return [self.total]
 
 
 def process_runner(workers: int, *, attempts: int = 3, context: str = "fork") -> tuple[Runner, Callable, Callable]:
@@ -1033,8 +1112,9 @@ def process_runner(workers: int, *, attempts: int = 3, context: str = "fork") ->
         if state.get("pool") is not None:
             state.pop("pool").shutdown()
 
-    def run(fn: Callable, calls: list[tuple]) -> list:
+    def run(fn: Callable, calls: list[tuple], fold: Callable | None = None) -> list:
         done: dict[int, object] = {}
+        folded = _Folded(fold) if fold is not None else None
         for _ in range(attempts):
             pending = [i for i in range(len(calls)) if i not in done]
             if not pending:
@@ -1043,15 +1123,21 @@ def process_runner(workers: int, *, attempts: int = 3, context: str = "fork") ->
             broken = False
             for future in as_completed(futures):
                 try:
-                    done[futures[future]] = future.result()
+                    result = future.result()
                 except BrokenProcessPool:
                     broken = True  # lost with its process: run again in a fresh pool
+                    continue
+                if folded is None:
+                    done[futures[future]] = result
+                else:
+                    done[futures[future]] = True
+                    folded.add(futures[future], result)
             if broken:
                 close()
         missing = [i for i in range(len(calls)) if i not in done]
         if missing:
             raise RuntimeError(f"shards {missing} were lost {attempts} times")
-        return [done[i] for i in range(len(calls))]
+        return folded.result() if folded else [done[i] for i in range(len(calls))]
 
     return run, start, close
 
@@ -1097,10 +1183,77 @@ def evaluate_sharded(
         close()
 
 
+def evaluate_stored(
+    *,
+    truth: StoredTruth,
+    predictions: StoredPredictions,
+    champion: StoredPredictions | None = None,
+    primary: str | None = None,
+    threshold: float = 0.5,
+    seed: int = 0,
+    n_resamples: int = 1000,
+    memory_mb: int = 1500,
+    rows_per_shard: int | None = None,
+    directory: str,
+    progress=None,
+    workers: int = 0,
+    run: Runner | None = None,
+    start: Callable | None = None,
+) -> dict:
+    """``engine.evaluate`` in bounded memory: inputs read from disk a row range at a time
+    (``stored``), ranges sized so that a shard stays within ``memory_mb``; the same report.
+
+    The shards run in this process, in ``workers`` worker processes, or by a given ``run``/``start``
+    (the Celery runner). ``directory`` holds the placement store. ``rows_per_shard`` overrides the size
+    the budget gives (tests).
+    """
+    task = truth.task
+    if task not in SHARDED_TASKS:
+        raise NotImplementedError(f"sharded evaluation of {task} tasks is not available yet")
+    primary = primary or mt.DEFAULT_PRIMARY[task]
+    mt.check_metric(task, primary)
+    if int(n_resamples) < 1:
+        raise ValueError("n_resamples must be at least 1")
+    if not math.isfinite(threshold):
+        raise ValueError("threshold must be a finite number")
+    models = {"challenger": predictions, **({"champion": champion} if champion is not None else {})}
+    _check_stored_primary(task, primary, models)
+    report = engine._Progress(progress)
+    n_shards = math.ceil(truth.n_rows / (rows_per_shard or stored.shard_rows(memory_mb)))
+    close = lambda: None  # noqa: E731
+    if run is None and workers:
+        run, start, close = process_runner(workers)
+    elif run is None:
+        run, start = run_here, _use_job
+    try:
+        return _run_sharded(
+            task, truth, models, primary, threshold, seed, n_resamples, n_shards, directory, run, start, report
+        )
+    finally:
+        close()
+
+
+def _check_stored_primary(task: str, primary: str, models: dict[str, StoredPredictions]) -> None:
+    """``engine._check_primary_computable`` for stored predictions (the same messages)."""
+    if task == "binary" and primary in mt.PROBABILITY_METRICS:
+        for p in models.values():
+            if not p.is_probability and p.first_outside is not None:
+                _, file_row, value = p.first_outside
+                raise p.error(
+                    f"{primary} needs probabilities, but the score {value!r} is outside [0, 1]",
+                    file_row=file_row,
+                    column="score",
+                )
+    if task == "multiclass" and primary == "log_loss":
+        for p in models.values():
+            if not p.has_proba:
+                raise EvaluationInputError("log_loss needs p_<class> probability columns", file=p.name, line=1)
+
+
 def _run_sharded(task, truth, models, primary, threshold, seed, n_resamples, n_shards, directory, run, start, report):
     """The passes of ``evaluate_sharded``, each a batch of shard calls given to ``run``."""
     ranges = row_ranges(truth.n_rows, n_shards)
-    store = Store(truth.n_rows, directory, tuple(models))
+    store = Store(truth.n_rows, directory, tuple(models), ranges)
     start(Job(truth, models, threshold, ranges, store))
     scans = run(scan_shard, ranges)
     the_plan = plan(
@@ -1122,7 +1275,9 @@ def _run_sharded(task, truth, models, primary, threshold, seed, n_resamples, n_s
             mine = [part for (_, owner, _), part in zip(calls, parts, strict=True) if owner == who]
             the_plan.ranks[who], far, frr = rank_plan(mine)
             rocs[who] = (far, frr)
-    reductions = run(reduce_shard, [(the_plan, a, b) for a, b in ranges])
+        del parts, mine
+    # Folded as they come: each holds per-group totals, so all of them at once would grow with the rows.
+    reductions = run(reduce_shard, [(the_plan, a, b) for a, b in ranges], fold=_add_pair)
     report("resampling", 0.5)
     roc_draws = {}
     if task == "binary":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from experiments.benchmarks.services.files import (
     file_sha256,
     media_path,
     place_file,
+    prepared_relative,
     stored_suffix,
 )
 from experiments.evaluation import EvaluationInputError
@@ -139,6 +141,7 @@ def dataset_delete(*, dataset: EvaluationDataset) -> None:
     dataset.delete()
     path.unlink(missing_ok=True)
     media_path(columns_relative(dataset.file)).unlink(missing_ok=True)
+    shutil.rmtree(media_path(prepared_relative(dataset.file)), ignore_errors=True)
 
 
 def latest_dataset(benchmark: Benchmark) -> EvaluationDataset | None:

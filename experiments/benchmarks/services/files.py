@@ -2,6 +2,9 @@
 
 Files are stored as uploaded (CSV, compressed CSV or Parquet, with the suffix of what the content is);
 an accepted truth also has a columnar copy beside it (``columns_relative``) that workers read instead.
+An evaluation too large for one process's memory reads its inputs prepared on disk (``stored``): the
+truth's row-ordered columns (``prepared_relative``) and each prediction set aligned to them
+(``aligned_relative``), made on first use, kept beside the files and shared by every worker.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from experiments.benchmarks.models import (
 from experiments.evaluation import (
     Truth,
     read_truth,
+    stored,
 )
-from experiments.evaluation.columnar import read_truth_columns
+from experiments.evaluation.columnar import read_truth_columns, write_truth_columns
 from experiments.evaluation.reading import SUFFIXES, file_format
 
 _CHUNK = 1024 * 1024
@@ -50,6 +54,44 @@ def columns_relative(relative: str) -> str:
     """Where the columnar copy of the stored truth ``relative`` lives (``truth-v3-<sha>.columns.parquet``)."""
     folder, _, name = relative.rpartition("/")
     return f"{folder}/{name.split('.', 1)[0]}.columns.parquet"
+
+
+def prepared_relative(relative: str) -> str:
+    """Where the stored truth ``relative``'s prepared columns live (a folder)."""
+    return columns_relative(relative).removesuffix(".columns.parquet") + ".prepared"
+
+
+def aligned_relative(relative: str) -> str:
+    """Where the stored predictions ``relative``, aligned to their truth's rows, live (a folder)."""
+    folder, _, name = relative.rpartition("/")
+    return f"{folder}/{name.split('.', 1)[0]}.aligned"
+
+
+def prepared_truth(dataset: EvaluationDataset) -> stored.StoredTruth:
+    """The dataset's truth prepared for reading a row range at a time (prepared on first use)."""
+    columns = media_path(columns_relative(dataset.file))
+    if not columns.exists():
+        # Versions stored before columnar copies existed: read once, whole, to write one.
+        path = media_path(dataset.file)
+        if not path.exists():
+            raise FileNotFoundError(f"the stored truth file {dataset.file} is missing under MEDIA_ROOT")
+        write_truth_columns(read_truth(path, task=dataset.benchmark.task, name=dataset.original_name), columns)
+    return stored.prepare_truth(
+        columns,
+        task=dataset.benchmark.task,
+        name=dataset.original_name,
+        folder=media_path(prepared_relative(dataset.file)),
+    )
+
+
+def aligned_predictions(prediction_set, truth: stored.StoredTruth) -> stored.StoredPredictions:
+    """A prediction set aligned to its dataset's prepared truth (aligned on first use)."""
+    path = media_path(prediction_set.file)
+    if not path.exists():
+        raise FileNotFoundError(f"the stored predictions file {prediction_set.file} is missing under MEDIA_ROOT")
+    return stored.align_predictions(
+        path, truth=truth, folder=media_path(aligned_relative(prediction_set.file)), name=prediction_set.original_name
+    )
 
 
 def clean_file_name(name: str, default: str) -> str:

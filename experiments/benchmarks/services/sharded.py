@@ -1,16 +1,18 @@
 """Sharded evaluations: the passes of ``experiments.evaluation.sharding`` run as Celery tasks on any worker.
 
-An evaluation of more than ``EVALUATION_SHARD_ROWS`` rows (a task ``sharding`` covers) is coordinated by
-the worker that claimed it (``evaluation_execute``): it runs ``sharding._run_sharded`` — the very code path
-of the process-pool runner, so the report, verdict and events are the single-process ones — with a runner
-that turns each pass into one ``EvaluationShard`` row per shard call and a Celery ``group`` of
-``evaluation_shard_run`` tasks, then combines their results itself.
+An evaluation too large to hold (``wants_files``: past ``EVALUATION_SHARD_ROWS`` rows or past what
+``EVALUATION_MEMORY_MB`` holds) is coordinated by the worker that claimed it (``evaluation_execute``): it
+reads its inputs from disk (``stored``) and runs ``sharding.evaluate_stored`` — the code path of the
+in-process and process-pool runners, so the report, verdict and events are the single-process ones — with
+a runner that turns each pass into one ``EvaluationShard`` row per shard call and a Celery ``group`` of
+``evaluation_shard_run`` tasks, then combines their results itself, folding the reductions in shard
+order as it reads them.
 
 - **Files.** The shard calls' arguments and results are pickles under the attempt's folder
   (``MEDIA_ROOT/evaluations/<id>/shards/<attempt>``, shared storage), written atomically (temporary name,
   then rename). Shard results are deterministic, so a shard run twice writes the same bytes; the
   coordinator reads each shard's result once, by position, so no shard counts twice. The placement store
-  (score ranges → row shards) is a set of memory-mapped files in the same folder.
+  (score ranges → row shards: one file per range and row shard) is in the same folder.
 - **Claims.** A shard is claimed by a conditional update (``queued`` → ``running`` with a fresh claim),
   heartbeated while it runs, and marked done only under its claim. The coordinator is the shards' sweeper:
   a running shard whose heartbeat is older than ``EVALUATION_STALE_SECONDS`` is re-queued and its message
@@ -28,7 +30,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import os
 import pickle
 import shutil
@@ -44,8 +45,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from experiments.benchmarks.models import Evaluation, EvaluationShard, EvaluationStatus, ShardStatus
-from experiments.benchmarks.services.files import dataset_truth, media_path
-from experiments.evaluation import engine, sharding
+from experiments.benchmarks.services.files import aligned_predictions, media_path, prepared_truth
+from experiments.evaluation import engine, sharding, stored
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +57,6 @@ STEPS = {
     "draws": sharding.draws_shard,
 }
 _STEP_OF = {fn: step for step, fn in STEPS.items()}
-
-
-def wants_shards(task: str, n_rows: int) -> bool:
-    return task in sharding.SHARDED_TASKS and n_rows > settings.EVALUATION_SHARD_ROWS
 
 
 def attempt_folder(evaluation_id: int, attempt: str) -> Path:
@@ -129,26 +126,15 @@ _inputs: dict = {}
 
 
 def _job_for(evaluation: Evaluation, attempt: str, folder: Path) -> sharding.Job:
-    """The shard job of this attempt: inputs read and prepared as the coordinator did (kept for the next shard)."""
-    from experiments.benchmarks.services.worker import _read_stored  # the worker imports this module
-
+    """The shard job of this attempt: the inputs prepared on disk (nothing read whole), kept for the next shard."""
     key = (evaluation.pk, attempt)
     with _inputs_lock:
         if _inputs.get("key") == key:
             return _inputs["job"]
-    truth = dataset_truth(evaluation.dataset)
-    challenger = _read_stored(evaluation.predictions, truth)
-    champion = _read_stored(evaluation.champion_predictions, truth) if evaluation.champion_predictions else None
-    _, truth, models = engine._prepare(
-        evaluation.benchmark.task,
-        truth,
-        challenger,
-        champion,
-        evaluation.primary_metric,
-        evaluation.threshold,
-        evaluation.n_resamples,
-        engine._Progress(None),
-    )
+    truth = prepared_truth(evaluation.dataset)
+    models = {"challenger": aligned_predictions(evaluation.predictions, truth)}
+    if evaluation.champion_predictions:
+        models["champion"] = aligned_predictions(evaluation.champion_predictions, truth)
     ranges, store = _read(folder / "job.pkl")
     job = sharding.Job(truth, models, evaluation.threshold, ranges, store)
     with _inputs_lock:
@@ -222,7 +208,7 @@ class CeleryRunner:
         sharding._use_job(job)
         _write_atomically(self.folder / "job.pkl", (job.ranges, job.store))
 
-    def __call__(self, fn, calls: list[tuple]) -> list:
+    def __call__(self, fn, calls: list[tuple], fold=None) -> list:
         from experiments.benchmarks.tasks import evaluation_shard_run  # the task module imports this one
 
         step = _STEP_OF[fn]
@@ -245,7 +231,12 @@ class CeleryRunner:
         ids = list(EvaluationShard.objects.filter(**self._mine(step)).order_by("index").values_list("pk", flat=True))
         group(evaluation_shard_run.s(pk).set(**_queue()) for pk in ids).apply_async()
         self._wait(step, len(calls))
-        return [_read(_result_path(self.folder, step, index)) for index in range(len(calls))]
+        if fold is None:
+            return [_read(_result_path(self.folder, step, index)) for index in range(len(calls))]
+        folded = sharding._Folded(fold)
+        for index in range(len(calls)):
+            folded.add(index, _read(_result_path(self.folder, step, index)))
+        return folded.result()
 
     def _mine(self, step: str) -> dict:
         return {"evaluation_id": self.evaluation_id, "attempt": self.attempt, "step": step}
@@ -298,43 +289,53 @@ class CeleryRunner:
         _finish(shard.pk, claim)
 
 
-def evaluate_in_shards(*, evaluation: Evaluation, claim: str, worker: str, truth, challenger, champion, progress, lost):
-    """The sharded twin of ``engine.evaluate`` for ``evaluation_execute``: the same report."""
+def evaluate_from_files(*, evaluation: Evaluation, claim: str, worker: str, progress, lost) -> dict:
+    """The bounded-memory twin of ``engine.evaluate`` for ``evaluation_execute``: the same report.
+
+    The inputs are prepared on disk (``stored``: the truth's columns, each prediction set aligned to
+    them, once per file). Shards hold at most ``EVALUATION_SHARD_ROWS`` rows and no more than
+    ``EVALUATION_MEMORY_MB`` allows; a single shard runs here, several run as Celery tasks on every
+    worker."""
     # Shards of an earlier attempt of this evaluation are abandoned: their rows and files go.
     EvaluationShard.objects.filter(evaluation_id=evaluation.pk).exclude(attempt=claim).delete()
     shutil.rmtree(media_path(f"evaluations/{evaluation.pk}/shards"), ignore_errors=True)
     report = engine._Progress(progress)
-    task = evaluation.benchmark.task
-    primary, truth, models = engine._prepare(
-        task,
-        truth,
-        challenger,
-        champion,
-        evaluation.primary_metric,
-        evaluation.threshold,
-        evaluation.n_resamples,
-        report,
-    )
+    report("preparing", 0.0)
+    truth = prepared_truth(evaluation.dataset)
+    challenger = aligned_predictions(evaluation.predictions, truth)
+    report("preparing", 0.02)
+    champion = None
+    if evaluation.champion_predictions:
+        champion = aligned_predictions(evaluation.champion_predictions, truth)
+    rows_per_shard = min(settings.EVALUATION_SHARD_ROWS, stored.shard_rows(settings.EVALUATION_MEMORY_MB))
     runner = CeleryRunner(evaluation.pk, claim, worker, report, lost)
     runner.folder.mkdir(parents=True, exist_ok=True)
-    n_shards = math.ceil(truth.n_rows / settings.EVALUATION_SHARD_ROWS)
+    over_workers = truth.n_rows > rows_per_shard
     try:
-        return sharding._run_sharded(
-            task,
-            truth,
-            models,
-            primary,
-            evaluation.threshold,
-            evaluation.seed,
-            evaluation.n_resamples,
-            n_shards,
-            str(runner.folder),
-            runner,
-            runner.start,
-            report,
+        return sharding.evaluate_stored(
+            truth=truth,
+            predictions=challenger,
+            champion=champion,
+            primary=evaluation.primary_metric,
+            threshold=evaluation.threshold,
+            seed=evaluation.seed,
+            n_resamples=evaluation.n_resamples,
+            rows_per_shard=rows_per_shard,
+            directory=str(runner.folder / "placements"),
+            progress=progress,
+            run=runner if over_workers else None,
+            start=runner.start if over_workers else None,
         )
     finally:
         shutil.rmtree(runner.folder, ignore_errors=True)
+
+
+def wants_files(task: str, n_rows: int) -> bool:
+    """Whether an evaluation reads its inputs from disk a row range at a time (``evaluate_from_files``)
+    rather than whole: past ``EVALUATION_SHARD_ROWS`` or past what ``EVALUATION_MEMORY_MB`` holds."""
+    return task in sharding.SHARDED_TASKS and (
+        n_rows > settings.EVALUATION_SHARD_ROWS or not stored.fits(n_rows, settings.EVALUATION_MEMORY_MB)
+    )
 
 
 def _queue() -> dict:

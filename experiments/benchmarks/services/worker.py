@@ -256,21 +256,18 @@ def _execute(job: _Job) -> str:
     ).get(pk=job.evaluation_id)
     try:
         job.progress("reading", 0.0)
-        truth = dataset_truth(evaluation.dataset)
-        challenger = _read_stored(evaluation.predictions, truth)
-        champion = _read_stored(evaluation.champion_predictions, truth) if evaluation.champion_predictions else None
-        if sharded.wants_shards(evaluation.benchmark.task, truth.n_rows):
-            report = sharded.evaluate_in_shards(
+        if sharded.wants_files(evaluation.benchmark.task, evaluation.dataset.n_rows):
+            report = sharded.evaluate_from_files(
                 evaluation=evaluation,
                 claim=job.claim,
                 worker=job.worker,
-                truth=truth,
-                challenger=challenger,
-                champion=champion,
                 progress=job.progress,
                 lost=job.lost,
             )
         else:
+            truth = dataset_truth(evaluation.dataset)
+            challenger = _read_stored(evaluation.predictions, truth)
+            champion = _read_stored(evaluation.champion_predictions, truth) if evaluation.champion_predictions else None
             report = evaluate(
                 task=evaluation.benchmark.task,
                 truth=truth,
