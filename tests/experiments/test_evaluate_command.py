@@ -18,6 +18,7 @@ from django.core.management import call_command, execute_from_command_line
 from experiments.evaluation import evaluate
 from experiments.evaluation.columnar import write_table
 from tests.experiments.evaluation.helpers import BAD_INPUTS, BadInput, write_binary, write_multiclass
+from tests.experiments.evaluation.test_sharding import assert_same
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = {"task", "n_rows", "n_groups", "metrics", "comparison"}
@@ -284,3 +285,25 @@ def test_a_bad_parquet_file_exits_2_naming_file_row_and_column(binary_files, tmp
     )
     assert code == 2 and out == ""
     assert err.strip() == f'CommandError: {bad}, row 3, column 1 (id): duplicate id "r1" (first on row 2)'
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_memory_mb_reads_a_row_range_at_a_time_and_gives_the_same_report(binary_files, capsys, workers):
+    args = ["--task", "binary", "--truth", str(binary_files["truth"]), "--predictions", str(binary_files["good"])]
+    args += ["--champion", str(binary_files["poor"]), "--seed", "3", "--json"]
+    code, whole, err = _run(*args, capsys=capsys)
+    assert code == 0, err
+    code, bounded, err = _run(*args, "--memory-mb", "50", "--workers", workers, capsys=capsys)
+    assert code == 0, err
+    assert_same(json.loads(whole), json.loads(bounded))
+
+
+def test_memory_mb_gives_the_same_one_line_message_for_bad_input(capsys, tmp_path):
+    case = next(case for case in BAD_INPUTS if case.fault == "predictions" and case.task == "binary")
+    paths = case.write(tmp_path)
+    args = ["--task", case.task, "--truth", str(paths["truth"]), "--predictions", str(paths["predictions"]), "--json"]
+    code, _, whole = _run(*args, capsys=capsys)
+    assert code == 2
+    code, out, bounded = _run(*args, "--memory-mb", "50", capsys=capsys)
+    assert (code, out) == (2, "")
+    assert bounded == whole and len(bounded.strip().splitlines()) == 1

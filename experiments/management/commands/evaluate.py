@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -16,8 +17,11 @@ from experiments.evaluation import (
     evaluate,
     read_predictions,
     read_truth,
+    stored,
 )
+from experiments.evaluation.checking import check_truth
 from experiments.evaluation.reading import TASKS
+from experiments.evaluation.sharding import SHARDED_TASKS, evaluate_stored
 
 EXIT_BAD_INPUT = 2
 
@@ -54,6 +58,15 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
         parser.add_argument("--output", type=Path, help="also write the JSON report to this file")
         parser.add_argument("--progress", action="store_true", help="show progress on stderr")
+        parser.add_argument(
+            "--memory-mb",
+            type=int,
+            help="evaluate within this much memory for the rows (files larger than memory): the files are "
+            "checked and prepared in a temporary folder, then read a row range at a time; the same report",
+        )
+        parser.add_argument(
+            "--workers", type=int, default=0, help="with --memory-mb: run the shards in this many processes"
+        )
 
     def handle(self, *args, **options) -> None:
         task = options["task"]
@@ -65,7 +78,27 @@ class Command(BaseCommand):
             )
         if options["resamples"] < 1:
             raise CommandError("--resamples: must be at least 1", returncode=EXIT_BAD_INPUT)
+        if options["memory_mb"] is not None and options["memory_mb"] < 50:
+            raise CommandError("--memory-mb: must be at least 50", returncode=EXIT_BAD_INPUT)
+        if options["workers"] < 0:
+            raise CommandError("--workers: must be 0 or more", returncode=EXIT_BAD_INPUT)
         progress = self._progress if options["progress"] else None
+        if options["memory_mb"]:
+            report = self._bounded(task, primary, options, progress)
+        else:
+            report = self._whole(task, primary, options, progress)
+        text = json.dumps(report, allow_nan=False)
+        if options["output"]:
+            try:
+                options["output"].write_text(text + "\n", encoding="utf-8")
+            except OSError as exc:
+                raise CommandError(f"--output: cannot write {options['output']} ({exc.strerror})") from None
+        if options["json"]:
+            self.stdout.write(text)
+        else:
+            self.stdout.write(render_text(report))
+
+    def _whole(self, task: str, primary: str | None, options: dict, progress) -> dict:
         try:
             # Messages name the files as typed on the command line.
             truth = read_truth(options["truth"], task=task, name=str(options["truth"]))
@@ -73,7 +106,7 @@ class Command(BaseCommand):
             champion = None
             if options["champion"]:
                 champion = read_predictions(options["champion"], truth=truth, name=str(options["champion"]))
-            report = evaluate(
+            return evaluate(
                 task=task,
                 truth=truth,
                 predictions=challenger,
@@ -86,16 +119,37 @@ class Command(BaseCommand):
             )
         except EvaluationInputError as exc:
             raise CommandError(str(exc), returncode=EXIT_BAD_INPUT) from None
-        text = json.dumps(report, allow_nan=False)
-        if options["output"]:
+
+    def _bounded(self, task: str, primary: str | None, options: dict, progress) -> dict:
+        """The bounded-memory path (``stored``, ``sharding.evaluate_stored``): the same report and messages."""
+        if task not in SHARDED_TASKS:
+            raise CommandError(f"--memory-mb: {task} evaluations are read whole", returncode=EXIT_BAD_INPUT)
+        with tempfile.TemporaryDirectory(prefix="agileml-evaluate-") as scratch:
+            folder = Path(scratch)
             try:
-                options["output"].write_text(text + "\n", encoding="utf-8")
-            except OSError as exc:
-                raise CommandError(f"--output: cannot write {options['output']} ({exc.strerror})") from None
-        if options["json"]:
-            self.stdout.write(text)
-        else:
-            self.stdout.write(render_text(report))
+                columns = folder / "truth.columns.parquet"
+                check_truth(options["truth"], task=task, columns=columns, name=str(options["truth"]))
+                truth = stored.prepare_truth(columns, task=task, name=str(options["truth"]), folder=folder / "truth")
+                models = {}
+                for who, key in (("challenger", "predictions"), ("champion", "champion")):
+                    if options[key]:
+                        path = options[key]
+                        models[who] = stored.align_predictions(path, truth=truth, folder=folder / who, name=str(path))
+                return evaluate_stored(
+                    truth=truth,
+                    predictions=models["challenger"],
+                    champion=models.get("champion"),
+                    primary=primary,
+                    threshold=options["threshold"],
+                    seed=options["seed"],
+                    n_resamples=options["resamples"],
+                    memory_mb=options["memory_mb"],
+                    workers=options["workers"],
+                    directory=str(folder / "placements"),
+                    progress=progress,
+                )
+            except EvaluationInputError as exc:
+                raise CommandError(str(exc), returncode=EXIT_BAD_INPUT) from None
 
     def _progress(self, stage: str, fraction: float) -> None:
         sys.stderr.write(f"\r{stage:<11} {fraction:6.1%}")

@@ -170,3 +170,22 @@ def test_a_lone_worker_runs_the_shards_nobody_took_itself(queued, settings):
     assert all(shard.runs == 1 for shard in shards)
     # The shards' files are removed with the attempt.
     assert not any((settings.MEDIA_ROOT / "evaluations" / str(queued.pk) / "shards").glob("*/*"))
+
+
+def test_an_evaluation_past_the_memory_budget_reads_from_disk_in_one_shard_here(queued, settings, monkeypatch):
+    """Under EVALUATION_SHARD_ROWS but past what EVALUATION_MEMORY_MB holds: the claiming worker reads the
+    inputs prepared on disk, a row range at a time, in one shard of its own (no shard tasks); the inputs'
+    prepared folders stay beside the stored files for the next evaluation."""
+    from experiments.benchmarks import services
+    from experiments.benchmarks.services.files import aligned_relative, media_path, prepared_relative
+    from experiments.evaluation import stored as stored_inputs
+
+    settings.EVALUATION_SHARD_ROWS = 10 * ROWS
+    monkeypatch.setattr(stored_inputs, "fits", lambda n_rows, memory_mb: False)
+    assert services.evaluation_execute(evaluation_id=queued.pk, worker="here") == "succeeded"
+    done = Evaluation.objects.select_related("dataset", "predictions").get(pk=queued.pk)
+    assert done.status == EvaluationStatus.SUCCEEDED, done.error
+    assert_same(done.result, _single_process_report(done))
+    assert not EvaluationShard.objects.filter(evaluation=done).exists()
+    assert (media_path(prepared_relative(done.dataset.file)) / "meta.json").exists()
+    assert (media_path(aligned_relative(done.predictions.file)) / "meta.json").exists()

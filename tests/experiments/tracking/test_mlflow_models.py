@@ -78,9 +78,7 @@ URL = "/mlflow/api/2.0/mlflow/"
 
 
 def _create(api, user, cast, name="clf"):
-    return api(user).post(
-        URL + "logged-models", {"experiment_id": str(cast.project.pk), "name": name}, format="json"
-    )
+    return api(user).post(URL + "logged-models", {"experiment_id": str(cast.project.pk), "name": name}, format="json")
 
 
 def test_role_matrix_of_the_logged_model_endpoints(api, cast):
