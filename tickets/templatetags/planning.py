@@ -6,9 +6,11 @@ and a dictionary lookup is much cheaper than an included template per badge.
 
 from __future__ import annotations
 
+import functools
 from html import escape
 
 from django import template
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -173,4 +175,45 @@ def ticket_row(ticket, can_plan: bool = False) -> SafeString:
         parts.append(f'<span class="estimate-pill" title="Estimate">{int(ticket.estimate)}</span>')
     parts.append(_avatar_html(ticket.assignee))
     parts.append("</li>")
+    return mark_safe("".join(parts))  # noqa: S308 - user values escaped above, badges are built from choices
+
+
+@functools.cache
+def _ticket_urls() -> tuple[str, str]:
+    """The page and API URL of a ticket, with ``{key}`` where the key goes (reversed once)."""
+    marker = "KEY-0"
+    page = reverse("ticket-detail", args=[marker]).replace(marker, "{key}")
+    api = reverse("api-ticket-detail", args=[marker]).replace(marker, "{key}")
+    return page, api
+
+
+@register.simple_tag
+def board_card(ticket, can_edit: bool = False) -> SafeString:
+    """A ticket as a card of the board, built as one string like ``ticket_row`` (what
+    an included template rendered per card, at a fraction of the cost)."""
+    key = escape(ticket.key)
+    page, api = _ticket_urls()
+    page = page.format(key=key)
+    parts = [
+        f'<li class="board-card{" draggable" if can_edit else ""}" data-key="{key}" '
+        f'data-status="{escape(ticket.status)}" data-url="{api.format(key=key)}" data-testid="card-{key}">'
+        f'<div class="d-flex justify-content-between align-items-center"><a class="ticket-key" href="{page}">{key}</a>',
+        '<i class="bi bi-grip-horizontal drag-handle" title="Drag to another column"></i>' if can_edit else "",
+        f'</div><a class="card-title-link" href="{page}">{escape(ticket.title)}</a>'
+        '<div class="d-flex flex-wrap gap-1 align-items-center">',
+        KIND_BADGES.get(ticket.kind, ""),
+        WORK_TYPE_BADGES.get(ticket.work_type, ""),
+        OUTCOME_BADGES.get(ticket.outcome, "") if ticket.outcome else "",
+    ]
+    if ticket.epic_id:
+        epic = escape(ticket.epic.title)
+        parts.append(
+            '<span class="badge text-bg-light border text-truncate epic-badge" data-testid="card-epic" '
+            f'title="Epic: {epic}"><i class="bi bi-collection"></i> {epic}</span>'
+        )
+    parts.append('<span class="ms-auto d-flex align-items-center gap-1">')
+    if ticket.estimate is not None:
+        parts.append(f'<span class="estimate-pill">{escape(str(ticket.estimate))}</span>')
+    parts.append(avatar(ticket.assignee))
+    parts.append("</span></div></li>")
     return mark_safe("".join(parts))  # noqa: S308 - user values escaped above, badges are built from choices
