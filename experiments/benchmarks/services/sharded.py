@@ -6,7 +6,8 @@ reads its inputs from disk (``stored``) and runs ``sharding.evaluate_stored`` â€
 in-process and process-pool runners, so the report, verdict and events are the single-process ones â€” with
 a runner that turns each pass into one ``EvaluationShard`` row per shard call and a Celery ``group`` of
 ``evaluation_shard_run`` tasks, then combines their results itself, folding the reductions in shard
-order as it reads them.
+order as it reads them. (A Celery chord would need a result backend, which the app does not run; the
+coordinator waits anyway, to sweep its shards, so it is the combining step.)
 
 - **Files.** The shard calls' arguments and results are pickles under the attempt's folder
   (``MEDIA_ROOT/evaluations/<id>/shards/<attempt>``, shared storage), written atomically (temporary name,
