@@ -37,17 +37,19 @@ def evaluation_for_user(
     *,
     need: Role = Role.STAKEHOLDER,
     project_key: str | None = None,
+    defer: tuple[str, ...] = (),
 ) -> Evaluation:
     """Evaluation ``evaluation_id`` if ``user`` holds at least ``need`` in its project (404 / 403 otherwise).
 
     Benchmark, dataset, run (with its ticket), predictions and champion are joined; the project
-    with the caller's role is attached to the evaluation's benchmark and run.
+    with the caller's role is attached to the evaluation's benchmark and run. ``defer``: fields not
+    loaded until used (a page that keeps what it draws from the report in the cache defers it).
     """
     evaluation = object_for_user(
         user,
         Evaluation.objects.select_related(
             "dataset", "run__ticket", "predictions", "champion_run", "champion_predictions", "requested_by"
-        ),
+        ).defer(*defer),
         evaluation_id,
         need=need,
         project_key=project_key,

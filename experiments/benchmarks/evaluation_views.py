@@ -3,8 +3,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -53,14 +58,43 @@ def _metric_rows(evaluation: Evaluation) -> list[dict]:
     return rows
 
 
+def _report_parts(evaluation: Evaluation, names: dict[str, str]) -> dict:
+    """What the page draws from the evaluation's report: its metric table, sentence, coverage and figures.
+
+    The same for every viewer, and a finished evaluation's report never changes: kept in the cache (by
+    evaluation, finish time and the runs' names), so a page view neither loads the report (views defer
+    it) nor builds the figures again."""
+
+    def build() -> dict:
+        report = evaluation.result or {}
+        curves = report.get("curves") or {}
+        return {
+            "metric_rows": _metric_rows(evaluation) if evaluation.status == EvaluationStatus.SUCCEEDED else [],
+            "sentence": comparison_sentence(
+                report.get("comparison"), guardrails=evaluation.guardrails, gate_reasons=evaluation.gate_reasons
+            ),
+            "coverage": report.get("coverage", {}),
+            "roc": roc_figure(curves, names=names) if curves else None,
+            "det": det_figure(curves, names=names) if curves else None,
+            "report": {
+                "comparison": {key: (report.get("comparison") or {}).get(key) for key in ("method", "reason")},
+                "resampling": report.get("resampling") or {},
+            },
+        }
+
+    if not evaluation.is_finished or evaluation.finished_at is None:
+        return build()
+    named = hashlib.sha256(json.dumps(names, sort_keys=True).encode()).hexdigest()[:16]
+    key = f"evaluation-report:{evaluation.pk}:{evaluation.finished_at.timestamp()}:{named}"
+    return cache.get_or_set(key, build, settings.FRAGMENT_CACHE_SECONDS)
+
+
 def _evaluation_context(evaluation: Evaluation, **extra) -> dict:
     benchmark = evaluation.benchmark
     project = benchmark.project
     fresh = selectors.benchmark_fresh(benchmark=benchmark)
     latest = selectors.latest_dataset(benchmark=fresh)
     problem = services.promotion_problem(benchmark=fresh, evaluation=evaluation, latest=latest)
-    comparison = (evaluation.result or {}).get("comparison")
-    curves = (evaluation.result or {}).get("curves") or {}
     names = {
         "champion": evaluation.champion_run.display_name if evaluation.champion_run_id else "champion",
         "challenger": evaluation.run.display_name,
@@ -70,13 +104,7 @@ def _evaluation_context(evaluation: Evaluation, **extra) -> dict:
         "benchmark": benchmark,
         "evaluation": evaluation,
         "run": evaluation.run,
-        "metric_rows": _metric_rows(evaluation) if evaluation.status == EvaluationStatus.SUCCEEDED else [],
-        "sentence": comparison_sentence(
-            comparison, guardrails=evaluation.guardrails, gate_reasons=evaluation.gate_reasons
-        ),
-        "coverage": (evaluation.result or {}).get("coverage", {}),
-        "roc": roc_figure(curves, names=names) if curves else None,
-        "det": det_figure(curves, names=names) if curves else None,
+        **_report_parts(evaluation, names),
         "is_champion": fresh.champion_id == evaluation.run_id,
         "problem": problem,
         "is_baseline": evaluation.champion_run_id is None,
@@ -92,7 +120,7 @@ def _evaluation_context(evaluation: Evaluation, **extra) -> dict:
 @login_required
 @require_GET
 def evaluation_detail(request: HttpRequest, key: str, evaluation_id: int) -> HttpResponse:
-    evaluation = evaluation_for_user(request.user, evaluation_id, project_key=key)
+    evaluation = evaluation_for_user(request.user, evaluation_id, project_key=key, defer=("result",))
     return render(request, "benchmarks/evaluation_detail.html", _evaluation_context(evaluation))
 
 
@@ -100,7 +128,7 @@ def evaluation_detail(request: HttpRequest, key: str, evaluation_id: int) -> Htt
 @require_GET
 def evaluation_status(request: HttpRequest, key: str, evaluation_id: int) -> HttpResponse:
     """The evaluation's body, polled by htmx while it is queued or running; it stops polling when done."""
-    evaluation = evaluation_for_user(request.user, evaluation_id, project_key=key)
+    evaluation = evaluation_for_user(request.user, evaluation_id, project_key=key, defer=("result",))
     return render(request, "benchmarks/partials/evaluation_body.html", _evaluation_context(evaluation))
 
 

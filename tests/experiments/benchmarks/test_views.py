@@ -382,10 +382,32 @@ def test_the_benchmark_list_costs_the_same_for_many_benchmarks(web, cast, world,
 
 def test_the_evaluation_page_costs_a_fixed_number_of_queries(web, cast, world, django_assert_num_queries):
     # 1 session, 2 user, 3 evaluation with benchmark, dataset, run, ticket, predictions, champion, requester,
-    # 4 membership+project, 5 the benchmark now, 6 its latest dataset, 7 the navigation's memberships
+    # 4 membership+project, 5 the benchmark now, 6 its latest dataset, 7 the navigation's memberships;
+    # the first view also loads the report (deferred), whose table and figures the cache then keeps.
     client = web(cast.lead)
+    url = f"/p/AUTH/evaluations/{world.challenger.pk}/"
+    with django_assert_num_queries(8):
+        first = client.get(url)
     with django_assert_num_queries(7):
-        assert client.get(f"/p/AUTH/evaluations/{world.challenger.pk}/").status_code == 200
+        again = client.get(url)
+    assert first.status_code == again.status_code == 200
+    table = 'data-testid="metrics-table"'
+    assert table in _text(first) and _text(first).split(table)[1][:4000] == _text(again).split(table)[1][:4000]
+
+
+def test_a_renamed_run_shows_at_once_on_a_cached_evaluation_page(web, cast, world):
+    """The figures' legends (kept in the cache) name the run as the rest of the page does."""
+    client = web(cast.stakeholder)
+    url = f"/p/AUTH/evaluations/{world.challenger.pk}/"
+    run = world.challenger.run
+    run.name = "first-name-of-the-run"
+    run.save(update_fields=["name"])
+    before = _text(client.get(url)).count("first-name-of-the-run")
+    assert before >= 2  # in the heading and in the figures
+    run.name = "renamed-challenger"
+    run.save(update_fields=["name"])
+    after = _text(client.get(url))
+    assert "first-name-of-the-run" not in after and after.count("renamed-challenger") == before
 
 
 # --- Paging -----------------------------------------------------------------------------
