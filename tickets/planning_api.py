@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from agileml.api import Pagination
 from tickets import selectors, services
 from tickets.access import (
     epic_for_user,
     project_for_user,
     sprint_for_user,
 )
-from tickets.api import E400, E401, E403, E404, sprint_ref
+from tickets.api import E400, E401, E403, E404, page_params, sprint_ref
 from tickets.models import (
     EpicStatus,
     Role,
@@ -100,7 +103,9 @@ class EpicDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class SprintOutput(serializers.Serializer):
+class SprintSummaryOutput(serializers.Serializer):
+    """A sprint's own fields and ticket counts: what both the list and the detail give."""
+
     id = serializers.IntegerField()
     name = serializers.CharField()
     goal = serializers.CharField()
@@ -109,6 +114,12 @@ class SprintOutput(serializers.Serializer):
     state = serializers.ChoiceField(choices=SprintState.choices)
     started_at = serializers.DateTimeField(allow_null=True)
     closed_at = serializers.DateTimeField(allow_null=True)
+    ticket_count = serializers.IntegerField()
+    done_count = serializers.IntegerField()
+    skipped_count = serializers.IntegerField()
+
+
+class SprintOutput(SprintSummaryOutput):
     committed = serializers.ListField(
         child=serializers.CharField(), allow_null=True, help_text="Ticket keys in the sprint when it started."
     )
@@ -117,9 +128,24 @@ class SprintOutput(serializers.Serializer):
         help_text="Frozen at close: ticket keys committed, added, removed, completed, skipped and carried_over, "
         "their counts, and carried_to (the sprint unfinished work went to; null for the backlog).",
     )
-    ticket_count = serializers.IntegerField()
-    done_count = serializers.IntegerField()
-    skipped_count = serializers.IntegerField()
+
+
+class SprintListItemOutput(SprintSummaryOutput):
+    url = serializers.SerializerMethodField(help_text="The sprint's detail, with its committed tickets and snapshot.")
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, sprint: Sprint) -> str:
+        path = reverse("api-sprint-detail", kwargs={"key": self.context["key"], "sprint_id": sprint.pk})
+        return self.context["request"].build_absolute_uri(path)
+
+
+class SprintPage(serializers.Serializer):
+    """One page of sprints (``?page=``, ``?page_size=`` up to 500)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = SprintListItemOutput(many=True)
 
 
 class SprintCreateInput(serializers.Serializer):
@@ -159,12 +185,20 @@ def sprint_out(sprint: Sprint) -> dict:
 
 class SprintListApi(APIView):
     @extend_schema(
-        responses={200: SprintOutput(many=True), 401: E401, 404: E404},
-        summary="Sprints: active, then planned, then closed (newest first)",
+        parameters=page_params(),
+        responses={200: SprintPage, 401: E401, 404: E404},
+        summary="Sprints: active, then planned, then closed (newest first), paged",
+        description="Each sprint's fields and ticket counts; its committed tickets and close snapshot are at ``url``.",
+        # A page object, not a list: named as the list it was, beside its item's "retrieve".
+        operation_id="v1_projects_sprints_list",
     )
     def get(self, request: Request, key: str) -> Response:
         project = project_for_user(request.user, key)
-        return Response(SprintOutput(selectors.sprints_of_project(project=project), many=True).data)
+        paginator = Pagination()
+        sprints = selectors.sprints_of_project(project=project).defer("committed", "snapshot")
+        page = paginator.paginate_queryset(sprints, request, view=self)
+        context = {"request": request, "key": project.key}
+        return paginator.get_paginated_response(SprintListItemOutput(page, many=True, context=context).data)
 
     @extend_schema(
         request=SprintCreateInput,

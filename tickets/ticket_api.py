@@ -310,14 +310,28 @@ class EventOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class EventPage(serializers.Serializer):
+    """One page of a ticket's history (``?page=``, ``?page_size=`` up to 500)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = EventOutput(many=True)
+
+
 class TicketEventListApi(APIView):
     @extend_schema(
-        responses={200: EventOutput(many=True), 401: E401, 404: E404},
-        summary="A ticket's history, oldest first (creation included)",
+        parameters=page_params(),
+        responses={200: EventPage, 401: E401, 404: E404},
+        summary="A ticket's history, oldest first (creation included), paged",
+        # A page object, not a list: keeps the name it had as a list.
+        operation_id="v1_tickets_events_list",
     )
     def get(self, request: Request, ticket_key: str) -> Response:
         ticket = ticket_for_user(request.user, ticket_key)
-        return Response(EventOutput(selectors.events_of_ticket(ticket=ticket), many=True).data)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(selectors.events_of_ticket(ticket=ticket), request, view=self)
+        return paginator.get_paginated_response(EventOutput(page, many=True).data)
 
 
 class CommentOutput(serializers.Serializer):
@@ -337,11 +351,28 @@ class CommentInput(serializers.Serializer):
     body = serializers.CharField(help_text="Markdown.")
 
 
+class CommentPage(serializers.Serializer):
+    """One page of a ticket's comments (``?page=``, ``?page_size=`` up to 500)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = CommentOutput(many=True)
+
+
 class CommentListApi(APIView):
-    @extend_schema(responses={200: CommentOutput(many=True), 401: E401, 404: E404}, summary="Comments on a ticket")
+    @extend_schema(
+        parameters=page_params(),
+        responses={200: CommentPage, 401: E401, 404: E404},
+        summary="Comments on a ticket, oldest first, paged",
+        # A page object, not a list: named as the list it was, beside its item's "retrieve".
+        operation_id="v1_tickets_comments_list",
+    )
     def get(self, request: Request, ticket_key: str) -> Response:
         ticket = ticket_for_user(request.user, ticket_key)
-        return Response(CommentOutput(selectors.comments_of_ticket(ticket=ticket), many=True).data)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(selectors.comments_of_ticket(ticket=ticket), request, view=self)
+        return paginator.get_paginated_response(CommentOutput(page, many=True).data)
 
     @extend_schema(
         request=CommentInput,

@@ -13,12 +13,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agileml import events
-from agileml.api import ErrorSerializer
+from agileml.api import ErrorSerializer, Pagination
 from integrations.access import delivery_for_user, webhook_for_user
 from integrations.webhooks import selectors, services
 from integrations.webhooks.models import Delivery, DeliveryStatus, Webhook, WebhookKind
 from tickets.access import project_for_user
-from tickets.api import E400, E401, E404
+from tickets.api import E400, E401, E404, page_params
 from tickets.models import Role
 
 E403 = OpenApiResponse(ErrorSerializer, description="Only a lead of this project manages webhooks.")
@@ -167,15 +167,28 @@ class WebhookDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class DeliveryPage(serializers.Serializer):
+    """One page of a webhook's deliveries, newest first (``?page=``, ``?page_size=`` up to 500)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = DeliveryOutput(many=True)
+
+
 class DeliveryListApi(APIView):
     @extend_schema(
-        responses={200: DeliveryOutput(many=True), 401: E401, 403: E403, 404: E404},
-        summary="A webhook's latest 100 deliveries, newest first (leads)",
+        parameters=page_params(),
+        responses={200: DeliveryPage, 401: E401, 403: E403, 404: E404},
+        summary="A webhook's deliveries, newest first, paged (leads)",
+        # A page object, not a list: keeps the name it had as a list.
+        operation_id="v1_projects_webhooks_deliveries_list",
     )
     def get(self, request: Request, key: str, webhook_id: int) -> Response:
         webhook = webhook_for_user(request.user, key, webhook_id)
-        deliveries = selectors.deliveries_of_webhook(webhook=webhook)
-        return Response(DeliveryOutput([delivery_out(d) for d in deliveries], many=True).data)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(selectors.deliveries_of_webhook(webhook=webhook), request, view=self)
+        return paginator.get_paginated_response(DeliveryOutput([delivery_out(d) for d in page], many=True).data)
 
 
 class DeliveryRedeliverApi(APIView):

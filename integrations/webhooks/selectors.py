@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db.models import F, Window
+from django.db.models import F, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from integrations.webhooks.models import Delivery, Webhook
@@ -37,5 +37,6 @@ def webhooks_of_project(*, project: Project, recent: int = RECENT_DELIVERIES) ->
     return hooks
 
 
-def deliveries_of_webhook(*, webhook: Webhook, limit: int = 100) -> list[Delivery]:
-    return list(Delivery.objects.filter(webhook=webhook).order_by("-created_at", "-id")[:limit])
+def deliveries_of_webhook(*, webhook: Webhook) -> QuerySet[Delivery]:
+    """Every delivery of ``webhook``, newest first, without the bodies sent (to be paged)."""
+    return Delivery.objects.filter(webhook=webhook).defer("body").order_by("-created_at", "-id")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
+from django.utils import timezone
 
 from agileml import events
 from integrations.webhooks import services
@@ -83,7 +86,7 @@ def test_deliveries_are_listed_and_redelivered(cast, api):
     webhook = _make(cast)
     ticket_services.ticket_create(project=cast.project, actor=cast.lead, title="T", work_type="review")
     delivery = Delivery.objects.get()
-    listed = api(cast.lead).get(f"{LIST}{webhook.pk}/deliveries/").json()
+    listed = api(cast.lead).get(f"{LIST}{webhook.pk}/deliveries/").json()["results"]
     assert [(d["delivery"], d["event"], d["status"]) for d in listed] == [
         (delivery.uid.hex, "ticket.created", "pending")
     ]
@@ -112,6 +115,61 @@ def test_the_list_costs_the_same_number_of_queries_for_many_endpoints(cast, api,
         second = client.get(LIST)
     assert len(first.json()) == 3 and len(second.json()) == 8
     assert sum(len(h["recent_deliveries"]) for h in second.json()) == 3 * 2 + 5
+
+
+def _deliveries(webhook, count: int, *, start: int = 0) -> list[int]:
+    """``count`` deliveries of ``webhook``, a minute apart (later ``start`` means newer); their ids, oldest first."""
+    base = timezone.now() - datetime.timedelta(days=1)
+    rows = [
+        Delivery(
+            webhook=webhook,
+            event_type=events.TICKET_CREATED,
+            event_id=f"e{n}",
+            body="{}",
+            created_at=base + datetime.timedelta(minutes=n),
+        )
+        for n in range(start, start + count)
+    ]
+    return [d.pk for d in Delivery.objects.bulk_create(rows)]
+
+
+def test_deliveries_page_newest_first(cast, api):
+    webhook = _make(cast)
+    made = _deliveries(webhook, 5)
+    _deliveries(_make(cast), 2)  # another endpoint's: not listed
+    client = api(cast.lead)
+    first = client.get(f"{LIST}{webhook.pk}/deliveries/?page_size=3").json()
+    assert first["count"] == 5 and first["previous"] is None and len(first["results"]) == 3
+    second = client.get(first["next"]).json()
+    assert second["next"] is None and second["previous"] is not None
+    assert [d["id"] for d in first["results"] + second["results"]] == made[::-1]
+
+
+def test_the_deliveries_cost_the_same_number_of_queries_for_many(cast, api, django_assert_num_queries):
+    webhook = _make(cast)
+    _deliveries(webhook, 2)
+    client = api(cast.lead)
+    url = f"{LIST}{webhook.pk}/deliveries/"
+    # token → user, membership (with project), endpoint, count, one page
+    with django_assert_num_queries(5):
+        assert client.get(url).json()["count"] == 2
+    _deliveries(webhook, 60, start=2)
+    with django_assert_num_queries(5):
+        page = client.get(url).json()
+    assert page["count"] == 62 and len(page["results"]) == 50 and page["results"][0]["event"] == "ticket.created"
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [(None, 401), ("outsider", 404), ("stakeholder", 403), ("engineer", 403), ("lead", 200)],
+)
+def test_deliveries_list_role_matrix(cast, api, who, status):
+    webhook = _make(cast)
+    _deliveries(webhook, 1)
+    response = api(cast.user(who) if who else None).get(f"{LIST}{webhook.pk}/deliveries/")
+    assert response.status_code == status
+    if status == 200:
+        assert response.json()["count"] == 1 and len(response.json()["results"]) == 1
 
 
 @pytest.mark.parametrize(("who", "status"), [("engineer", 403), ("stakeholder", 403), ("outsider", 404)])

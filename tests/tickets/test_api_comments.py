@@ -17,8 +17,37 @@ def test_comment_list_role_matrix(api, cast, comment, who, status):
     response = api(cast.user(who) if who else None).get("/api/v1/tickets/AUTH-1/comments/")
     assert response.status_code == status
     if status == 200:
-        (body,) = response.json()
+        assert response.json()["count"] == 1
+        (body,) = response.json()["results"]
         assert body["author"] == "engineer" and body["body_html"] == "<p>Looks <strong>promising</strong></p>"
+
+
+def test_comments_page_oldest_first(api, cast, scene):
+    made = [
+        services.comment_create(ticket=scene.tickets[0], author=cast.engineer, body=f"Note {n}").pk for n in range(5)
+    ]
+    client = api(cast.stakeholder)
+    first = client.get("/api/v1/tickets/AUTH-1/comments/?page_size=3").json()
+    assert first["count"] == 5 and first["previous"] is None
+    second = client.get(first["next"]).json()
+    assert second["next"] is None and second["previous"] is not None
+    assert [c["id"] for c in first["results"] + second["results"]] == made
+    assert [c["body"] for c in second["results"]] == ["Note 3", "Note 4"]
+
+
+def test_comment_list_query_count_is_constant(api, cast, scene, django_assert_num_queries):
+    def comment(n: int) -> None:
+        services.comment_create(ticket=scene.tickets[0], author=cast.engineer, body=f"Note {n}")
+
+    comment(0)
+    client = api(cast.stakeholder)
+    # token + user, membership with project, ticket, count, one page with authors.
+    with django_assert_num_queries(5):
+        assert client.get("/api/v1/tickets/AUTH-1/comments/").json()["count"] == 1
+    for n in range(1, 30):
+        comment(n)
+    with django_assert_num_queries(5):
+        assert len(client.get("/api/v1/tickets/AUTH-1/comments/").json()["results"]) == 30
 
 
 @pytest.mark.parametrize(("who", "status"), READ)

@@ -57,3 +57,20 @@ def test_every_error_is_documented(schema, path):
 def test_ticket_list_documents_its_filters(schema):
     names = {p["name"] for p in schema["paths"]["/api/v1/projects/{key}/tickets/"]["get"]["parameters"]}
     assert {"sprint", "status", "kind", "work_type", "epic", "assignee", "q", "page", "page_size"} <= names
+
+
+@pytest.mark.parametrize(
+    ("path", "operation_id"),
+    [
+        ("/api/v1/projects/{key}/sprints/", "v1_projects_sprints_list"),
+        ("/api/v1/tickets/{ticket_key}/comments/", "v1_tickets_comments_list"),
+        ("/api/v1/tickets/{ticket_key}/events/", "v1_tickets_events_list"),
+        ("/api/v1/projects/{key}/webhooks/{webhook_id}/deliveries/", "v1_projects_webhooks_deliveries_list"),
+    ],
+)
+def test_paged_lists_document_their_pages_under_their_own_name(schema, path, operation_id):
+    operation = schema["paths"][path]["get"]
+    assert operation["operationId"] == operation_id
+    assert {"page", "page_size"} <= {p["name"] for p in operation["parameters"]}
+    page = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert set(schema["components"]["schemas"][page]["properties"]) == {"count", "next", "previous", "results"}

@@ -16,7 +16,7 @@ def test_sprint_list_role_matrix(api, cast, scene, who, status):
     response = api(cast.user(who) if who else None).get("/api/v1/projects/AUTH/sprints/")
     assert response.status_code == status
     if status == 200:
-        assert [(s["name"], s["state"], s["ticket_count"]) for s in response.json()] == [
+        assert [(s["name"], s["state"], s["ticket_count"]) for s in response.json()["results"]] == [
             ("Now", "active", 2),
             ("Next", "planned", 1),
         ]
@@ -142,13 +142,38 @@ def test_sprints_of_another_project_are_404(api, cast):
     assert response.json()["message"] == f"There is no sprint {other.pk} in AUTH."
 
 
+def test_sprint_list_items_are_summaries_linking_to_the_detail(api, cast, scene):
+    client = api(cast.stakeholder)
+    (now, _) = client.get("/api/v1/projects/AUTH/sprints/").json()["results"]
+    assert "committed" not in now and "snapshot" not in now
+    assert (now["id"], now["done_count"], now["skipped_count"]) == (scene.active.pk, 0, 0)
+    assert now["url"] == f"http://testserver/api/v1/projects/AUTH/sprints/{scene.active.pk}/"
+    assert client.get(now["url"]).json()["committed"] == ["AUTH-1", "AUTH-2"]
+
+
+def test_sprint_list_pages(api, cast, scene, make_sprint):
+    for _ in range(3):
+        make_sprint()
+    client = api(cast.engineer)
+    first = client.get("/api/v1/projects/AUTH/sprints/?page_size=3").json()
+    assert first["count"] == 5 and first["previous"] is None and len(first["results"]) == 3
+    second = client.get(first["next"]).json()
+    assert second["next"] is None and len(second["results"]) == 2
+    walked = [s["id"] for s in first["results"] + second["results"]]
+    # Every sprint once, in the order of one big page: the active one first.
+    whole = client.get("/api/v1/projects/AUTH/sprints/?page_size=500").json()["results"]
+    assert walked == [s["id"] for s in whole] and walked[0] == scene.active.pk and len(set(walked)) == 5
+
+
 def test_sprint_list_query_count_is_constant(api, cast, scene, make_sprint, django_assert_num_queries):
     client = api(cast.stakeholder)
+    # token + user, membership with project, count, one page of sprints with counts.
+    with django_assert_num_queries(4):
+        assert client.get("/api/v1/projects/AUTH/sprints/").json()["count"] == 2
     for _ in range(8):
         make_sprint()
-    # token + user, membership with project, sprints with counts.
-    with django_assert_num_queries(3):
-        assert len(client.get("/api/v1/projects/AUTH/sprints/").json()) == 10
+    with django_assert_num_queries(4):
+        assert len(client.get("/api/v1/projects/AUTH/sprints/").json()["results"]) == 10
 
 
 def test_started_sprints_are_not_deleted_and_closed_dates_stay(api, cast, scene):

@@ -1,6 +1,7 @@
 import pytest
 
 from tests.tickets.conftest import READ, engineers, lead_only
+from tickets import services
 from tickets.models import Project, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -238,6 +239,36 @@ def test_ticket_events_role_matrix(api, cast, scene, who, status):
     response = api(cast.user(who) if who else None).get("/api/v1/tickets/AUTH-1/events/")
     assert response.status_code == status
     if status == 200:
-        created = response.json()[0]
+        created = response.json()["results"][0]
         assert created["field"] == "created" and created["new"]["sprint"] == scene.active.pk
         assert created["actor"] == "lead"
+
+
+def test_ticket_events_page_oldest_first(api, cast, scene):
+    for n in range(4):
+        services.ticket_update(ticket=scene.tickets[0], actor=cast.engineer, estimate=n + 1)
+    count = TicketEvent.objects.filter(ticket=scene.tickets[0]).count()
+    client = api(cast.stakeholder)
+    first = client.get("/api/v1/tickets/AUTH-1/events/?page_size=3").json()
+    assert first["count"] == count >= 5 and first["previous"] is None and len(first["results"]) == 3
+    rest = []
+    page = first
+    while page["next"]:
+        page = client.get(page["next"]).json()
+        rest += page["results"]
+    walked = first["results"] + rest
+    assert walked[0]["field"] == "created" and len(walked) == count
+    assert [e["new"] for e in walked if e["field"] == "estimate"][-4:] == [1, 2, 3, 4]
+    assert [e["created_at"] for e in walked] == sorted(e["created_at"] for e in walked)
+
+
+def test_ticket_events_query_count_is_constant(api, cast, scene, django_assert_num_queries):
+    client = api(cast.stakeholder)
+    # token + user, membership with project, ticket, count, one page with actors.
+    with django_assert_num_queries(5):
+        small = client.get("/api/v1/tickets/AUTH-1/events/").json()
+    for n in range(20):
+        services.ticket_update(ticket=scene.tickets[0], actor=cast.engineer, estimate=n + 1)
+    with django_assert_num_queries(5):
+        large = client.get("/api/v1/tickets/AUTH-1/events/").json()
+    assert large["count"] == small["count"] + 20 == len(large["results"])

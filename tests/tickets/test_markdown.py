@@ -136,7 +136,7 @@ def test_ticket_pages_and_the_api_render_sanitised(web, api, cast, make_question
         assert payload not in page
     body = api(cast.stakeholder).get(f"/api/v1/tickets/{ticket.key}/").json()
     assert problems(body["description_html"] + body["answer_html"]) == []
-    comment = api(cast.stakeholder).get(f"/api/v1/tickets/{ticket.key}/comments/").json()[0]
+    comment = api(cast.stakeholder).get(f"/api/v1/tickets/{ticket.key}/comments/").json()["results"][0]
     assert problems(comment["body_html"]) == []
 
 
