@@ -76,6 +76,7 @@ rows × ranges: fine up to some tens of ranges.
 
 from __future__ import annotations
 
+import ctypes
 import glob
 import itertools
 import math
@@ -1057,12 +1058,32 @@ def run_here(fn: Callable, calls: list[tuple], fold: Callable | None = None) -> 
 
     With ``fold`` (every runner takes it), the results are folded in call order as they come and the
     list holds that one result, so the caller never holds every shard's result at once."""
-    if fold is None:
-        return [fn(*call) for call in calls]
-    folded = _Folded(fold)
+    results, folded = [], _Folded(fold) if fold is not None else None
     for index, call in enumerate(calls):
-        folded.add(index, fn(*call))
-    return folded.result()
+        result = fn(*call)
+        if folded is None:
+            results.append(result)
+        else:
+            folded.add(index, result)
+        _release()
+    return results if folded is None else folded.result()
+
+
+def _release() -> None:
+    """Hand the memory a shard freed back to the system. Arrow's allocator and the C library's keep freed
+    blocks for reuse (glibc raises its threshold for mapping large blocks once some are freed, so later
+    ones come from a heap that fragments): a process running one shard after another would otherwise
+    keep growing by a shard's temporaries."""
+    pa.default_memory_pool().release_unused()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+try:
+    _LIBC = ctypes.CDLL("libc.so.6")
+    _LIBC.malloc_trim  # noqa: B018 - glibc only
+except (OSError, AttributeError):
+    _LIBC = None
 
 
 class _Folded:

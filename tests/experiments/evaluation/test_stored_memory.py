@@ -2,7 +2,12 @@
 
 3,000,000 rows of a paired binary evaluation with groups would take the single-process engine about
 1.6 GB; with a 200 MB budget every step — the upload's check, the preparation, and the evaluation in
-shards — is run in a fresh process whose peak resident memory (``VmHWM``) must stay under 200 + 300 MB.
+shards, here in the one process, as a lone worker runs them — is run in a fresh process whose peak
+resident memory (``VmHWM``) must stay under 200 + 300 MB.
+
+Scores have 4 decimals: what the combining step holds grows with each model's distinct scores (about
+100 bytes each while the curves are built; the documented limit of ``sharding``), not with the rows, and
+this test pins the bound on rows.
 """
 
 from __future__ import annotations
@@ -67,7 +72,7 @@ def _write(folder: Path) -> None:
     pq.write_table(truth, folder / "truth.parquet")
     effects = rng.normal(size=GROUPS)
     for name, signal in (("challenger", 1.3), ("champion", 1.0)):
-        scores = np.round(1 / (1 + np.exp(-(signal * (2 * y - 1) + rng.normal(size=ROWS) + effects[g]))), 6)
+        scores = np.round(1 / (1 + np.exp(-(signal * (2 * y - 1) + rng.normal(size=ROWS) + effects[g]))), 4)
         order = pa.array(rng.permutation(ROWS))
         table = pa.table({"id": ids.take(order), "score": pa.array(scores).take(order)})
         pq.write_table(table, folder / f"{name}.parquet")
