@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import hmac
 
@@ -11,6 +12,7 @@ from django.utils import timezone
 from integrations.webhooks import services
 from integrations.webhooks.models import Delivery, Webhook
 from tests.browser.conftest import login
+from tests.conftest import wait_until
 from tests.integrations.receiver import Receiver
 from tickets import services as ticket_services
 
@@ -44,7 +46,11 @@ def test_a_lead_adds_a_webhook_sees_deliveries_and_redelivers(page, cast, settin
         assert card.locator("[data-testid=webhook-name]").inner_text() == HOSTILE
 
         ticket_services.ticket_create(project=cast.project, actor=cast.lead, title=HOSTILE, work_type="review")
-        _sweep()  # the receiver answers 500 first
+        _sweep()  # the receiver answers 500 first (or the session's worker sends it: the same one attempt)
+        wait_until(lambda: Delivery.objects.filter(attempts=1).exists(), what="the first attempt")
+        # The automatic retry comes 30 s after a failure; on a slow machine it could beat the lead's click
+        # and make the redelivery a third request. Here the lead redelivers before any retry is due.
+        Delivery.objects.update(next_attempt_at=timezone.now() + datetime.timedelta(hours=1))
         page.goto("/p/AUTH/webhooks/")
         row = page.locator("[data-testid=deliveries] tbody tr")
         assert row.count() == 1
