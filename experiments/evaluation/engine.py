@@ -622,8 +622,8 @@ def evaluate(
     return _report(task, primary, threshold, seed, truth, models, results, resampler, curves)
 
 
-def _prepare(task, truth, predictions, champion, primary, threshold, n_resamples, report):
-    """Check the arguments and read the inputs: (primary, truth, models by role)."""
+def check_settings(task: str, primary: str | None, n_resamples: int, threshold: float) -> str:
+    """Check an evaluation's settings (``ValueError`` naming the one that is wrong); gives the primary metric."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {', '.join(TASKS)}, not {task!r}")
     primary = primary or mt.DEFAULT_PRIMARY[task]
@@ -632,6 +632,12 @@ def _prepare(task, truth, predictions, champion, primary, threshold, n_resamples
         raise ValueError("n_resamples must be at least 1")
     if not math.isfinite(threshold):
         raise ValueError("threshold must be a finite number")
+    return primary
+
+
+def _prepare(task, truth, predictions, champion, primary, threshold, n_resamples, report):
+    """Check the arguments and read the inputs: (primary, truth, models by role)."""
+    primary = check_settings(task, primary, n_resamples, threshold)
     report("parsing", 0.0)
     if not isinstance(truth, Truth):
         truth = read_truth(truth, task=task)

@@ -1231,12 +1231,7 @@ def evaluate_stored(
     task = truth.task
     if task not in SHARDED_TASKS:
         raise NotImplementedError(f"sharded evaluation of {task} tasks is not available yet")
-    primary = primary or mt.DEFAULT_PRIMARY[task]
-    mt.check_metric(task, primary)
-    if int(n_resamples) < 1:
-        raise ValueError("n_resamples must be at least 1")
-    if not math.isfinite(threshold):
-        raise ValueError("threshold must be a finite number")
+    primary = engine.check_settings(task, primary, n_resamples, threshold)
     models = {"challenger": predictions, **({"champion": champion} if champion is not None else {})}
     _check_stored_primary(task, primary, models)
     report = engine._Progress(progress)

@@ -127,10 +127,6 @@ class StoredTruth:
             first += size
         return pa.chunked_array([c for part in parts for c in part.chunks], pa.string()).combine_chunks()
 
-    @property
-    def class_counts(self) -> dict[str, int]:
-        return json.loads((Path(self.folder) / "meta.json").read_text())["class_counts"]
-
 
 def prepare_truth(columns: str | Path, *, task: str, name: str, folder: str | Path) -> StoredTruth:
     """The truth in the columnar copy ``columns``, prepared in ``folder`` (or read from it if prepared)."""
@@ -148,7 +144,6 @@ def prepare_truth(columns: str | Path, *, task: str, name: str, folder: str | Pa
             del part
         classes = {"binary": ("0", "1"), "regression": ()}.get(task) or tuple(sorted(labels.to_pylist()))
         names = names.take(pc.sort_indices(names))
-        counts = np.zeros(len(classes), dtype=np.int64)
         tmp = _fresh(folder)
         with open(tmp / "y.bin", "wb") as y_out, open(tmp / "group.bin", "wb") as group_out:
             for index in range(handle.num_row_groups):
@@ -160,8 +155,6 @@ def prepare_truth(columns: str | Path, *, task: str, name: str, folder: str | Pa
                     y = pc.index_in(label, value_set=pa.array(classes)).to_numpy(zero_copy_only=False).astype(np.int32)
                 else:
                     y = label.to_numpy(zero_copy_only=False).astype(np.float64)
-                if classes:
-                    counts += np.bincount(y.astype(np.int64), minlength=len(classes))
                 y.tofile(y_out)
                 if grouped:
                     codes = pc.index_in(part.column("group").combine_chunks(), value_set=names)
@@ -173,7 +166,6 @@ def prepare_truth(columns: str | Path, *, task: str, name: str, folder: str | Pa
             "n_rows": handle.metadata.num_rows,
             "n_groups": len(names) if grouped else None,
             "classes": list(classes),
-            "class_counts": {label: int(count) for label, count in zip(classes, counts, strict=True)},
         }
         (tmp / "meta.json").write_text(json.dumps(meta))
         _publish(tmp, folder)
@@ -203,16 +195,11 @@ class StoredPredictions:
     n_covered: int
     n_classes: int
     has_proba: bool
-    score_range: tuple[float, float] | None  # binary: the covered scores' smallest and largest
     first_outside: tuple[int, int, float] | None  # binary: truth row, file row, score outside [0, 1]
 
     @property
     def coverage(self) -> float:
         return self.n_covered / self.n_rows
-
-    @property
-    def complete(self) -> bool:
-        return self.n_covered == self.n_rows
 
     @property
     def is_probability(self) -> bool:
@@ -307,7 +294,6 @@ def align_predictions(
         n_covered=meta["n_covered"],
         n_classes=len(truth.classes),
         has_proba=meta["has_proba"],
-        score_range=tuple(meta["score_range"]) if meta["score_range"] else None,
         first_outside=(int(outside[0]), int(outside[1]), float(outside[2])) if outside else None,
     )
 
@@ -356,7 +342,7 @@ def _write_aligned(tmp: Path, by_row: _Spill, task: str, n: int, given: tuple[st
     """Write each truth row range's predictions in row order; gives the summary the reports need."""
     names = {"binary": ["score"], "multiclass": ["label"] + (["proba"] if given else []), "regression": ["value"]}
     outputs = {column: open(tmp / f"{column}.bin", "wb") for column in ["present", *names[task]]}  # noqa: SIM115
-    covered, low, high, outside = 0, math.inf, -math.inf, None
+    covered, outside = 0, None
     try:
         for k in range(by_row.parts):
             start, stop = k * CHUNK_ROWS, min(n, (k + 1) * CHUNK_ROWS)
@@ -368,10 +354,7 @@ def _write_aligned(tmp: Path, by_row: _Spill, task: str, n: int, given: tuple[st
             present.tofile(outputs["present"])
             if task == "binary":
                 scores = np.full(stop - start, np.nan)
-                values = table.column("score").to_numpy()
-                scores[at] = values
-                if len(values):
-                    low, high = min(low, float(values.min())), max(high, float(values.max()))
+                scores[at] = table.column("score").to_numpy()
                 bad = np.flatnonzero(present & ((scores < 0) | (scores > 1)))
                 if outside is None and len(bad):
                     first = int(bad[0])
@@ -397,7 +380,6 @@ def _write_aligned(tmp: Path, by_row: _Spill, task: str, n: int, given: tuple[st
             handle.close()
     return {
         "n_covered": covered,
-        "score_range": [low, high] if task == "binary" and covered else None,
         "first_outside": list(outside) if outside else None,
     }
 

@@ -195,6 +195,8 @@ def test_bad_input_exits_2_with_one_line_naming_file_line_and_column(case: BadIn
     [
         (["--primary", "rmse"], "--primary: 'rmse' is not a binary metric"),
         (["--resamples", "0"], "--resamples: must be at least 1"),
+        (["--memory-mb", "10"], "--memory-mb: must be at least 50"),
+        (["--memory-mb", "100", "--workers", "-1"], "--workers: must be 0 or more"),
     ],
 )
 def test_bad_options_exit_2(binary_files, capsys, args, message):
