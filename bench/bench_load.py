@@ -7,12 +7,20 @@ Builds a busy project (2,000 tickets with their history, 2,000 runs, 400 evaluat
 ticket, dashboard, benchmark, evaluation, demo — each on its own keep-alive connection, asking for
 gzip as browsers do. Prints throughput, p50/p95/p99 per page, errors and bytes on the wire.
 
+Pages are kept whole per role and content version (tickets.fragments.shared_page), so a project
+nobody changes is the best case. ``--writes N`` has a lead change a ticket's title N times a second
+throughout (through the service, as the page would), so every kept page of the project goes stale
+that often and is rendered again: the figure to quote next to the read-only one.
+
 Run it with DATABASE_URL pointing at PostgreSQL to measure what production runs (the throwaway
 database is test_bench_load there). LOAD_SECONDS (default 30) sets each phase's length.
+
+    python -m bench load [--writes 1] [--users 1,10,50]
 """
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import os
 import secrets
@@ -131,7 +139,31 @@ class _User(threading.Thread):
         connection.close()
 
 
-def _phase(port: int, cookies: list[str], pages, users: int) -> None:
+class _Writer(threading.Thread):
+    """A lead renaming a ticket ``per_second`` times a second, through the service."""
+
+    def __init__(self, project, per_second: float, stop: threading.Event) -> None:
+        super().__init__(daemon=True)
+        self.project, self.interval, self.stop, self.count = project, 1.0 / per_second, stop, 0
+
+    def run(self) -> None:
+        from django.db import connection
+
+        from tickets import services
+        from tickets.models import Membership, Role
+
+        lead = Membership.objects.filter(project=self.project, role=Role.LEAD).first().user
+        ticket = self.project.tickets.order_by("number").first()
+        title = ticket.title
+        try:
+            while not self.stop.wait(self.interval):
+                self.count += 1
+                services.ticket_update(ticket=ticket, actor=lead, title=f"{title} ({self.count})")
+        finally:
+            connection.close()
+
+
+def _phase(port: int, cookies: list[str], pages, users: int, project=None, writes: float = 0) -> None:
     results: dict[str, list[float]] = defaultdict(list)
     sizes: dict[str, int] = {}
     errors: list[tuple[str, int]] = []
@@ -148,6 +180,8 @@ def _phase(port: int, cookies: list[str], pages, users: int) -> None:
 
     stop = threading.Event()
     threads = [_User(port, cookies[n], pages, n, stop, record) for n in range(users)]
+    if writes:
+        threads.append(_Writer(project, writes, stop))
     for thread in threads:
         thread.start()
     time.sleep(min(5.0, SECONDS / 4))  # warm up: connections, templates, caches
@@ -160,7 +194,8 @@ def _phase(port: int, cookies: list[str], pages, users: int) -> None:
     for thread in threads:
         thread.join(timeout=90)
     total = sum(len(v) for v in results.values())
-    print(f"\n  {users} users, {elapsed:.0f} s: {total / elapsed:.1f} requests/s, {len(errors)} errors")
+    changes = f", a ticket changed {writes:g} times/s" if writes else ""
+    print(f"\n  {users} users{changes}, {elapsed:.0f} s: {total / elapsed:.1f} requests/s, {len(errors)} errors")
     print(f"  {'page':12} {'requests':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'bytes (gzip)':>13}")
     for label, _ in pages:
         times = sorted(results[label])
@@ -176,7 +211,11 @@ def _phase(port: int, cookies: list[str], pages, users: int) -> None:
         print(f"  errors (page, status): {sorted(set(errors))[:10]}")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench load")
+    parser.add_argument("--writes", type=float, default=0, help="ticket changes per second during each phase")
+    parser.add_argument("--users", default=",".join(map(str, USERS)), help="concurrent users per phase")
+    args = parser.parse_args(argv or [])
     from bench.bench_dashboards import _build
     from tests.agileml.slow_clients import ASYNC_SERVER, WebServer
 
@@ -203,8 +242,8 @@ def main() -> None:
         )
         server.start()
         print(f"web server: gunicorn, 2 uvicorn workers, on {os.cpu_count()} CPUs (the load runs on the same machine)")
-        for users in USERS:
-            _phase(server.port, cookies, pages, users)
+        for users in (int(n) for n in args.users.split(",")):
+            _phase(server.port, cookies, pages, users, project, args.writes)
     finally:
         if server is not None:
             server.stop()

@@ -6,10 +6,14 @@ from django.http import HttpRequest
 
 from agileml import events
 from inbox import selectors, services
+from inbox.models import Watcher
 from tickets.extensions import TicketPanel, register_ticket_panel
 from tickets.models import Ticket
+from tickets.versions import touch_on_save
 
 events.subscribe(services.notifications_for_event)
+# The ticket page (kept per viewer, tickets.fragments) shows whether the viewer watches the ticket.
+touch_on_save(Watcher, lambda watcher: {"tickets": watcher.ticket_id})
 
 
 @register_ticket_panel

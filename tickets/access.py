@@ -60,10 +60,14 @@ def membership_for_user(user: AbstractBaseUser | AnonymousUser, key: str) -> Mem
     """The caller's membership in project ``key``; the outsiders' 404 for anonymous users and outsiders."""
     if not user.is_authenticated:
         raise Http404(NOT_FOUND)
-    try:
-        return Membership.objects.select_related("project").get(project__key=key, user=user)
-    except Membership.DoesNotExist:
-        raise Http404(NOT_FOUND) from None
+    # All of the caller's memberships in one query: a page's project switcher lists them (a user
+    # belongs to a handful of projects), so the page needs no second query for it.
+    memberships = list(Membership.objects.select_related("project").filter(user=user).order_by("project__key"))
+    user.switcher_memberships = memberships
+    for membership in memberships:
+        if membership.project.key == key:
+            return membership
+    raise Http404(NOT_FOUND)
 
 
 def project_for_user(

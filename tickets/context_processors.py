@@ -8,4 +8,10 @@ def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_memberships": []}
-    return {"nav_memberships": selectors.memberships_for_user(user=user)}
+    return {"nav_memberships": switcher_memberships(user)}
+
+
+def switcher_memberships(user) -> list | object:
+    """The memberships the access check of this request loaded (``tickets.access``), or a query."""
+    loaded = getattr(user, "switcher_memberships", None)
+    return loaded if loaded is not None else selectors.switcher_memberships(user=user)

@@ -17,10 +17,19 @@ per-viewer or per-request: no ``{% csrf_token %}``, no CSP nonce, no user name.
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
+from django.contrib.messages import get_messages
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.crypto import salted_hmac
+from django.utils.html import escape
 
 from tickets import clock
 
@@ -60,3 +69,69 @@ class Deferred:
     def context(self, names: Iterable[str]) -> dict[str, Any]:
         """Template context entries for ``names``: callables, which templates call on first lookup."""
         return {name: functools.partial(self._get, name) for name in names}
+
+
+# --- Whole pages ---------------------------------------------------------------------------
+# A project page is the same for every member with one role, apart from the viewer's own bits:
+# their CSRF token, their name and their list of projects in the top bar. The page is rendered
+# once per fragment version with marks in those places and kept whole; each request then costs
+# the access check, one query for the viewer's projects and three string replacements.
+# The marks are derived from SECRET_KEY, so no text a user writes can contain one.
+_MARKS = {name: "pg" + salted_hmac("agileml.page-mark", name).hexdigest()[:24] for name in ("csrf", "user", "nav")}
+
+
+def shared_page(
+    request: HttpRequest,
+    project: Any,
+    template: str,
+    build: Callable[[], dict[str, Any] | HttpResponse],
+    *parts: object,
+    per_user: bool = False,
+    minute: bool = True,
+) -> HttpResponse:
+    """The page ``template`` of ``project`` with the context ``build()`` returns, rendered at most
+    once per fragment version (content, role, minute), URL and host. ``per_user`` keys it by viewer
+    too, for pages that show the viewer's own rights on items (their comments). ``build`` may
+    return a response instead (a refusal, a redirect): that is sent as it is and not kept. A page
+    that has messages to show, or gains some while it is built, is rendered for this request only."""
+    if request.method != "GET" or settings.FRAGMENT_CACHE_SECONDS <= 0 or len(get_messages(request)):
+        return _render_plain(request, template, build())
+    version = fragment_version(
+        project,
+        template,
+        request.get_host(),
+        request.scheme,
+        request.get_full_path(),
+        request.user.pk if per_user else "-",
+        *parts,
+        minute=minute,
+    )
+    key = "page:" + hashlib.sha256(version.encode()).hexdigest()
+    html = cache.get(key)
+    if html is None:
+        context = build()
+        if isinstance(context, HttpResponse) or len(get_messages(request)):
+            return _render_plain(request, template, context)
+        context = {**context, "csrf_token": _MARKS["csrf"], "page_marks": _MARKS}
+        html = render_to_string(template, context, request)
+        cache.set(key, html, settings.FRAGMENT_CACHE_SECONDS)
+    return HttpResponse(_personal(request, project, html))
+
+
+def _render_plain(request: HttpRequest, template: str, context: dict[str, Any] | HttpResponse) -> HttpResponse:
+    return context if isinstance(context, HttpResponse) else render(request, template, context)
+
+
+def _personal(request: HttpRequest, project: Any, html: str) -> str:
+    """A kept page with this viewer's token, name and projects in place of the marks."""
+    from tickets.context_processors import switcher_memberships
+
+    user = request.user
+    nav = render_to_string(
+        "partials/project_switcher.html", {"nav_memberships": switcher_memberships(user), "project": project}
+    )
+    return (
+        html.replace(_MARKS["csrf"], get_token(request))
+        .replace(_MARKS["user"], str(escape(user.get_username())))
+        .replace(_MARKS["nav"], nav)
+    )

@@ -44,6 +44,9 @@ class Project(models.Model):
     # Bumped in the same transaction as any change shown on the project's pages (tickets.versions):
     # cached page fragments are keyed on it, so they go stale the moment the change commits.
     content_version = models.PositiveBigIntegerField(default=0, editable=False)
+    # Bumped by every logging call (metric points, params, tags) to one of the project's runs, which
+    # changes the run list only: kept apart so training runs logging all day leave the rest cached.
+    tracking_version = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -28,6 +28,7 @@ from tickets.forms import (
     SprintForm,
     apply_errors,
 )
+from tickets.fragments import shared_page
 from tickets.models import (
     Role,
     Sprint,
@@ -64,6 +65,12 @@ def _after(request: HttpRequest, project) -> Ticket | None:
 @require_GET
 def backlog(request: HttpRequest, key: str) -> HttpResponse:
     project = project_for_user(request.user, key)
+    partial = is_htmx(request) and request.headers.get("HX-Target") == "plan"
+    template = "tickets/partials/plan.html" if partial else "tickets/backlog.html"
+    return shared_page(request, project, template, lambda: _backlog(request, project))
+
+
+def _backlog(request: HttpRequest, project) -> dict:
     form = PlanFilterForm(request.GET or None)
     plan = selectors.plan_for_project(project=project, filters=form.filters())
     context = {
@@ -80,9 +87,7 @@ def backlog(request: HttpRequest, key: str) -> HttpResponse:
     }
     if context["can_plan"]:
         context["sprint_form"] = SprintForm(initial=selectors.new_sprint_defaults(project=project))
-    if is_htmx(request) and request.headers.get("HX-Target") == "plan":
-        return render(request, "tickets/partials/plan.html", context)
-    return render(request, "tickets/backlog.html", context)
+    return context
 
 
 def _rows_page(request: HttpRequest, project, sprint: Sprint | None) -> HttpResponse:
@@ -157,6 +162,10 @@ def ticket_quick_create(request: HttpRequest, key: str) -> HttpResponse:
 @require_GET
 def board(request: HttpRequest, key: str) -> HttpResponse:
     project = project_for_user(request.user, key)
+    return shared_page(request, project, "tickets/board.html", lambda: _board(request, project))
+
+
+def _board(request: HttpRequest, project) -> dict:
     raw = request.GET.get("sprint", "")
     sprint_id = id_or_none(raw)
     if raw and sprint_id is None:
@@ -186,7 +195,7 @@ def board(request: HttpRequest, key: str) -> HttpResponse:
         "kinds": TicketKind.choices,
         "work_types": WorkType.choices,
     }
-    return render(request, "tickets/board.html", context)
+    return context
 
 
 @login_required

@@ -59,6 +59,11 @@ def memberships_for_user(*, user: AbstractBaseUser) -> QuerySet[Membership]:
     )
 
 
+def switcher_memberships(*, user: AbstractBaseUser) -> QuerySet[Membership]:
+    """The user's memberships with their projects, for the top bar's project switcher: one query."""
+    return Membership.objects.filter(user=user).select_related("project").order_by("project__key")
+
+
 def memberships_of_project(*, project: Project) -> QuerySet[Membership]:
     return Membership.objects.filter(project=project).select_related("user").order_by("user__username")
 

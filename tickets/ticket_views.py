@@ -28,6 +28,7 @@ from tickets.forms import (
     TicketForm,
     apply_errors,
 )
+from tickets.fragments import shared_page
 from tickets.models import (
     Decision,
     Outcome,
@@ -71,6 +72,10 @@ def ticket_create(request: HttpRequest, key: str) -> HttpResponse:
 
 
 def _render_ticket(request: HttpRequest, ticket: Ticket, *, status: int = 200, **forms_) -> HttpResponse:
+    return render(request, "tickets/ticket_detail.html", _ticket_context(request, ticket, **forms_), status=status)
+
+
+def _ticket_context(request: HttpRequest, ticket: Ticket, **forms_) -> dict:
     project = ticket.project
     can_edit = allows(project, Role.ENGINEER)
     can_plan = allows(project, Role.LEAD)
@@ -93,7 +98,7 @@ def _render_ticket(request: HttpRequest, ticket: Ticket, *, status: int = 200, *
     }
     if can_plan and ticket.is_question and ticket.outcome:
         context["candidate_count"] = len(selectors.reassessment_candidates(question=ticket))
-    return render(request, "tickets/ticket_detail.html", context, status=status)
+    return context
 
 
 def _next_statuses(ticket: Ticket) -> list[TicketStatus]:
@@ -105,7 +110,11 @@ def _next_statuses(ticket: Ticket) -> list[TicketStatus]:
 @login_required
 @require_GET
 def ticket_detail(request: HttpRequest, ticket_key: str) -> HttpResponse:
-    return _render_ticket(request, ticket_for_user(request.user, ticket_key))
+    ticket = ticket_for_user(request.user, ticket_key)
+    # Kept per viewer: a member may edit their own comments only.
+    return shared_page(
+        request, ticket.project, "tickets/ticket_detail.html", lambda: _ticket_context(request, ticket), per_user=True
+    )
 
 
 @login_required

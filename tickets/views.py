@@ -23,7 +23,7 @@ from tickets.forms import (
     ProjectCreateForm,
     apply_errors,
 )
-from tickets.fragments import Deferred, fragment_context
+from tickets.fragments import Deferred, fragment_context, shared_page
 from tickets.models import (
     Membership,
     Project,
@@ -59,14 +59,17 @@ def project_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def project_home(request: HttpRequest, key: str) -> HttpResponse:
     project = project_for_user(request.user, key)
+    return shared_page(request, project, "tickets/project_home.html", lambda: _home(request, project))
+
+
+def _home(request: HttpRequest, project: Project) -> dict:
     # The same for every member with this role: the template caches it (tickets.fragments).
     deferred = Deferred(lambda: _overview(request, project))
-    context = {
+    return {
         "project": project,
         **fragment_context(project, request.GET.get("page", "")),
         **deferred.context(["page", "members", "sprint", "recent"]),
     }
-    return render(request, "tickets/project_home.html", context)
 
 
 def _overview(request: HttpRequest, project: Project) -> dict:

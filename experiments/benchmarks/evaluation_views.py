@@ -27,6 +27,7 @@ from experiments.benchmarks.models import (
 )
 from experiments.benchmarks.text import comparison_sentence, guardrail_states, metric_label
 from experiments.evaluation import HIGHER_IS_BETTER
+from tickets.fragments import shared_page
 from tickets.models import Role
 
 
@@ -121,7 +122,13 @@ def _evaluation_context(evaluation: Evaluation, **extra) -> dict:
 @require_GET
 def evaluation_detail(request: HttpRequest, key: str, evaluation_id: int) -> HttpResponse:
     evaluation = evaluation_for_user(request.user, evaluation_id, project_key=key, defer=("result",))
-    return render(request, "benchmarks/evaluation_detail.html", _evaluation_context(evaluation))
+    if not evaluation.is_finished:
+        # Its progress changes without a change of the project's content version: rendered each time.
+        return render(request, "benchmarks/evaluation_detail.html", _evaluation_context(evaluation))
+    project = evaluation.benchmark.project
+    return shared_page(
+        request, project, "benchmarks/evaluation_detail.html", lambda: _evaluation_context(evaluation), evaluation.pk
+    )
 
 
 @login_required

@@ -42,7 +42,7 @@ from experiments.evaluation import HIGHER_IS_BETTER, METRICS
 from experiments.tracking.access import run_for_user
 from experiments.tracking.selectors import run_of_project
 from tickets.access import id_or_none, project_for_user, ticket_for_user
-from tickets.fragments import Deferred, fragment_context
+from tickets.fragments import Deferred, fragment_context, shared_page
 from tickets.models import Role
 from tickets.paging import page_of
 
@@ -275,7 +275,9 @@ def _benchmark_fragments(
 @require_GET
 def benchmark_detail(request: HttpRequest, key: str, benchmark_id: int) -> HttpResponse:
     benchmark = benchmark_for_user(request.user, benchmark_id, project_key=key)
-    return render(request, "benchmarks/benchmark_detail.html", _benchmark_page(request, benchmark))
+    return shared_page(
+        request, benchmark.project, "benchmarks/benchmark_detail.html", lambda: _benchmark_page(request, benchmark)
+    )
 
 
 @login_required

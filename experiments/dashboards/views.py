@@ -26,7 +26,7 @@ from experiments.dashboards.result_selectors import BenchmarkProgress, benchmark
 from tickets import clock
 from tickets.access import project_for_user, sprint_for_user
 from tickets.attribution import SprintPeriod
-from tickets.fragments import Deferred, fragment_context
+from tickets.fragments import Deferred, fragment_context, shared_page
 from tickets.models import Outcome, Project, Role, Sprint, SprintState, TicketStatus
 
 # The project demo tells the recent story in full; older answers live on their sprint's page.
@@ -96,10 +96,13 @@ def _champion_figures(benchmarks: list[BenchmarkProgress], sprints: list[Sprint]
 @require_GET
 def dashboard(request: HttpRequest, key: str) -> HttpResponse:
     project = project_for_user(request.user, key)
+    return shared_page(request, project, "dashboards/kaizen.html", lambda: _dashboard(project))
+
+
+def _dashboard(project: Project) -> dict[str, Any]:
     # The same for every viewer with this role: the template caches it (tickets.fragments).
     deferred = Deferred(lambda: _dashboard_context(project))
-    context = {"project": project, **fragment_context(project), **deferred.context(DASHBOARD_NAMES)}
-    return render(request, "dashboards/kaizen.html", context)
+    return {"project": project, **fragment_context(project), **deferred.context(DASHBOARD_NAMES)}
 
 
 DASHBOARD_NAMES = (
@@ -326,13 +329,17 @@ def demo_context(project: Project, sprint: Sprint | None, *, material_url, now: 
 @require_GET
 def demo(request: HttpRequest, key: str) -> HttpResponse:
     project = project_for_user(request.user, key)
+    return shared_page(request, project, "dashboards/demo/page.html", lambda: _demo(request, project))
+
+
+def _demo(request: HttpRequest, project: Project) -> dict[str, Any]:
     context = deferred_demo_context(
         project,
         None,
         material_url=lambda m: reverse("demo-material", kwargs={"key": project.key, "material_id": m.pk}),
     )
     context.update(_member_demo_extras(request, project, context))
-    return render(request, "dashboards/demo/page.html", context)
+    return context
 
 
 @login_required

@@ -24,6 +24,7 @@ from experiments.tracking.mlflow_artifacts import artifact_download_response
 from experiments.tracking.models import Run, RunStatus
 from experiments.tracking.zips import zip_stream
 from tickets.access import id_or_none, parse_id, project_by_id_for_user, project_for_user, ticket_for_user
+from tickets.fragments import shared_page
 from tickets.models import Project, Role, Ticket
 from tickets.selectors import memberships_of_project
 
@@ -40,6 +41,14 @@ def _is_htmx(request: HttpRequest) -> bool:
 @require_GET
 def run_list(request: HttpRequest, key: str) -> HttpResponse:
     project = project_for_user(request.user, key)
+    template = "tracking/partials/run_table.html" if _is_htmx(request) else "tracking/run_list.html"
+    # Logging to a run changes this list (its values) but not the project's other pages.
+    return shared_page(
+        request, project, template, lambda: _run_list(request, project, template), project.tracking_version
+    )
+
+
+def _run_list(request: HttpRequest, project, template: str) -> dict | HttpResponse:
     form = RunFilterForm(request.GET)
     valid = form.is_valid()
     data = form.cleaned_data if valid else {}
@@ -88,8 +97,7 @@ def run_list(request: HttpRequest, key: str) -> HttpResponse:
             }
         ),
     }
-    template = "tracking/partials/run_table.html" if _is_htmx(request) else "tracking/run_list.html"
-    return render(request, template, context, status=400 if ticket_error else 200)
+    return render(request, template, context, status=400) if ticket_error else context
 
 
 def _ticket_text(ticket: Ticket | None, unattached: bool, typed: str) -> str:

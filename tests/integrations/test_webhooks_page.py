@@ -74,13 +74,14 @@ def test_the_page_costs_the_same_number_of_queries_for_many_endpoints(cast, web,
         _make(cast)
     ticket_services.ticket_create(project=cast.project, actor=cast.lead, title="T", work_type="review")
     client.get(PAGE)
-    # session, user, membership, endpoints, deliveries, git settings, the project switcher
-    with django_assert_num_queries(7):
+    # session, user, memberships with projects (access; they fill the switcher too), endpoints,
+    # deliveries, git settings
+    with django_assert_num_queries(6):
         client.get(PAGE)
     for _ in range(4):
         _make(cast)
     ticket_services.ticket_create(project=cast.project, actor=cast.lead, title="T2", work_type="review")
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         assert client.get(PAGE).content.count(b'data-testid="webhook"') == 6
 
 

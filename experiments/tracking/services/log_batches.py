@@ -20,7 +20,13 @@ from experiments.tracking.models import (
     RunStatus,
     Tag,
 )
-from experiments.tracking.services.runs import record_ticket_change, run_create, run_update, ticket_in_project
+from experiments.tracking.services.runs import (
+    record_ticket_change,
+    run_create,
+    run_update,
+    ticket_in_project,
+    tracking_touch,
+)
 from experiments.tracking.services.validation import (
     MAX_METRICS_PER_BATCH,
     TAG_GIT_COMMIT,
@@ -85,6 +91,7 @@ def run_log(
         _set_tags(run, tag_map, actor)
     if metric_rows:
         _log_metrics(run, metric_rows)
+    tracking_touch(run)
 
 
 def _log_params(run: Run, params: dict[str, str]) -> None:

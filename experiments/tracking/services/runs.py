@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -241,6 +242,21 @@ def run_attach_ticket(*, run: Run, ticket_key: str | None, actor: AbstractBaseUs
     return run
 
 
+def tracking_touch(run: Run) -> None:
+    """Mark the project's run list changed (``Project.tracking_version``), in the caller's transaction:
+    logging adds and replaces rows (points, latest values, params, tags) without saving the run.
+    One statement, last in the transaction so the project row is locked only until it commits."""
+    with connection.cursor() as cursor:
+        cursor.execute(_tracking_touch_sql(), [run.project_id])
+
+
+@functools.cache
+def _tracking_touch_sql() -> str:
+    q = connection.ops.quote_name
+    # Quoted identifiers only; the id is a parameter. Raw: the ORM's UPDATE costs more to build than to run.
+    return f"UPDATE {q(Project._meta.db_table)} SET {q('tracking_version')} = {q('tracking_version')} + 1 WHERE {q('id')} = %s"  # noqa: E501, S608
+
+
 def run_delete_tag(*, run: Run, key: str, actor: AbstractBaseUser | None = None) -> None:
     """Remove a tag; removing ``agileml.ticket`` detaches the run from its ticket."""
     if key == TAG_TICKET:
@@ -252,3 +268,4 @@ def run_delete_tag(*, run: Run, key: str, actor: AbstractBaseUser | None = None)
     deleted, _ = Tag.objects.filter(run=run, key=key).delete()
     if not deleted:
         raise Http404(f"No tag with name={key!r} in run with id={run.uuid}.")
+    tracking_touch(run)

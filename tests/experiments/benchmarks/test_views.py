@@ -350,45 +350,44 @@ def test_the_benchmark_page_costs_the_same_for_many_evaluations(web, cast, world
     client = web(cast.engineer)
     url = f"/p/AUTH/benchmarks/{world.benchmark.pk}/"
     clone_evaluations(world.challenger, 60, ticket=world.ticket)
-    # 1 session, 2 user, 3 benchmark (access check), 4 membership+project, 5 benchmark+champion+ticket+starter,
-    # 6 datasets, 7 champion history, 8 the sprints that ran (to credit each promotion), 9 evaluation count,
-    # 10 evaluation page (run, ticket, champion, dataset, requester joined), 11 forest rows, 12 curves of the
-    # newest comparison, 13 curve menu, 14 the set's comparisons so far (LORD++ sequence), 15 its
-    # promotions and overrides, 16 the navigation's memberships, 17 champion history count (it is paged),
-    # 18 the newest promotion (heads the page on every history page). The submit form's run picker asks
-    # the autocomplete endpoint: no menu of runs is read.
-    with django_assert_num_queries(18):
+    # 1 session, 2 user, 3 the user's memberships with projects (access check; they fill the switcher
+    # too), 4 benchmark, 5 benchmark+champion+ticket+starter, 6 datasets, 7 champion history, 8 the sprints
+    # that ran (to credit each promotion), 9 evaluation count, 10 evaluation page (run, ticket, champion,
+    # dataset, requester joined), 11 forest rows, 12 curves of the newest comparison, 13 curve menu, 14 the
+    # set's comparisons so far (LORD++ sequence), 15 its promotions and overrides, 16 champion history count
+    # (it is paged), 17 the newest promotion (heads the page on every history page). The submit form's run
+    # picker asks the autocomplete endpoint: no menu of runs is read.
+    with django_assert_num_queries(17):
         assert client.get(url).status_code == 200
-    # Cached: 1 session, 2 user, 3 benchmark, 4 membership+project, 5 benchmark+champion, 6 datasets,
-    # 7 the navigation's memberships.
-    with django_assert_num_queries(7):
+    # Kept whole: 1 session, 2 user, 3 memberships with projects, 4 benchmark.
+    with django_assert_num_queries(4):
         assert client.get(url).status_code == 200
     clone_evaluations(world.challenger, 200)
-    with django_assert_num_queries(18):
+    with django_assert_num_queries(17):
         assert client.get(url).status_code == 200
 
 
 def test_the_benchmark_list_costs_the_same_for_many_benchmarks(web, cast, world, django_assert_num_queries):
     client = web(cast.stakeholder)
     # 1 session, 2 user, 3 membership+project, 4 benchmark count (the list is paged), 5 a page of benchmarks
-    # with champion value and counts, 6 their latest datasets, 7 the navigation's memberships
-    with django_assert_num_queries(7):
+    # with champion value and counts, 6 their latest datasets (the memberships fill the switcher too)
+    with django_assert_num_queries(6):
         client.get("/p/AUTH/benchmarks/")
     for i in range(6):
         make_benchmark(cast.project, cast.lead, name=f"more-{i}")
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         client.get("/p/AUTH/benchmarks/")
 
 
 def test_the_evaluation_page_costs_a_fixed_number_of_queries(web, cast, world, django_assert_num_queries):
     # 1 session, 2 user, 3 evaluation with benchmark, dataset, run, ticket, predictions, champion, requester,
-    # 4 membership+project, 5 the benchmark now, 6 its latest dataset, 7 the navigation's memberships;
-    # the first view also loads the report (deferred), whose table and figures the cache then keeps.
+    # 4 the user's memberships with projects (access; they fill the switcher too), 5 the benchmark now,
+    # 6 its latest dataset, 7 the report (deferred); a finished evaluation's page is then kept whole.
     client = web(cast.lead)
     url = f"/p/AUTH/evaluations/{world.challenger.pk}/"
-    with django_assert_num_queries(8):
-        first = client.get(url)
     with django_assert_num_queries(7):
+        first = client.get(url)
+    with django_assert_num_queries(4):
         again = client.get(url)
     assert first.status_code == again.status_code == 200
     table = 'data-testid="metrics-table"'
@@ -427,7 +426,7 @@ def test_the_benchmark_list_is_paged_at_a_constant_cost(web, cast, world, django
     second = _text(client.get("/p/AUTH/benchmarks/?page=2"))
     assert second.count("data-benchmark=") == 3 and "Page 2 of 2" in second and 'rel="prev"' in second
     assert 'data-benchmark="more-23"' in second and 'data-benchmark="more-25"' in second
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         client.get("/p/AUTH/benchmarks/?page=2")
     for bad, shown in (("zzz", "Page 1 of 2"), ("99", "Page 2 of 2"), ("-1", "Page 2 of 2")):
         response = client.get(f"/p/AUTH/benchmarks/?page={bad}")
@@ -468,8 +467,8 @@ def test_the_champion_history_is_paged_on_its_own_parameter(web, cast, world, dj
 
     client = web(cast.stakeholder)
     url = f"/p/AUTH/benchmarks/{world.benchmark.pk}/"
-    # As for an engineer (test above) but without the submit form's recent runs: 18.
-    with django_assert_num_queries(18):
+    # As for an engineer (test above) but without the submit form's recent runs: 17.
+    with django_assert_num_queries(17):
         client.get(url)
     _old_promotions(world, LIST_PAGE_SIZE + 1)
     first = _text(client.get(url))
@@ -479,7 +478,7 @@ def test_the_champion_history_is_paged_on_its_own_parameter(web, cast, world, dj
     assert "old-24" in history and "old-01" not in history
     assert 'data-pager="history_page"' in history and "Page 1 of 2" in history
     assert f"{LIST_PAGE_SIZE + 2} in all" in history and "history_page=2" in history
-    with django_assert_num_queries(18):
+    with django_assert_num_queries(17):
         second = _text(client.get(url + "?history_page=2&dataset=1"))
     history = _history(second)
     assert history.count("data-change=") == 2 and "old-01" in history and "old-00" in history

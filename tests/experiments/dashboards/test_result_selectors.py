@@ -66,5 +66,5 @@ def test_results_add_a_fixed_number_of_queries(story, web):
     client = web(story.cast.stakeholder)
     with CaptureQueriesContext(connection) as queries:
         client.get("/p/AUTH/dashboard/")
-    # The planning dashboard's 6, plus benchmarks, promotions and compared evaluations.
-    assert len(queries) == 9
+    # The planning dashboard's 5, plus benchmarks, promotions and compared evaluations.
+    assert len(queries) == 8

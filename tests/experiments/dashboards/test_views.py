@@ -189,20 +189,20 @@ def test_dashboard_query_counts_are_pinned_and_do_not_grow_with_the_project(stor
     add_picture(story)
     client = web(story.cast.stakeholder)
     s1 = story.s1.pk
-    # Every page starts with: session, user, the caller's membership (with the project),
-    # and ends with the navigation's memberships; in between:
+    # Every page starts with: session, user, the caller's memberships with their projects (the access
+    # check; they fill the project switcher too); then:
     expected = {
         # sprints with reviews, grouped ticket counts, benchmarks (none here: results add
         # promotions and evaluations, see test_dashboard_results)
-        "/p/AUTH/dashboard/": 7,
+        "/p/AUTH/dashboard/": 6,
         # the sprint, its review, its tickets' history, those tickets, benchmarks, the sprint menu
-        f"/p/AUTH/dashboard/sprints/{s1}/": 10,
+        f"/p/AUTH/dashboard/sprints/{s1}/": 9,
         # benchmarks, sprints with reviews, grouped counts, answered questions, their material,
         # shipped tickets, the sprints to come, their tickets
-        "/p/AUTH/demo/": 12,
+        "/p/AUTH/demo/": 11,
         # benchmarks, the sprint, its review, history, tickets, its answered questions, their
         # material, the sprint to come, its tickets
-        f"/p/AUTH/demo/sprints/{s1}/": 13,
+        f"/p/AUTH/demo/sprints/{s1}/": 12,
     }
     before = {url: count_queries(client, url) for url in expected}
     assert before == expected

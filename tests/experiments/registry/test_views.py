@@ -57,13 +57,14 @@ def test_a_benchmark_model_page_exists_before_its_first_version(web, cast):
 
 def test_the_model_list_costs_the_same_for_many_models(web, cast, scorer, django_assert_num_queries):
     client = web(cast.stakeholder)
-    # 1 session, 2 user, 3 membership+project, 4 models with latest version id and count, 5 their tags,
-    # 6 their aliases, 7 the latest versions, 8 their tags, 9 their aliases, 10 the navigation's memberships
-    with django_assert_num_queries(10):
+    # 1 session, 2 user, 3 the user's memberships with projects (access; they fill the switcher too),
+    # 4 models with latest version id and count, 5 their tags, 6 their aliases, 7 the latest versions,
+    # 8 their tags, 9 their aliases
+    with django_assert_num_queries(9):
         assert client.get("/p/AUTH/models/").status_code == 200
     for i in range(4):
         model_with_versions(cast.project, cast.engineer, f"more-{i}", 2)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(9):
         assert client.get("/p/AUTH/models/").status_code == 200
 
 
@@ -71,14 +72,14 @@ def test_the_model_page_costs_the_same_for_many_versions(web, cast, django_asser
     benchmark = make_benchmark(cast.project, cast.lead)
     model = model_with_versions(cast.project, cast.engineer, benchmark.name, 2)
     client = web(cast.stakeholder)
-    # 1 session, 2 user, 3 membership+project, 4 membership+project (the model's access check),
-    # 5 the model with its benchmark, 6 versions with run, ticket and creator, 7 their tags, 8 their aliases,
-    # 9 the evaluations they came from, 10 the model's tags, 11 the navigation's memberships
-    with django_assert_num_queries(11):
+    # 1 session, 2 user, 3 memberships with projects, 4 memberships with projects again (the model's
+    # access check), 5 the model with its benchmark, 6 versions with run, ticket and creator, 7 their tags,
+    # 8 their aliases, 9 the evaluations they came from, 10 the model's tags
+    with django_assert_num_queries(10):
         assert client.get("/p/AUTH/models/holdout/").status_code == 200
     for _ in range(5):
         services.model_version_create(model=model, origin=_origin(model), user=cast.engineer)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(10):
         assert client.get("/p/AUTH/models/holdout/").status_code == 200
 
 

@@ -45,8 +45,9 @@ def _log(client, run, token, step: int, path: str = "/mlflow/api/2.0/mlflow/runs
 def test_a_repeated_log_metric_costs_one_read_and_the_write(client, run, token, django_assert_num_queries):
     assert _log(client, run, token, 0).status_code == 200
     # the access fingerprint (token, user, membership, run in one query), savepoint (BEGIN outside
-    # tests), insert the point, upsert the latest value, release (COMMIT outside tests)
-    with django_assert_num_queries(5):
+    # tests), insert the point, upsert the latest value, the project's tracking version (the run list's
+    # cache key), release (COMMIT outside tests)
+    with django_assert_num_queries(6):
         assert _log(client, run, token, 1).status_code == 200
     assert Metric.objects.filter(run=run, key="loss").count() == 2
 
@@ -55,10 +56,10 @@ def test_log_batch_and_log_parameter_are_remembered_too(client, run, token, djan
     metrics = [{"key": "acc", "value": 0.5, "timestamp": 1, "step": s} for s in range(3)]
     for body in ({"metrics": metrics}, {"metrics": metrics, "params": [{"key": "lr", "value": "0.1"}]}):
         assert mlflow_post(client, "runs/log-batch", {"run_id": run.uuid, **body}, token=token).status_code == 200
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         assert mlflow_post(client, "runs/log-batch", {"run_id": run.uuid, "metrics": metrics}, token=token).json() == {}
-    # fingerprint, savepoint, insert the new params (no read unless a key was there), release
-    with django_assert_num_queries(4):
+    # fingerprint, savepoint, insert the new params (no read unless a key was there), tracking version, release
+    with django_assert_num_queries(5):
         response = mlflow_post(
             client, "runs/log-parameter", {"run_id": run.uuid, "key": "seed", "value": 1}, token=token
         )

@@ -110,11 +110,11 @@ def test_run_list_query_count_is_constant(web, cast, django_assert_num_queries):
         log_history(run, "auc", [0.6, 0.7])
     client = web(cast.engineer)
     client.get("/p/AUTH/runs/")
-    # session, user, membership + project, metric keys, param keys, count, runs page (ticket and
-    # starter joined, sorted by a metric), latest metrics of the page, params of the page, members
-    # (filter menu), the project's experiments (filter menu), the user's projects (project switcher).
+    # session, user, the user's memberships with projects (access; they fill the switcher too), metric
+    # keys, param keys, count, runs page (ticket and starter joined, sorted by a metric), latest metrics
+    # of the page, params of the page, members (filter menu), the project's experiments (filter menu).
     # No ticket menu: the ticket filter asks the autocomplete endpoint as the user types.
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(11):
         response = client.get("/p/AUTH/runs/?columns=1&m=loss&m=auc&p=lr&sort=-metric:auc")
     assert len(response.context["runs"]) == 30
 
