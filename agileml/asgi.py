@@ -27,7 +27,10 @@ from agileml.env import env_int
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agileml.settings")
 # Threads per web process that run requests (ThreadPoolASGIHandler). 0 runs Django's own ASGI handler
 # instead, a new thread per request: what the web server did before, kept to measure against.
-WEB_THREADS = env_int("WEB_THREADS", 4, minimum=0)
+# Two: with pages served from the cache a request is mostly Python, so more threads contend for the GIL
+# (50 members on two cores, `python -m bench load`: 2 x 2 threads ~225 requests/s, 2 x 4 ~195); one
+# alone would let a single slow request (an export, an upload's check) hold up its process.
+WEB_THREADS = env_int("WEB_THREADS", 2, minimum=0)
 # Each of those threads keeps its database connection for 60 s (workers too): at most WEB_CONCURRENCY x
 # WEB_THREADS connections from the web server. With a thread per request a persistent connection
 # would be left open per thread (50 concurrent users exhausted PostgreSQL's 100 connections,

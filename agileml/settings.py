@@ -64,8 +64,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First, so it compresses every page and API answer (static files come precompressed from
-    # WhiteNoise). Django's GZipMiddleware pads each response against BREACH.
-    "django.middleware.gzip.GZipMiddleware",
+    # WhiteNoise): Django's GZipMiddleware, padding each response against BREACH, at zlib level 1.
+    "agileml.compression.GZipMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The MLflow client's logging calls skip the rest (see the module's docstring).
     "experiments.tracking.middleware.MlflowLoggingLane",
@@ -466,3 +466,4 @@ LOGGING = {
         "django.request": {"filters": ["one_line_forbidden"]},
     },
 }
+

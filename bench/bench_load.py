@@ -182,8 +182,11 @@ def _phase(port: int, cookies: list[str], pages, users: int, project=None, write
     threads = [_User(port, cookies[n], pages, n, stop, record) for n in range(users)]
     if writes:
         threads.append(_Writer(project, writes, stop))
+    # Members arrive over a second or so, not in one burst: a burst of connections is taken whole by
+    # whichever web process wakes first (uvicorn accepts all that wait), which leaves the other idle.
     for thread in threads:
         thread.start()
+        time.sleep(0.02)
     time.sleep(min(5.0, SECONDS / 4))  # warm up: connections, templates, caches
     measuring.set()
     started = time.perf_counter()

@@ -9,7 +9,7 @@ rounds so load from other processes falls on both alike:
 3. with `--page-load N`: (1) again while N signed-in members cycle through project pages of AgileML.
 
 AgileML runs as `make run` runs it (gunicorn with uvicorn workers, 2 processes); `--servers` adds other
-web server models on the same database, to compare them: `threads` (now: WEB_THREADS=4 threads per
+web server models on the same database, to compare them: `threads` (now: WEB_THREADS=2 threads per
 process), `asgi` (before: Django's ASGI handler, a thread and a database connection per request,
 WEB_THREADS=0), `gthread` (gunicorn's threaded WSGI worker, 2 x 4, no protection from slow clients).
 Each server's CPU time per call is measured from /proc, which a busy machine distorts less than

@@ -79,3 +79,25 @@ def test_before_anything_is_collected_pages_name_the_plain_files(tmp_path, setti
 
     fresh = StaticFilesStorage(location=str(tmp_path), base_url="/static/")
     assert fresh.url("vendor/htmx/htmx.min.js") == "/static/vendor/htmx/htmx.min.js"
+
+
+def test_answers_are_padded_against_breach_and_decompress_to_the_same_page(rf):
+    """Level 1 and Django's padding: a random-length file name in each answer's gzip header."""
+    from django.http import HttpResponse
+
+    from agileml.compression import GZipMiddleware
+
+    page = ("<li class='ticket-row'>Calibrate the thresholds</li>\n" * 400).encode()
+    middleware = GZipMiddleware(lambda request: HttpResponse(page, headers={"ETag": '"v1"'}))
+    answers = [middleware(rf.get("/", HTTP_ACCEPT_ENCODING="gzip, br")) for _ in range(20)]
+    for answer in answers:
+        assert answer["Content-Encoding"] == "gzip" and answer["Vary"] == "Accept-Encoding"
+        assert answer["ETag"] == 'W/"v1"' and int(answer["Content-Length"]) == len(answer.content)
+        assert gzip.decompress(answer.content) == page
+        assert answer.content[3] & 0x08  # FNAME: the padding is there
+    assert len({len(a.content) for a in answers}) > 5  # of random length
+    assert all(len(a.content) < len(page) // 10 for a in answers)
+    short = GZipMiddleware(lambda request: HttpResponse(b"ok"))(rf.get("/", HTTP_ACCEPT_ENCODING="gzip"))
+    assert short.content == b"ok" and "Content-Encoding" not in short
+    refused = middleware(rf.get("/", HTTP_ACCEPT_ENCODING="br"))
+    assert refused.content == page and refused["Vary"] == "Accept-Encoding"
