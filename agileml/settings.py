@@ -466,4 +466,3 @@ LOGGING = {
         "django.request": {"filters": ["one_line_forbidden"]},
     },
 }
-

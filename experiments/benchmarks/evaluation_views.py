@@ -121,14 +121,16 @@ def _evaluation_context(evaluation: Evaluation, **extra) -> dict:
 @login_required
 @require_GET
 def evaluation_detail(request: HttpRequest, key: str, evaluation_id: int) -> HttpResponse:
-    evaluation = evaluation_for_user(request.user, evaluation_id, project_key=key, defer=("result",))
-    if not evaluation.is_finished:
+    found = evaluation_for_user(request.user, evaluation_id, project_key=key, bare=True)
+
+    def context() -> dict:
+        evaluation = evaluation_for_user(request.user, evaluation_id, project_key=key, defer=("result",))
+        return _evaluation_context(evaluation)
+
+    if not found.is_finished:
         # Its progress changes without a change of the project's content version: rendered each time.
-        return render(request, "benchmarks/evaluation_detail.html", _evaluation_context(evaluation))
-    project = evaluation.benchmark.project
-    return shared_page(
-        request, project, "benchmarks/evaluation_detail.html", lambda: _evaluation_context(evaluation), evaluation.pk
-    )
+        return render(request, "benchmarks/evaluation_detail.html", context())
+    return shared_page(request, found.benchmark.project, "benchmarks/evaluation_detail.html", context, found.pk)
 
 
 @login_required

@@ -380,12 +380,13 @@ def test_the_benchmark_list_costs_the_same_for_many_benchmarks(web, cast, world,
 
 
 def test_the_evaluation_page_costs_a_fixed_number_of_queries(web, cast, world, django_assert_num_queries):
-    # 1 session, 2 user, 3 evaluation with benchmark, dataset, run, ticket, predictions, champion, requester,
-    # 4 the user's memberships with projects (access; they fill the switcher too), 5 the benchmark now,
-    # 6 its latest dataset, 7 the report (deferred); a finished evaluation's page is then kept whole.
+    # 1 session, 2 user, 3 the user's memberships with projects (access; they fill the switcher too),
+    # 4 the evaluation's status and benchmark; not yet kept: 5 memberships, 6 evaluation with benchmark,
+    # dataset, run, ticket, predictions, champion, requester, 7 the benchmark now, 8 its latest dataset,
+    # 9 the report (deferred). A finished evaluation's page is then kept whole: 1 to 4 only.
     client = web(cast.lead)
     url = f"/p/AUTH/evaluations/{world.challenger.pk}/"
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(9):
         first = client.get(url)
     with django_assert_num_queries(4):
         again = client.get(url)
