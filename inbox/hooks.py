@@ -6,14 +6,10 @@ from django.http import HttpRequest
 
 from agileml import events
 from inbox import selectors, services
-from inbox.models import Watcher
-from tickets.extensions import TicketPanel, register_ticket_panel
+from tickets.extensions import TicketPanel, register_ticket_panel, register_ticket_viewer_key
 from tickets.models import Ticket
-from tickets.versions import touch_on_save
 
 events.subscribe(services.notifications_for_event)
-# The ticket page (kept per viewer, tickets.fragments) shows whether the viewer watches the ticket.
-touch_on_save(Watcher, lambda watcher: {"tickets": watcher.ticket_id})
 
 
 @register_ticket_panel
@@ -22,3 +18,9 @@ def watch_panel(request: HttpRequest, ticket: Ticket) -> TicketPanel | None:
         return None
     watching = selectors.is_watching(ticket=ticket, user=request.user)
     return TicketPanel(template="inbox/watch_panel.html", context={"watching": watching, "ticket": ticket}, order=1)
+
+
+@register_ticket_viewer_key
+def watching_key(request: HttpRequest, ticket: Ticket) -> bool:
+    """The kept ticket page differs by whether the viewer watches the ticket (the panel above)."""
+    return request.user.is_authenticated and selectors.is_watching(ticket=ticket, user=request.user)

@@ -27,7 +27,6 @@ from inbox.models import DEFAULT_EMAIL, EmailChoice, Notification, NotificationP
 from tickets.access import parse_ticket_key
 from tickets.markdown import mentioned_names
 from tickets.models import Membership, Ticket
-from tickets.versions import project_touch
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +83,6 @@ def notifications_for_event(event: events.Event) -> list[Notification]:
         Watcher.objects.bulk_create(
             [Watcher(ticket=ticket, user_id=uid) for uid in sorted(result.watch - watchers)], ignore_conflicts=True
         )
-        # The ticket page shows each viewer whether they watch it (a bulk insert saves nothing to notice).
-        project_touch(project_id=event.project_id)
     if not result.notify:
         return []
     url = _url(event, ticket_key)

@@ -45,3 +45,20 @@ def register_ticket_panel(provider: PanelProvider) -> PanelProvider:
 def ticket_panels(request: HttpRequest, ticket: Ticket) -> list[TicketPanel]:
     panels = [panel for provider in _providers if (panel := provider(request, ticket)) is not None]
     return sorted(panels, key=lambda p: p.order)
+
+
+# What a panel shows one viewer and not another (whether they watch the ticket): part of the key under
+# which the ticket page is kept (tickets.fragments.shared_page), so viewers who see the same page share it.
+ViewerKey = Callable[[HttpRequest, Ticket], object]
+_viewer_keys: list[ViewerKey] = []
+
+
+def register_ticket_viewer_key(provider: ViewerKey) -> ViewerKey:
+    """Register ``provider(request, ticket)`` → what of the ticket page differs for this viewer (hashable)."""
+    if provider not in _viewer_keys:
+        _viewer_keys.append(provider)
+    return provider
+
+
+def ticket_viewer_keys(request: HttpRequest, ticket: Ticket) -> tuple:
+    return tuple(provider(request, ticket) for provider in _viewer_keys)

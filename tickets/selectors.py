@@ -59,6 +59,11 @@ def memberships_for_user(*, user: AbstractBaseUser) -> QuerySet[Membership]:
     )
 
 
+def comment_ids_by(*, ticket: Ticket, author: AbstractBaseUser) -> list[int]:
+    """The ids of the comments ``author`` wrote on ``ticket``, in order."""
+    return list(Comment.objects.filter(ticket=ticket, author=author).order_by("pk").values_list("pk", flat=True))
+
+
 def switcher_memberships(*, user: AbstractBaseUser) -> QuerySet[Membership]:
     """The user's memberships with their projects, for the top bar's project switcher: one query."""
     return Membership.objects.filter(user=user).select_related("project").order_by("project__key")

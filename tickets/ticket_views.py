@@ -18,7 +18,7 @@ from tickets.access import (
     project_for_user,
     ticket_for_user,
 )
-from tickets.extensions import ticket_panels
+from tickets.extensions import ticket_panels, ticket_viewer_keys
 from tickets.forms import (
     AnswerForm,
     CommentForm,
@@ -111,9 +111,17 @@ def _next_statuses(ticket: Ticket) -> list[TicketStatus]:
 @require_GET
 def ticket_detail(request: HttpRequest, ticket_key: str) -> HttpResponse:
     ticket = ticket_for_user(request.user, ticket_key)
-    # Kept per viewer: a member may edit their own comments only.
+    # Kept per role and for what differs per viewer: the comments they wrote (which they may delete)
+    # and what other apps' panels show them (tickets.extensions); most viewers share one page.
+    own = tuple(selectors.comment_ids_by(ticket=ticket, author=request.user))
     return shared_page(
-        request, ticket.project, "tickets/ticket_detail.html", lambda: _ticket_context(request, ticket), per_user=True
+        request,
+        ticket.project,
+        "tickets/ticket_detail.html",
+        lambda: _ticket_context(request, ticket),
+        ticket.pk,
+        own,
+        *ticket_viewer_keys(request, ticket),
     )
 
 

@@ -150,3 +150,13 @@ def test_watching_a_ticket_shows_at_once_on_its_kept_page(cast):
     _get(client, f"/t/{ticket.key}/")  # shows the confirmation, rendered for this request
     html = _get(client, f"/t/{ticket.key}/")[0]
     assert 'data-testid="unwatch"' in html and 'data-testid="watch"' not in html
+
+
+def test_viewers_with_the_same_rights_on_a_ticket_share_its_kept_page(cast, twins):
+    ticket = TicketFactory(project=cast.project, title="Calibrate the thresholds")
+    services.comment_create(ticket=ticket, author=cast.lead, body="Looks noisy")
+    first, cold = _get(_client(cast.engineer), f"/t/{ticket.key}/")
+    again, warm = _get(_client(twins), f"/t/{ticket.key}/")
+    # Session, user, memberships, the ticket, the viewer's own comments on it, whether they watch it.
+    assert warm == 6 < cold
+    assert _name(again) == "twin-engineer" and "Looks noisy" in again
