@@ -53,7 +53,7 @@ SERVERS = {
     ),
 }
 LABELS = {
-    "threads": "uvicorn workers, 2 x 4 threads (now)",
+    "threads": "uvicorn workers, 2 x 2 threads (now)",
     "asgi": "uvicorn workers, a thread per request (before)",
     "gthread": "gunicorn gthread WSGI, 2 x 4",
 }
