@@ -75,7 +75,7 @@ class Deferred:
 # A project page is the same for every member with one role, apart from the viewer's own bits:
 # their CSRF token, their name and their list of projects in the top bar. The page is rendered
 # once per fragment version with marks in those places and kept whole; each request then costs
-# the access check, one query for the viewer's projects and three string replacements.
+# the access check (whose query also brings the viewer's projects) and three string replacements.
 # The marks are derived from SECRET_KEY, so no text a user writes can contain one.
 _MARKS = {name: "pg" + salted_hmac("agileml.page-mark", name).hexdigest()[:24] for name in ("csrf", "user", "nav")}
 
@@ -86,13 +86,12 @@ def shared_page(
     template: str,
     build: Callable[[], dict[str, Any] | HttpResponse],
     *parts: object,
-    per_user: bool = False,
     minute: bool = True,
 ) -> HttpResponse:
     """The page ``template`` of ``project`` with the context ``build()`` returns, rendered at most
-    once per fragment version (content, role, minute), URL and host. ``per_user`` keys it by viewer
-    too, for pages that show the viewer's own rights on items (their comments). ``build`` may
-    return a response instead (a refusal, a redirect): that is sent as it is and not kept. A page
+    once per fragment version (content, role, minute), URL and host, and ``parts`` (what else the
+    page depends on: the run list's tracking version, the ticket page's per-viewer rights). ``build``
+    may return a response instead (a refusal, a redirect): that is sent as it is and not kept. A page
     that has messages to show, or gains some while it is built, is rendered for this request only."""
     if request.method != "GET" or settings.FRAGMENT_CACHE_SECONDS <= 0 or len(get_messages(request)):
         return _render_plain(request, template, build())
@@ -102,7 +101,6 @@ def shared_page(
         request.get_host(),
         request.scheme,
         request.get_full_path(),
-        request.user.pk if per_user else "-",
         *parts,
         minute=minute,
     )
