@@ -7,6 +7,7 @@ default, PostgreSQL with DATABASE_URL): the unique constraint ``evaluation_ident
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from django.db import IntegrityError, connections
@@ -23,6 +24,27 @@ from tests.experiments.benchmark_helpers import (  # noqa: F401
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _no_worker_busy_afterwards():
+    """Uploads queue their evaluation. A worker started by an earlier test (session-wide) may take it
+    while this test's tables are emptied, and the TRUNCATE deadlocks with it: drop what is still queued,
+    then let a running task finish, before the tables are emptied."""
+    yield
+    from agileml.celery import app
+    from tests.conftest import _purge_broker
+
+    _purge_broker()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            active = app.control.inspect(timeout=0.5).active() or {}
+        except Exception:  # noqa: BLE001 - a broker without broadcasts: no worker to wait for
+            return
+        if not any(active.values()):
+            return
+        time.sleep(0.2)
 
 
 def run_together(jobs) -> list:
