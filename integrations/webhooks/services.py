@@ -235,8 +235,14 @@ def delivery_attempt(*, delivery_id: int, now: datetime.datetime | None = None) 
     """
     now = now or timezone.now()
     lease = now + datetime.timedelta(seconds=2 * settings.WEBHOOK_TIMEOUT_SECONDS + 10)
+    # Every condition on the delivery's own row, none through a join: PostgreSQL re-checks a row that a
+    # concurrent claim changed only against the row's own conditions. With ``webhook__active`` Django
+    # moves the whole filter into an ``id IN (subquery)`` that is not re-checked, and both claims won.
     claimed = Delivery.objects.filter(
-        pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now, webhook__active=True
+        pk=delivery_id,
+        status=DeliveryStatus.PENDING,
+        next_attempt_at__lte=now,
+        webhook_id__in=Webhook.objects.filter(active=True).values("pk"),
     ).update(next_attempt_at=lease)
     if not claimed:
         return None
