@@ -164,7 +164,8 @@ if TESTING:
 AUTHENTICATION_BACKENDS = [
     # First: refuses any sign-in (web or API) while the username or the address is locked out.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, finding the signed-in user without building the query anew each request.
+    "accounts.backends.UserBackend",
 ]
 # Failed sign-ins (login page and POST /api/v1/auth/token/) counted per username and per address;
 # at the limit both are refused until LOGIN_LOCKOUT_SECONDS have passed since the last failure.
@@ -240,6 +241,8 @@ ARTIFACT_MAX_BYTES = env_int("ARTIFACT_MAX_BYTES", 64 * 1024 * 1024, minimum=102
 # --- HTTPS ----------------------------------------------------------------------------
 HTTPS = env_bool("HTTPS", False)
 SESSION_COOKIE_SECURE = HTTPS
+# Django's database sessions, read without building the query anew each request.
+SESSION_ENGINE = "accounts.sessions"
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if HTTPS else 0, minimum=0)

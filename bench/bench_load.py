@@ -65,10 +65,13 @@ def _database_url(connection) -> str:
 
 def _members(project) -> list[str]:
     """50 members of the project; returns a session cookie value for each."""
+    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
-    from django.contrib.sessions.backends.db import SessionStore
+    from django.utils.module_loading import import_string
 
     from tickets.models import Membership
+
+    SessionStore = import_string(settings.SESSION_ENGINE + ".SessionStore")
 
     User = get_user_model()
     cookies = []
@@ -78,7 +81,7 @@ def _members(project) -> list[str]:
             Membership.objects.create(project=project, user=user, role=role)
             session = SessionStore()
             session[SESSION_KEY] = str(user.pk)
-            session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+            session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]
             session[HASH_SESSION_KEY] = user.get_session_auth_hash()
             session.create()
             cookies.append(session.session_key)

@@ -14,13 +14,16 @@ Every view and API endpoint gets its project, and the objects inside it, through
 
 from __future__ import annotations
 
+import functools
 from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import Model, QuerySet
 from django.http import Http404
 
+from agileml import rows
 from tickets.models import Comment, Epic, Membership, Project, Role, Sprint, Ticket
 
 ROLE_NEEDED_MESSAGE = {
@@ -62,12 +65,39 @@ def membership_for_user(user: AbstractBaseUser | AnonymousUser, key: str) -> Mem
         raise Http404(NOT_FOUND)
     # All of the caller's memberships in one query: a page's project switcher lists them (a user
     # belongs to a handful of projects), so the page needs no second query for it.
-    memberships = list(Membership.objects.select_related("project").filter(user=user).order_by("project__key"))
+    memberships = _memberships_of(user.pk)
     user.switcher_memberships = memberships
     for membership in memberships:
         if membership.project.key == key:
             return membership
     raise Http404(NOT_FOUND)
+
+
+@functools.cache
+def _memberships_select() -> str:
+    # Table and column names come from the models; the user's id is a parameter.
+    membership, project = rows.columns(Membership, "m"), rows.columns(Project, "p")
+    quote = connection.ops.quote_name
+    return (
+        f"SELECT {membership.sql}, {project.sql} FROM {rows.table(Membership)} m "  # noqa: S608
+        f"JOIN {rows.table(Project)} p ON p.{quote('id')} = m.{quote('project_id')} "
+        f"WHERE m.{quote('user_id')} = %s ORDER BY p.{quote('key')}"
+    )
+
+
+def _memberships_of(user_id: int) -> list[Membership]:
+    """The user's memberships, each with its project, by project key: what
+    ``Membership.objects.select_related("project").filter(user=...).order_by("project__key")`` gives,
+    without the ORM building the query (every project page asks; see ``agileml.rows``)."""
+    membership, project = rows.columns(Membership, "m"), rows.columns(Project, "p")
+    with connection.cursor() as cursor:
+        cursor.execute(_memberships_select(), [user_id])
+        found = []
+        for row in cursor.fetchall():
+            member = membership.instance(row)
+            member.project = project.instance(row, membership.width)
+            found.append(member)
+    return found
 
 
 def project_for_user(
@@ -115,6 +145,13 @@ def _attach(obj: Model, path: str, project: Project) -> None:
     setattr(obj, last, project)
 
 
+def _one(rows: QuerySet[M]) -> M | None:
+    """The row a unique lookup found, or None. Unordered: ``first()`` would sort by the model's
+    ordering (a ticket's joins its project to sort by key), and one row needs no order."""
+    found = list(rows.order_by()[:1])
+    return found[0] if found else None
+
+
 def object_for_user(
     user: AbstractBaseUser | AnonymousUser,
     source: type[M] | QuerySet[M],
@@ -140,15 +177,15 @@ def object_for_user(
     hops = project_path.rpartition("__")[0]
     if project_key is not None:
         project = project_for_user(user, project_key, need=need)
-        rows = queryset.select_related(hops) if hops else queryset
-        obj = rows.filter(**{project_path: project, lookup: value}).first()
+        candidates = queryset.select_related(hops) if hops else queryset
+        obj = _one(candidates.filter(**{project_path: project, lookup: value}))
         if obj is None:
             what = queryset.model._meta.verbose_name
             raise Http404(missing or f"There is no {what} {pk} in {project.key}.")
     else:
         if not user.is_authenticated:
             raise Http404(NOT_FOUND)
-        obj = queryset.select_related(project_path).filter(**{lookup: value}).first()
+        obj = _one(queryset.select_related(project_path).filter(**{lookup: value}))
         if obj is None:
             raise Http404(NOT_FOUND)
         owner = obj
@@ -214,16 +251,23 @@ def ticket_for_user(
     ticket_key: str,
     *,
     need: Role = Role.STAKEHOLDER,
+    bare: bool = False,
 ) -> Ticket:
     """Ticket ``AUTH-12`` if ``user`` holds at least ``need`` in its project (404 / 403 otherwise).
 
     The project (with the caller's role as ``project.role``) is attached, so
-    ``ticket.key`` and ``ticket.project.role`` cost no further queries.
+    ``ticket.key`` and ``ticket.project.role`` cost no further queries. ``bare``: only the ticket's
+    id and number, for a page kept whole (the joins are built and run only when it is rendered).
     """
     project_key, number = parse_ticket_key(ticket_key)
+    source = (
+        Ticket.objects.only("id", "project", "number")
+        if bare
+        else Ticket.objects.select_related("epic", "sprint", "assignee")
+    )
     return object_for_user(
         user,
-        Ticket.objects.select_related("epic", "sprint", "assignee"),
+        source,
         number,
         need=need,
         project_key=project_key,

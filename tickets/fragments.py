@@ -28,8 +28,10 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.urls import get_script_prefix
 from django.utils.crypto import salted_hmac
 from django.utils.html import escape
+from django.utils.translation import get_language
 
 from tickets import clock
 
@@ -120,14 +122,30 @@ def _render_plain(request: HttpRequest, template: str, context: dict[str, Any] |
     return context if isinstance(context, HttpResponse) else render(request, template, context)
 
 
+# Rendered project switchers, by what they show (a few per user at most; emptied when full).
+_NAV: dict[tuple, str] = {}
+_NAV_MAX = 4096
+
+
 def _personal(request: HttpRequest, project: Any, html: str) -> str:
     """A kept page with this viewer's token, name and projects in place of the marks."""
     from tickets.context_processors import switcher_memberships
 
     user = request.user
-    nav = render_to_string(
-        "partials/project_switcher.html", {"nav_memberships": switcher_memberships(user), "project": project}
+    memberships = switcher_memberships(user)
+    # Everything the switcher shows, so one rendering serves every viewer with the same projects.
+    nav_key = (
+        project.pk,
+        get_script_prefix(),
+        get_language(),
+        tuple((m.project_id, m.project.key, m.project.name, m.role) for m in memberships),
     )
+    nav = _NAV.get(nav_key)
+    if nav is None:
+        nav = render_to_string("partials/project_switcher.html", {"nav_memberships": memberships, "project": project})
+        if len(_NAV) >= _NAV_MAX:
+            _NAV.clear()
+        _NAV[nav_key] = nav
     return (
         html.replace(_MARKS["csrf"], get_token(request))
         .replace(_MARKS["user"], str(escape(user.get_username())))

@@ -110,7 +110,7 @@ def _next_statuses(ticket: Ticket) -> list[TicketStatus]:
 @login_required
 @require_GET
 def ticket_detail(request: HttpRequest, ticket_key: str) -> HttpResponse:
-    ticket = ticket_for_user(request.user, ticket_key)
+    ticket = ticket_for_user(request.user, ticket_key, bare=True)
     # Kept per role and for what differs per viewer: the comments they wrote (which they may delete)
     # and what other apps' panels show them (tickets.extensions); most viewers share one page.
     own = tuple(selectors.comment_ids_by(ticket=ticket, author=request.user))
@@ -118,7 +118,7 @@ def ticket_detail(request: HttpRequest, ticket_key: str) -> HttpResponse:
         request,
         ticket.project,
         "tickets/ticket_detail.html",
-        lambda: _ticket_context(request, ticket),
+        lambda: _ticket_context(request, ticket_for_user(request.user, ticket_key)),
         ticket.pk,
         own,
         *ticket_viewer_keys(request, ticket),

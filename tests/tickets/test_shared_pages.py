@@ -161,3 +161,20 @@ def test_viewers_with_the_same_rights_on_a_ticket_share_its_kept_page(cast, twin
     assert warm == 6 < cold
     assert _name(again) == "twin-engineer" and _name(first) == "engineer"
     assert "Looks noisy" in first and "Looks noisy" in again
+
+
+def test_the_switcher_on_a_kept_page_follows_the_viewers_projects_at_once(cast, twins):
+    client = _client(twins)
+    _get(client, "/p/AUTH/board/")
+    # Another project of theirs is renamed, and they join a third: nothing of AUTH changed.
+    from tickets.models import Project
+
+    Project.objects.filter(key="TWIN").update(name="Twin renamed")
+    MembershipFactory(project=ProjectFactory(key="NEWP", name="Newly joined"), user=twins, role=Role.STAKEHOLDER)
+    html, queries = _get(client, "/p/AUTH/board/")
+    assert queries == 3  # the page itself is still the kept one
+    assert "Twin renamed" in html and "Twin&#x27;s own" not in html
+    assert "/p/NEWP/" in html and "Newly joined" in html
+    # The engineer, with one project, still sees only theirs.
+    other, _ = _get(_client(cast.engineer), "/p/AUTH/board/")
+    assert "/p/NEWP/" not in other and "/p/TWIN/" not in other
