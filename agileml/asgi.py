@@ -10,6 +10,7 @@ upload AgileML accepts is answered 413 at once, naming the limit, and its body i
 import asyncio
 import os
 import weakref
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 import django
@@ -82,6 +83,45 @@ class BodyLimitASGIHandler(ASGIHandler):
         await super().handle(scope, receive, send)
 
 
+class Threads:
+    """A process's request threads, handed out one request at a time: first to a waiting urgent
+    request (a training script's logging call, which a person's page would otherwise hold up behind
+    every page asked before it: one script among 50 members got 1/51 of the server), then to the
+    others in the order they came."""
+
+    def __init__(self, executors: list[ThreadPoolExecutor]) -> None:
+        self._free = list(executors)
+        self._waiting: tuple[deque[asyncio.Future], deque[asyncio.Future]] = (deque(), deque())
+
+    async def take(self, *, urgent: bool) -> ThreadPoolExecutor:
+        if self._free and not self._anyone_waiting():
+            return self._free.pop()
+        turn = asyncio.get_running_loop().create_future()
+        self._waiting[0 if urgent else 1].append(turn)
+        try:
+            return await turn
+        except asyncio.CancelledError:
+            # The client went away: a thread handed over meanwhile goes to the next in line.
+            if turn.done() and not turn.cancelled():
+                self.give(turn.result())
+            raise
+
+    def _anyone_waiting(self) -> bool:
+        for line in self._waiting:
+            while line and line[0].done():  # gone while waiting
+                line.popleft()
+        return any(self._waiting)
+
+    def give(self, executor: ThreadPoolExecutor) -> None:
+        for line in self._waiting:
+            while line:
+                turn = line.popleft()
+                if not turn.done():
+                    turn.set_result(executor)
+                    return
+        self._free.append(executor)
+
+
 class ThreadPoolASGIHandler(ASGIHandler):
     """Django behind the event loop, run in a fixed set of threads per process.
 
@@ -97,8 +137,11 @@ class ThreadPoolASGIHandler(ASGIHandler):
         base.BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
         self._executors = [ThreadPoolExecutor(max_workers=1, thread_name_prefix="web") for _ in range(threads)]
-        # The threads free to take a request, per event loop (one in a server; tests start several).
-        self._free: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Queue] = weakref.WeakKeyDictionary()
+        # The threads, per event loop (one in a server; tests start several).
+        self._threads: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Threads] = weakref.WeakKeyDictionary()
+        from experiments.tracking.middleware import is_logging_call
+
+        self._urgent = is_logging_call
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -111,12 +154,15 @@ class ThreadPoolASGIHandler(ASGIHandler):
             body = await self.read_body(receive)
         except RequestAborted:
             return
-        free = self._free.get(asyncio.get_running_loop())
-        if free is None:
-            free = self._free[asyncio.get_running_loop()] = asyncio.Queue()
-            for executor in self._executors:
-                free.put_nowait(executor)
-        executor = await free.get()
+        threads = self._threads.get(asyncio.get_running_loop())
+        if threads is None:
+            threads = self._threads[asyncio.get_running_loop()] = Threads(self._executors)
+        path = scope["path"].removeprefix(scope.get("root_path", ""))
+        try:
+            executor = await threads.take(urgent=self._urgent(scope["method"], path))
+        except BaseException:
+            body.close()
+            raise
         try:
             async with ThreadSensitiveContext(executor=executor):
                 response = await sync_to_async(self._respond, thread_sensitive=True)(scope, body)
@@ -127,7 +173,7 @@ class ThreadPoolASGIHandler(ASGIHandler):
                         await sync_to_async(response.close, thread_sensitive=True)()
         finally:
             body.close()
-            free.put_nowait(executor)
+            threads.give(executor)
 
     def _respond(self, scope: dict, body) -> HttpResponse:
         """The request's whole life in the app, in its thread; a page's answer is closed (and

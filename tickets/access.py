@@ -145,10 +145,10 @@ def _attach(obj: Model, path: str, project: Project) -> None:
     setattr(obj, last, project)
 
 
-def _one(rows: QuerySet[M]) -> M | None:
+def _one(matches: QuerySet[M]) -> M | None:
     """The row a unique lookup found, or None. Unordered: ``first()`` would sort by the model's
     ordering (a ticket's joins its project to sort by key), and one row needs no order."""
-    found = list(rows.order_by()[:1])
+    found = list(matches.order_by()[:1])
     return found[0] if found else None
 
 

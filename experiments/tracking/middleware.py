@@ -25,6 +25,12 @@ _LOGGING_PATH = re.compile(
 )
 
 
+def is_logging_call(method: str, path: str) -> bool:
+    """Whether a request is one of the MLflow client's logging calls (the web server lets them
+    take the next free thread before waiting pages: ``agileml.asgi``)."""
+    return method == "POST" and _LOGGING_PATH.match(path) is not None
+
+
 class MlflowLoggingLane:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

@@ -170,3 +170,111 @@ async def _whole_body() -> dict:
 
 async def _ignore(message: dict) -> None:
     pass
+
+
+def _run(coroutine):
+    # In a thread of its own: browser tests may leave an event loop running in this one.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def test_a_free_thread_goes_to_a_waiting_logging_call_before_waiting_pages():
+    from agileml.asgi import Threads
+
+    async def scenario() -> list[str]:
+        only = concurrent.futures.ThreadPoolExecutor(1)
+        threads = Threads([only])
+        assert await threads.take(urgent=False) is only  # a page holds the one thread
+        order: list[str] = []
+
+        async def request(name: str, urgent: bool) -> None:
+            executor = await threads.take(urgent=urgent)
+            order.append(name)
+            threads.give(executor)
+
+        tasks = [asyncio.create_task(request(n, n.startswith("log"))) for n in ("page-1", "page-2", "log", "page-3")]
+        await asyncio.sleep(0)  # each has asked for a thread and waits
+        assert order == []
+        threads.give(only)
+        await asyncio.gather(*tasks)
+        only.shutdown()
+        return order
+
+    assert _run(scenario()) == ["log", "page-1", "page-2", "page-3"]
+
+
+def test_a_request_gone_while_waiting_takes_no_thread_with_it():
+    from agileml.asgi import Threads
+
+    async def scenario() -> None:
+        only = concurrent.futures.ThreadPoolExecutor(1)
+        threads = Threads([only])
+        await threads.take(urgent=False)
+        gone_before = asyncio.create_task(threads.take(urgent=True))
+        gone_after = asyncio.create_task(threads.take(urgent=True))
+        waiting = asyncio.create_task(threads.take(urgent=False))
+        await asyncio.sleep(0)
+        gone_before.cancel()  # its client left before a thread was free
+        await asyncio.sleep(0)
+        threads.give(only)  # handed to gone_after, whose client leaves before it runs
+        gone_after.cancel()
+        assert await asyncio.wait_for(waiting, 30) is only
+        threads.give(only)
+        assert await asyncio.wait_for(threads.take(urgent=False), 30) is only
+        only.shutdown()
+
+    _run(scenario())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_server_runs_a_waiting_logging_call_first():
+    from django.core.signals import request_started
+
+    from agileml.asgi import ThreadPoolASGIHandler, Threads
+
+    handler = ThreadPoolASGIHandler(threads=1)
+    started: list[str] = []
+
+    def note(scope=None, **kwargs):
+        started.append(scope["path"])
+
+    def scope(path: str, method: str) -> dict:
+        return {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+            "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+            "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")],
+            "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000),
+        }  # fmt: skip
+
+    async def scenario() -> list[int]:
+        # A page already holds the thread: the next requests queue.
+        threads = handler._threads[asyncio.get_running_loop()] = Threads(handler._executors)
+        busy = await threads.take(urgent=False)
+        statuses: list[int] = []
+
+        async def call(path: str, method: str) -> None:
+            sent: list[dict] = []
+
+            async def send(message, sent=sent):
+                sent.append(message)
+
+            await handler(scope(path, method), _whole_body, send)
+            statuses.append(next(m for m in sent if m["type"] == "http.response.start")["status"])
+
+        tasks = [
+            asyncio.create_task(call("/login/", "GET")),
+            asyncio.create_task(call("/login/", "GET")),
+            asyncio.create_task(call("/mlflow/api/2.0/mlflow/runs/log-metric", "POST")),
+        ]
+        await asyncio.sleep(0)  # each has read its body and waits for the thread
+        threads.give(busy)
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=60)
+        return statuses
+
+    request_started.connect(note)
+    try:
+        statuses = _run(scenario())
+    finally:
+        request_started.disconnect(note)
+    assert started == ["/mlflow/api/2.0/mlflow/runs/log-metric", "/login/", "/login/"]
+    assert sorted(statuses) == [200, 200, 401]
