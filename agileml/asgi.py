@@ -84,14 +84,15 @@ class BodyLimitASGIHandler(ASGIHandler):
 
 
 class Threads:
-    """A process's request threads, handed out one request at a time: first to a waiting urgent
-    request (a training script's logging call, which a person's page would otherwise hold up behind
-    every page asked before it: one script among 50 members got 1/51 of the server), then to the
-    others in the order they came."""
+    """A process's request threads, handed out one request at a time, each line in the order it came:
+    a waiting urgent request (a training script's logging call) first, which a person's page would
+    otherwise hold up behind every page asked before it (one script among 50 members got 1/51 of the
+    server). While both lines wait they take turns, so scripts logging flat out cannot starve pages."""
 
     def __init__(self, executors: list[ThreadPoolExecutor]) -> None:
         self._free = list(executors)
         self._waiting: tuple[deque[asyncio.Future], deque[asyncio.Future]] = (deque(), deque())
+        self._urgent_last = False
 
     async def take(self, *, urgent: bool) -> ThreadPoolExecutor:
         if self._free and not self._anyone_waiting():
@@ -113,11 +114,13 @@ class Threads:
         return any(self._waiting)
 
     def give(self, executor: ThreadPoolExecutor) -> None:
-        for line in self._waiting:
+        urgent, others = self._waiting
+        for line in (others, urgent) if self._urgent_last else (urgent, others):
             while line:
                 turn = line.popleft()
                 if not turn.done():
                     turn.set_result(executor)
+                    self._urgent_last = line is urgent
                     return
         self._free.append(executor)
 

@@ -203,6 +203,31 @@ def test_a_free_thread_goes_to_a_waiting_logging_call_before_waiting_pages():
     assert _run(scenario()) == ["log", "page-1", "page-2", "page-3"]
 
 
+def test_while_pages_wait_logging_calls_take_turns_with_them():
+    from agileml.asgi import Threads
+
+    async def scenario() -> list[str]:
+        only = concurrent.futures.ThreadPoolExecutor(1)
+        threads = Threads([only])
+        await threads.take(urgent=False)
+        order: list[str] = []
+
+        async def request(name: str) -> None:
+            executor = await threads.take(urgent=name.startswith("log"))
+            order.append(name)
+            threads.give(executor)
+
+        names = ("log-1", "log-2", "log-3", "log-4", "page-1", "page-2")
+        tasks = [asyncio.create_task(request(n)) for n in names]
+        await asyncio.sleep(0)
+        threads.give(only)
+        await asyncio.gather(*tasks)
+        only.shutdown()
+        return order
+
+    assert _run(scenario()) == ["log-1", "page-1", "log-2", "page-2", "log-3", "log-4"]
+
+
 def test_a_request_gone_while_waiting_takes_no_thread_with_it():
     from agileml.asgi import Threads
 
