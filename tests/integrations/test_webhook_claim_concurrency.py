@@ -9,7 +9,9 @@ not re-checked, and the receiver was sent the delivery twice.
 
 from __future__ import annotations
 
+import json
 import threading
+import uuid
 
 import pytest
 from django.db import connection, connections, transaction
@@ -19,7 +21,6 @@ from agileml import events
 from integrations.webhooks import services
 from integrations.webhooks.models import Delivery, DeliveryStatus
 from tests.conftest import wait_until
-from tickets import services as ticket_services
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -36,13 +37,26 @@ def _someone_waits_for_a_lock() -> bool:
         return cursor.fetchone()[0] > 0
 
 
+def _due_delivery(hook) -> Delivery:
+    """A delivery due now, written as an event would write it, but with no message queued: a worker
+    the session started earlier would take it, and this test is about two senders it controls."""
+    now = timezone.now()
+    return Delivery.objects.create(
+        webhook=hook,
+        event_type=events.TICKET_CREATED,
+        event_id=uuid.uuid4().hex,
+        body=json.dumps({"event": events.TICKET_CREATED}),
+        next_attempt_at=now,
+        created_at=now,
+    )
+
+
 def test_a_second_sender_waiting_on_the_claim_sends_nothing(cast, receiver, settings):
     settings.WEBHOOK_ALLOW_PRIVATE = True
     settings.WEBHOOK_TIMEOUT_SECONDS = 5
     r = receiver()
-    services.webhook_create(project=cast.project, actor=cast.lead, url=r.url, events=[events.TICKET_CREATED])
-    ticket_services.ticket_create(project=cast.project, actor=cast.lead, title="T", work_type="review")
-    (delivery,) = Delivery.objects.all()
+    hook = services.webhook_create(project=cast.project, actor=cast.lead, url=r.url, events=[events.TICKET_CREATED])
+    delivery = _due_delivery(hook)
     now = timezone.now()
     results: dict[str, object] = {}
     first_sent, release = threading.Event(), threading.Event()
@@ -85,10 +99,9 @@ def test_a_turned_off_endpoint_is_not_claimed(cast, receiver, settings):
     settings.WEBHOOK_ALLOW_PRIVATE = True
     r = receiver()
     hook = services.webhook_create(project=cast.project, actor=cast.lead, url=r.url, events=[events.TICKET_CREATED])
-    ticket_services.ticket_create(project=cast.project, actor=cast.lead, title="T", work_type="review")
+    delivery = _due_delivery(hook)
     hook.active = False
     hook.save(update_fields=["active"])
-    (delivery,) = Delivery.objects.all()
     assert services.delivery_attempt(delivery_id=delivery.pk, now=timezone.now()) is None
     assert r.requests == []
     delivery.refresh_from_db()
